@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  make run   (the app on devhost)   and   make test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv run test unit e2e lint clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## The app on devhost, http://127.0.0.1:7071, state in .devhost/durable.db
+run: $(STAMP)
+	$(PY) -m devhost start
+
+## Every test suite: unit (replay), devhost, end to end
+test: $(STAMP)
+	$(PY) -m pytest
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy function_app.py orchestrators activities clients devhost
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devhost
