@@ -1,0 +1,1 @@
+"""Activity functions, one blueprint per module."""

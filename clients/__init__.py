@@ -1,0 +1,1 @@
+"""HTTP-triggered durable clients, one blueprint per module."""

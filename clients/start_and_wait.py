@@ -1,0 +1,187 @@
+"""Client HttpStartAndWait: start an orchestration and answer only once its custom status reaches a target.
+
+POST /api/orchestrators/{functionName}/wait-for-status?target=London&timeout=30&interval=0.25
+
+The article's starter polls forever with a blocking sleep and never notices a failed instance. This
+one polls without blocking the worker, stops when the instance ends, and gives up after a timeout:
+
+* 200: the custom status equals the target; body {instanceId, runtimeStatus, customStatus, output}.
+* 409: the instance completed, or was terminated or canceled, without reaching the target.
+* 500: the instance failed before reaching the target; `output` holds the failure message.
+* 202: the timeout passed first; the standard check-status response, to keep polling elsewhere.
+* 400 / 404: a bad query value or body, or an unknown orchestrator (JSON error body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from clients.start_request import BadRequestError, json_response, read_start_request
+from orchestrators.names import HELLO_SEQUENCE, HTTP_START_AND_WAIT
+
+bp = df.Blueprint()
+
+# The article's example waits for E1_HelloSequence to reach its last city.
+DEFAULT_TARGETS: dict[str, str] = {HELLO_SEQUENCE: "London"}
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+# Below the 230 s after which Azure's front end drops an HTTP request that has not answered.
+MAX_TIMEOUT_SECONDS = 120.0
+DEFAULT_INTERVAL_SECONDS = 0.25
+MIN_INTERVAL_SECONDS = 0.05
+MAX_INTERVAL_SECONDS = 5.0
+# One status query should take milliseconds; this bounds a call that hangs (a known SDK report).
+GET_STATUS_TIMEOUT_SECONDS = 10.0
+
+ENDED = frozenset(
+    {
+        df.OrchestrationRuntimeStatus.Completed,
+        df.OrchestrationRuntimeStatus.Failed,
+        df.OrchestrationRuntimeStatus.Terminated,
+        df.OrchestrationRuntimeStatus.Canceled,
+    }
+)
+
+
+def read_seconds(req: func.HttpRequest, name: str, default: float, low: float, high: float) -> float:
+    """Return the query value `name` as seconds in [low, high], or `default` when absent.
+
+    Raises BadRequestError (400) for anything else.
+    """
+    text = req.params.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:  # also false for nan
+        raise BadRequestError(
+            400, f"The query value {name} must be a number of seconds from {low} to {high}."
+        )
+    return seconds
+
+
+def read_target(req: func.HttpRequest, function_name: str) -> tuple[Any, str]:
+    """Return the target custom status as (decoded value, raw text) from the query value `target`.
+
+    The text is parsed as JSON when it is valid JSON (target={"a":1}, target=2, target="London"),
+    otherwise it is the plain string (target=London). Orchestrators without a default target need
+    one. Raises BadRequestError (400) when it is missing.
+    """
+    text = req.params.get("target")
+    if text is None:
+        if function_name not in DEFAULT_TARGETS:
+            raise BadRequestError(
+                400, f"Give the custom status to wait for in the query value target for {function_name}."
+            )
+        text = DEFAULT_TARGETS[function_name]
+    try:
+        return json.loads(text), text
+    except ValueError:
+        return text, text
+
+
+def canonical(value: Any) -> str:
+    """Return JSON text that is equal for equal JSON values (key order ignored, 1 and true differ)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def status_matches(custom_status: Any, target: Any, target_text: str) -> bool:
+    """Tell whether the custom status equals the target as JSON, or, for a string status, its raw text."""
+    if custom_status is None:
+        return False  # Not set yet (or Pending): nothing to compare.
+    if canonical(custom_status) == canonical(target):
+        return True
+    return isinstance(custom_status, str) and custom_status == target_text
+
+
+def status_body(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
+    """Return the JSON-ready part of a status; the status object itself is not JSON-serializable."""
+    runtime_status = status.runtime_status
+    return {
+        "instanceId": status.instance_id,
+        "runtimeStatus": runtime_status.value if runtime_status is not None else None,
+        "customStatus": status.custom_status,
+        "output": status.output,
+    }
+
+
+def ended_response(status: df.DurableOrchestrationStatus, target: Any) -> func.HttpResponse:
+    """Return the answer for an instance that ended without its custom status reaching the target."""
+    state = status.runtime_status.value if status.runtime_status is not None else "ended"
+    failed = status.runtime_status == df.OrchestrationRuntimeStatus.Failed
+    body = {
+        "error": f"The orchestration {state.lower()} before its custom status reached the target.",
+        "target": target,
+        **status_body(status),
+    }
+    return json_response(500 if failed else 409, body)
+
+
+async def poll_status(
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    target: Any,
+    target_text: str,
+    timeout: float,
+    interval: float,
+) -> df.DurableOrchestrationStatus | None:
+    """Poll until the custom status matches the target or the instance ends; None after `timeout` seconds.
+
+    Returns the last status read: a match, or an ended instance that never matched.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            status = await asyncio.wait_for(
+                client.get_status(instance_id), timeout=min(GET_STATUS_TIMEOUT_SECONDS, remaining)
+            )
+        except asyncio.TimeoutError:
+            logging.warning("Status query for %s did not answer in time; retrying.", instance_id)
+            continue
+        # A status for an instance that does not exist yet (still Pending) is falsy.
+        if status:
+            if status_matches(status.custom_status, target, target_text):
+                return status
+            if status.runtime_status in ENDED:
+                return status
+        await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
+    return None
+
+
+@bp.function_name(HTTP_START_AND_WAIT)
+@bp.route(route="orchestrators/{functionName}/wait-for-status", methods=[func.HttpMethod.POST])
+@bp.durable_client_input(client_name="client")
+async def start_and_wait(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start the orchestrator named in the route and answer when its custom status equals `target`.
+
+    See the module docstring for the query values and the answers.
+    """
+    try:
+        start = read_start_request(req)
+        target, target_text = read_target(req, start.function_name)
+        timeout = read_seconds(req, "timeout", DEFAULT_TIMEOUT_SECONDS, 0.1, MAX_TIMEOUT_SECONDS)
+        interval = read_seconds(
+            req, "interval", DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS
+        )
+    except BadRequestError as exc:
+        return exc.response()
+
+    instance_id = await client.start_new(start.function_name, None, start.input)
+    logging.info(
+        "Started orchestration %s with ID %s; waiting for %s.", start.function_name, instance_id, target_text
+    )
+    status = await poll_status(client, instance_id, target, target_text, timeout, interval)
+    if status is None:
+        return client.create_check_status_response(req, instance_id)
+    if status_matches(status.custom_status, target, target_text):
+        return json_response(200, status_body(status))
+    return ended_response(status, target)

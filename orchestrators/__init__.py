@@ -1,0 +1,1 @@
+"""Orchestrator functions, one blueprint per module, plus the helpers they share."""

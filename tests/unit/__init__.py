@@ -1,0 +1,1 @@
+"""Unit tests: the app's functions without a host."""

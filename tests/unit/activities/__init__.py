@@ -1,0 +1,1 @@
+"""Activities called as plain functions."""

@@ -1,0 +1,1 @@
+"""HTTP clients with the durable client faked at its HTTP edge."""

@@ -1,0 +1,1 @@
+"""Orchestrators replayed through the SDK from built histories."""
