@@ -1,0 +1,111 @@
+"""The app's HTTP triggers, served under the route prefix the way the Functions host routes them.
+
+Route templates use the host's syntax: `{name}`, optional `{name?}`, constrained `{name:int}`,
+catch-all `{*rest}`; literal segments match case-insensitively.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ..bindings import (
+    InvocationContext,
+    client_binding_payload,
+    decode_http_request,
+    encode_http_response,
+)
+from ..config import Settings
+from ..errors import RequestError
+from ..functions import AppFunction, FunctionIndex, Kind
+
+_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
+_CONSTRAINTS = {"int": r"-?\d+", "long": r"-?\d+", "bool": r"(?i:true|false)", "guid": r"[0-9a-fA-F-]{32,36}",
+                "alpha": r"[A-Za-z]+"}
+
+
+def template_to_regex(template: str) -> re.Pattern[str]:
+    """Compile a Functions route template; raises ValueError for one it cannot read."""
+    parts: list[str] = []
+    for segment in template.strip("/").split("/"):
+        pos = 0
+        piece = ""
+        optional = False
+        for m in _PARAM.finditer(segment):
+            piece += re.escape(segment[pos:m.start()])
+            catch_all, name, is_optional = m.group(1), m.group(2), m.group(3)
+            constraint = re.search(r":([a-z]+)", m.group(0))
+            body = ".*" if catch_all else _CONSTRAINTS.get(constraint.group(1) if constraint else "", r"[^/]+")
+            piece += f"(?P<{name}>{body})"
+            optional = optional or bool(is_optional) or bool(catch_all)
+            pos = m.end()
+        piece += re.escape(segment[pos:])
+        parts.append(f"(?:/{piece})?" if optional else f"/{piece}")
+    return re.compile("^" + "".join(parts) + "/?$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Route:
+    function: AppFunction
+    pattern: re.Pattern[str]
+    template: str
+
+
+class AppRoutes:
+    """Dispatches /{prefix}/... requests to the app's HTTP functions."""
+
+    def __init__(self, index: FunctionIndex, settings: Settings, rpc_base_url: str) -> None:
+        self._settings = settings
+        self._rpc_base_url = rpc_base_url
+        self.routes = [
+            Route(f, template_to_regex(f.route), f.route) for f in index.of_kind(Kind.HTTP)
+        ]
+
+    @property
+    def prefix(self) -> str:
+        return f"/{self._settings.route_prefix}" if self._settings.route_prefix else ""
+
+    def url_of(self, base: str, fn: AppFunction) -> str:
+        return f"{base}{self.prefix}/{fn.route.strip('/')}"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path[len(self.prefix):] if self.prefix else request.path
+        allowed: list[str] = []
+        for route in self.routes:
+            match = route.pattern.match(path)
+            if match is None:
+                continue
+            methods = route.function.methods
+            if methods and request.method not in methods:
+                allowed += methods
+                continue
+            params = {k: v for k, v in match.groupdict().items() if v is not None}
+            return await self._invoke(route.function, request, params)
+        if allowed:
+            raise RequestError(f"Method {request.method} is not allowed here; use {', '.join(sorted(set(allowed)))}.", 405)
+        raise RequestError(f"No function is registered for {request.path}.", 404)
+
+    async def _invoke(self, fn: AppFunction, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        origin = f"{request.scheme}://{request.host}"
+        body = await request.read()
+        kwargs: dict[str, Any] = {}
+        for binding in fn.bindings:
+            kind, name = binding.get("type"), binding.get("name")
+            if kind == "httpTrigger":
+                kwargs[name] = decode_http_request(
+                    request.method, str(request.url), dict(request.headers), dict(request.query), params, body
+                )
+            elif kind == "durableClient":
+                kwargs[name] = client_binding_payload(origin, self._rpc_base_url, self._settings)
+        if "context" in fn.parameters and "context" not in kwargs:
+            kwargs["context"] = InvocationContext(fn.name, str(self._settings.app_dir))
+        if fn.is_async:
+            value = await fn.user_function(**kwargs)
+        else:
+            value = await asyncio.get_running_loop().run_in_executor(None, lambda: fn.user_function(**kwargs))
+        result = encode_http_response(value)
+        return web.Response(status=result.status, headers=result.headers, body=result.body)

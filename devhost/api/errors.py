@@ -1,0 +1,34 @@
+"""JSON error responses: every error devhost answers carries a body saying what was wrong."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ..errors import RequestError
+
+log = logging.getLogger("devhost.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, message: str) -> web.Response:
+    """The error body shape of the Durable HTTP API (`Message`, `ExceptionMessage`)."""
+    return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RequestError as exc:
+        return error_response(exc.status, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        return error_response(exc.status, message or exc.reason)
+    except Exception:
+        log.exception("unhandled error serving %s %s", request.method, request.path)
+        return error_response(500, "Something went wrong while processing your request.")

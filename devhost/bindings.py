@@ -1,0 +1,149 @@
+"""Trigger and binding values in and out of user code, through the official `azure.functions` converters.
+
+The Python worker turns host data into `meta.Datum`s and lets the converter registered for the binding
+type decode them; return values are encoded the same way. devhost does exactly that, so the app sees
+the same objects it sees on Azure.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import azure.functions as func
+from azure.functions import meta
+
+from .config import Settings
+
+WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+RPC_PATH = "/durabletask/"
+
+
+def _converter(binding_type: str) -> Any:
+    converter = meta.get_binding_registry().get(binding_type)
+    if converter is None:
+        raise LookupError(f"azure.functions has no converter for binding type '{binding_type}'")
+    return converter
+
+
+@dataclass(slots=True)
+class InvocationContext:
+    """What the worker passes as a function's `context` parameter (func.Context's attributes)."""
+
+    function_name: str
+    function_directory: str
+    invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_context: Any = None
+    retry_context: Any = None
+    thread_local_storage: Any = None
+
+
+def decode_http_request(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    route_params: dict[str, str],
+    body: bytes,
+) -> func.HttpRequest:
+    """Build the trigger value from request parts, via the httpTrigger converter."""
+    datum = meta.Datum(
+        type="http",
+        value={
+            "method": meta.Datum(method, "string"),
+            "url": meta.Datum(url, "string"),
+            "headers": {k: meta.Datum(v, "string") for k, v in headers.items()},
+            "query": {k: meta.Datum(v, "string") for k, v in query.items()},
+            "params": {k: meta.Datum(v, "string") for k, v in route_params.items()},
+            "body": meta.Datum(body, "bytes"),
+        },
+    )
+    return _converter("httpTrigger").decode(datum, trigger_metadata={})
+
+
+@dataclass(slots=True)
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def encode_http_response(value: Any) -> HttpResult:
+    """A function's return value as an HTTP response, via the http output converter."""
+    if value is None:
+        return HttpResult(204, {}, b"")
+    datum = _converter("http").encode(value, expected_type=None)
+    if datum.type == "string":
+        return HttpResult(200, {"Content-Type": "text/plain; charset=utf-8"}, str(datum.value).encode())
+    parts = datum.value
+    headers = {k: v.value for k, v in parts["headers"].items()}
+    body = parts["body"].value if parts["body"] is not None else b""
+    return HttpResult(int(parts["status_code"].value), headers, body or b"")
+
+
+def decode_activity_input(input_text: str | None) -> Any:
+    """Activity input (the action's JSON text) as the activity parameter, via activityTrigger."""
+    return _converter("activityTrigger").decode(meta.Datum("null" if input_text is None else input_text, "string"),
+                                                trigger_metadata={})
+
+
+def encode_activity_output(value: Any) -> str:
+    """An activity's return value as JSON text; ValueError if it cannot be serialised."""
+    return str(_converter("activityTrigger").encode(value, expected_type=None).value)
+
+
+def decode_orchestration_context(payload: str) -> Any:
+    return _converter("orchestrationTrigger").decode(meta.Datum(payload, "string"), trigger_metadata={})
+
+
+def decode_client_binding(payload: str) -> Any:
+    return _converter("durableClient").decode(meta.Datum(payload, "string"), trigger_metadata={})
+
+
+def management_query(settings: Settings) -> str:
+    return f"taskHub={quote(settings.hub_name)}&connection=Storage"
+
+
+def management_urls(base_url: str, settings: Settings, instance_id: str) -> dict[str, str]:
+    """The check-status links for one instance (the webhook start response; 8 keys, no rewind)."""
+    root = f"{base_url}{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}"
+    q = management_query(settings)
+    return {
+        "id": instance_id,
+        "statusQueryGetUri": f"{root}?{q}",
+        "sendEventPostUri": f"{root}/raiseEvent/{{eventName}}?{q}",
+        "terminatePostUri": f"{root}/terminate?reason={{text}}&{q}",
+        "purgeHistoryDeleteUri": f"{root}?{q}",
+        "restartPostUri": f"{root}/restart?{q}",
+        "suspendPostUri": f"{root}/suspend?reason={{text}}&{q}",
+        "resumePostUri": f"{root}/resume?reason={{text}}&{q}",
+    }
+
+
+def client_binding_payload(base_url: str, rpc_base_url: str, settings: Settings) -> str:
+    """The `durableClient` input binding value, as the Durable extension serialises it."""
+    urls = management_urls(base_url, settings, "INSTANCEID")
+    base = f"{base_url}{WEBHOOK_PATH}"
+    q = management_query(settings)
+    urls["rewindPostUri"] = f"{base}/instances/INSTANCEID/rewind?reason={{text}}&{q}"
+    return json.dumps(
+        {
+            "taskHubName": settings.hub_name,
+            "connectionName": None,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]",
+                "createAndWaitOnNewInstancePostUri": (
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                    "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}"
+                ),
+            },
+            "managementUrls": urls,
+            "baseUrl": base,
+            "requiredQueryStringParameters": "",
+            "rpcBaseUrl": rpc_base_url,
+            "httpBaseUrl": None,
+        }
+    )

@@ -1,0 +1,116 @@
+"""Settings, read once: host.json + local.settings.json + command-line options -> `Settings`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_PORT = 7071
+DEFAULT_RPC_PORT = 17071
+DEFAULT_HUB = "TestHubName"
+_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything devhost needs to know about the app and how to serve it."""
+
+    app_dir: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    rpc_port: int = DEFAULT_RPC_PORT
+    store_url: str = ""
+    time_skipping: bool = False
+    route_prefix: str = "api"
+    hub_name: str = DEFAULT_HUB
+    max_concurrent_activities: int = 20
+    max_concurrent_orchestrations: int = 20
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def default_store_url(self) -> str:
+        return f"sqlite:{self.app_dir / '.devhost' / 'durable.db'}"
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError as exc:
+        raise ConfigError(f"{what} at {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} at {path} must hold a JSON object")
+    return data
+
+
+def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
+    explicit = durable.get("hubName")
+    if explicit is None:
+        return DEFAULT_HUB
+    name = str(explicit)
+    # %SETTING% refers to an app setting, as in the real host.
+    if name.startswith("%") and name.endswith("%"):
+        name = values.get(name[1:-1]) or os.environ.get(name[1:-1], "")
+    if not _HUB_NAME.match(name):
+        raise ConfigError(
+            f"Task hub name '{name}' should contain only alphanumeric characters, "
+            "start with a letter, and have length between 3 and 45."
+        )
+    return name
+
+
+def load_settings(
+    app_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    rpc_port: int = DEFAULT_RPC_PORT,
+    store_url: str | None = None,
+    time_skipping: bool = False,
+) -> Settings:
+    """Read the app's config files; raise ConfigError naming the file and the problem."""
+    root = Path(app_dir).resolve()
+    if not (root / "function_app.py").exists():
+        raise ConfigError(f"no function_app.py in {root}: --app must name a Python v2 function app folder")
+    host_json = _read_json(root / "host.json", "host.json")
+    local = _read_json(root / "local.settings.json", "local.settings.json")
+    raw_values = local.get("Values", {})
+    if not isinstance(raw_values, dict):
+        raise ConfigError("local.settings.json 'Values' must be an object of strings")
+    values = {str(k): "" if v is None else str(v) for k, v in raw_values.items()}
+    extensions = host_json.get("extensions") or {}
+    http = extensions.get("http") or {}
+    durable = extensions.get("durableTask") or {}
+    prefix = http.get("routePrefix", "api")
+    if not isinstance(prefix, str):
+        raise ConfigError("host.json extensions.http.routePrefix must be a string")
+    cores = os.cpu_count() or 1
+    return Settings(
+        app_dir=root,
+        host=host,
+        port=port,
+        rpc_port=rpc_port,
+        store_url=store_url or "",
+        time_skipping=time_skipping,
+        route_prefix=prefix.strip("/"),
+        hub_name=_hub_name(durable, values),
+        max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
+        max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
+        values=values,
+    )
+
+
+def apply_app_settings(settings: Settings) -> None:
+    """Expose local.settings.json Values to the app as environment variables, as `func start` does.
+
+    A variable already set in the environment wins, so CI and users can override a value.
+    """
+    for key, value in settings.values.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,160 @@
+"""The engine's loop: find due work in the store, run it, commit, repeat.
+
+One asyncio task watches the store. Work that is ready runs at once (every commit wakes the loop),
+an instance is never processed by two episodes at a time, and the loop sleeps until the next due
+timer otherwise. With a skipping clock, when nothing is running and nothing is due, the clock jumps
+to the next timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from .. import history as h
+from ..clock import RealClock
+from ..errors import StoreError
+from ..history import EventType
+from ..store import ActivityTask, Message, Store
+from .episode import HTTP_ACTIVITY, EpisodeRunner
+from .http_activity import run_http_activity
+from .invoker import ActivityReply, Invoker
+
+log = logging.getLogger("devhost.engine")
+_IDLE_POLL_SECONDS = 30.0  # a safety net only: commits wake the loop at once
+_ABANDON_BACKOFF = timedelta(seconds=1)
+
+
+class Dispatcher:
+    """Runs orchestration episodes and activities until stopped."""
+
+    def __init__(self, store: Store, invoker: Invoker, runner: EpisodeRunner, clock: RealClock, *,
+                 max_orchestrations: int, max_activities: int) -> None:
+        self._store = store
+        self._invoker = invoker
+        self._runner = runner
+        self._clock = clock
+        self._max_orchestrations = max_orchestrations
+        self._max_activities = max_activities
+        self._busy_instances: set[str] = set()
+        self._busy_activities: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+
+    def notify(self) -> None:
+        """New work may be due (a start, an event, a commit): look again now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="devhost-dispatcher")
+
+    async def stop(self) -> None:
+        if self._loop_task:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        """Until nothing is running and nothing is due (used by tests and the library API)."""
+        self.notify()
+        self._idle.clear()
+        await self._idle.wait()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("work item crashed", exc_info=task.exception())
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                started = await self._dispatch_due()
+            except StoreError:
+                log.exception("store failed while looking for work; retrying")
+                await asyncio.sleep(1)
+                continue
+            if started:
+                continue
+            now = self._clock.now()
+            next_due = await self._store.next_due(now)
+            if not self._tasks:
+                if self._clock.skips_time and next_due is not None:
+                    self._clock.advance_to(next_due)
+                    continue
+                self._idle.set()
+            timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, _IDLE_POLL_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _dispatch_due(self) -> int:
+        now = self._clock.now()
+        started = 0
+        room = self._max_orchestrations - len(self._busy_instances)
+        if room > 0:
+            for instance_id in await self._store.ready_instances(now, room, self._busy_instances):
+                self._busy_instances.add(instance_id)
+                self._spawn(self._orchestrate(instance_id))
+                started += 1
+        room = self._max_activities - len(self._busy_activities)
+        if room > 0:
+            for task in await self._store.ready_activities(now, room, self._busy_activities):
+                self._busy_activities.add(task.id)
+                self._spawn(self._activity(task))
+                started += 1
+        return started
+
+    async def _orchestrate(self, instance_id: str) -> None:
+        try:
+            work = await self._store.fetch_work_item(instance_id, self._clock.now())
+            if work is not None:
+                result = await self._runner.run(work, self._clock.now())
+                await self._store.complete_orchestration(result)
+        except Exception:
+            # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
+            # in the inbox and the work item is retried after a pause.
+            log.exception("orchestration work item for %s abandoned", instance_id)
+            await asyncio.sleep(_ABANDON_BACKOFF.total_seconds())
+        finally:
+            self._busy_instances.discard(instance_id)
+
+    async def _activity(self, task: ActivityTask) -> None:
+        try:
+            if task.name == HTTP_ACTIVITY:
+                reply = await run_http_activity(task.input)
+            else:
+                reply = await self._invoker.run_activity(task.name, task.input)
+            await self._store.complete_activity(task, self._result_message(task, reply))
+        except Exception:
+            log.exception("activity %s of %s abandoned", task.name, task.instance_id)
+            try:
+                await self._store.abandon_activity(task, self._clock.now() + _ABANDON_BACKOFF)
+            except StoreError:
+                log.exception("could not abandon activity %s; it runs again on restart", task.id)
+        finally:
+            self._busy_activities.discard(task.id)
+
+    def _result_message(self, task: ActivityTask, reply: ActivityReply) -> Message:
+        now = self._clock.now()
+        if reply.failure is not None:
+            reason, details = reply.failure
+            event = h.event(EventType.TASK_FAILED, now, TaskScheduledId=task.task_id, Reason=reason,
+                            Details=details, FailureDetails=None)
+        else:
+            event = h.event(EventType.TASK_COMPLETED, now, TaskScheduledId=task.task_id,
+                            Result=h.reserialize(reply.result))
+        return Message(task.instance_id, event, execution_id=task.execution_id)

@@ -1,0 +1,138 @@
+"""The worker boundary: how the engine runs user code (orchestrator episodes and activities).
+
+The real host runs user code in language-worker processes; devhost runs it behind this small
+interface. `InProcessInvoker` calls the app in the host process: orchestrator episodes and sync
+activities on a thread pool (so a slow activity does not stall the HTTP server), async activities on
+the event loop, exactly as the Python worker schedules them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..bindings import decode_activity_input, decode_orchestration_context, encode_activity_output
+from ..functions import AppFunction, FunctionIndex, Kind
+
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+
+
+@dataclass(slots=True)
+class EpisodeReply:
+    """What the SDK answered for one episode: its OrchestratorState, and the error if it raised."""
+
+    state: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class ActivityReply:
+    """An activity's JSON result text, or a failure (reason, details)."""
+
+    result: str | None = None
+    failure: tuple[str, str] | None = None
+
+
+class Invoker(Protocol):
+    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
+        """Run one episode; user exceptions come back as `EpisodeReply.error`, never raised."""
+
+    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+        """Run one activity; user exceptions come back as `ActivityReply.failure`, never raised."""
+
+    async def close(self) -> None:
+        """Stop the workers."""
+
+
+def parse_episode_output(returned: Any) -> EpisodeReply:
+    """The value `handle()` returned (state JSON text) as an EpisodeReply."""
+    state = json.loads(returned) if isinstance(returned, (str, bytes)) else returned
+    if not isinstance(state, dict):
+        return EpisodeReply({}, "the orchestrator did not return an OrchestratorState JSON object")
+    return EpisodeReply(state)
+
+
+def parse_episode_exception(exc: BaseException) -> EpisodeReply:
+    """An exception from `handle()`: the SDK appends its state after a marker (PROTOCOL section 2.5)."""
+    text = str(exc)
+    if OUT_OF_PROC_MARKER in text:
+        message, _, state_text = text.partition(OUT_OF_PROC_MARKER)
+        try:
+            state = json.loads(state_text)
+        except ValueError:
+            state = {}
+        return EpisodeReply(state, str(state.get("error") or message))
+    return EpisodeReply({}, text or type(exc).__name__)
+
+
+def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
+    """TaskFailed Reason and Details as the extension writes them (Reason has two spaces: sic)."""
+    message = f" {type(exc).__name__}: {exc}"
+    details = json.dumps(
+        {
+            "$type": "System.Exception, System.Private.CoreLib",
+            "ClassName": "System.Exception",
+            "Message": message,
+            "StackTrace": "".join(traceback.format_exception(exc)).rstrip(),
+        },
+        separators=(",", ":"),
+    )
+    return f"Activity function '{name}' failed: {message}", details
+
+
+def call_activity_sync(fn: AppFunction, input_text: str | None) -> ActivityReply:
+    """Decode the input, call a sync activity, encode its result; failures become data."""
+    try:
+        value = decode_activity_input(input_text)
+        binding = fn.trigger.get("name", "input")
+        result = fn.user_function(**{binding: value})
+        return ActivityReply(result=_encode_result(result))
+    except Exception as exc:
+        return ActivityReply(failure=activity_failure(fn.name, exc))
+
+
+def _encode_result(value: Any) -> str | None:
+    return None if value is None else encode_activity_output(value)
+
+
+def call_orchestrator(fn: AppFunction, payload: str) -> EpisodeReply:
+    try:
+        binding = fn.trigger.get("name", "context")
+        return parse_episode_output(fn.user_function(**{binding: decode_orchestration_context(payload)}))
+    except Exception as exc:
+        return parse_episode_exception(exc)
+
+
+class InProcessInvoker:
+    """Runs user code in this process."""
+
+    def __init__(self, index: FunctionIndex, max_workers: int) -> None:
+        self._index = index
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="devhost-worker")
+
+    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
+        fn = self._index.get(name, Kind.ORCHESTRATOR)
+        if fn is None:
+            return EpisodeReply({}, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
+
+    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+        fn = self._index.get(name, Kind.ACTIVITY)
+        if fn is None:
+            return ActivityReply(failure=(
+                f"The function '{name}' doesn't exist, is disabled, or is not an activity function.", ""))
+        if not fn.is_async:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, call_activity_sync, fn, input_text)
+        try:
+            value = decode_activity_input(input_text)
+            result = await fn.user_function(**{fn.trigger.get("name", "input"): value})
+            return ActivityReply(result=_encode_result(result))
+        except Exception as exc:
+            return ActivityReply(failure=activity_failure(fn.name, exc))
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,86 @@
+"""Task-id bookkeeping for one orchestration execution, kept in the instance row.
+
+The SDK numbers every scheduling task (activity, timer, sub-orchestration, fire-and-forget action)
+with one counter, in the order it yields them, and numbers the timer and the next attempt of a
+`*_with_retry` task at the moment it processes the failure or the retry timer's firing. The ledger
+mirrors that counter so the events devhost writes carry the ids the SDK expects on replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class RetryChain:
+    """A `call_*_with_retry` task: what to run again and how long to wait."""
+
+    kind: str  # "activity" | "sub"
+    name: str
+    input: str | None
+    instance_id: str | None
+    first_interval_ms: int
+    max_attempts: int
+    backoff: float = 1.0
+    max_interval_ms: int | None = None
+    attempt: int = 1
+
+    def delay_ms(self) -> float:
+        delay = self.first_interval_ms * self.backoff ** (self.attempt - 1)
+        return min(delay, self.max_interval_ms) if self.max_interval_ms else delay
+
+    @property
+    def exhausted(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+@dataclass(slots=True)
+class Ledger:
+    next_id: int = 0
+    action_ids: list[int] = field(default_factory=list)
+    open: dict[int, str] = field(default_factory=dict)
+    chains: dict[int, RetryChain] = field(default_factory=dict)
+    retry_tasks: dict[int, int] = field(default_factory=dict)
+    retry_timers: dict[int, int] = field(default_factory=dict)
+
+    def take_id(self) -> int:
+        task_id = self.next_id
+        self.next_id += 1
+        return task_id
+
+    def is_retry_event(self, event: dict[str, Any]) -> bool:
+        """A failure of a retried task or the firing of a retry timer: the SDK numbers tasks on it."""
+        kind = event["EventType"]
+        if kind in (6, 9):
+            return event.get("TaskScheduledId") in self.retry_tasks
+        if kind == 11:
+            return event.get("TimerId") in self.retry_timers
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "next": self.next_id,
+            "ids": self.action_ids,
+            "open": {str(k): v for k, v in self.open.items()},
+            "chains": {
+                str(k): [c.kind, c.name, c.input, c.instance_id, c.first_interval_ms, c.max_attempts,
+                         c.backoff, c.max_interval_ms, c.attempt]
+                for k, c in self.chains.items()
+            },
+            "rtasks": {str(k): v for k, v in self.retry_tasks.items()},
+            "rtimers": {str(k): v for k, v in self.retry_timers.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ledger:
+        if not data:
+            return cls()
+        return cls(
+            next_id=data["next"],
+            action_ids=list(data["ids"]),
+            open={int(k): v for k, v in data["open"].items()},
+            chains={int(k): RetryChain(*v) for k, v in data["chains"].items()},
+            retry_tasks={int(k): v for k, v in data["rtasks"].items()},
+            retry_timers={int(k): v for k, v in data["rtimers"].items()},
+        )

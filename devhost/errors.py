@@ -1,0 +1,31 @@
+"""devhost's exceptions. Everything devhost raises on purpose derives from DevHostError."""
+
+from __future__ import annotations
+
+
+class DevHostError(Exception):
+    """Root of devhost's own errors."""
+
+
+class ConfigError(DevHostError):
+    """host.json, local.settings.json or a command-line option is invalid."""
+
+
+class AppLoadError(DevHostError):
+    """The function app could not be imported or indexed."""
+
+
+class StoreError(DevHostError):
+    """The durable store failed (an infrastructure failure: the work item is retried)."""
+
+
+class InstanceExistsError(DevHostError):
+    """An instance with that id exists and is not in a state that may be overwritten."""
+
+
+class RequestError(DevHostError):
+    """A client request is invalid; carries the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,106 @@
+"""History events in the exact JSON shape the Durable extension hands the Python SDK.
+
+PascalCase keys, integer `EventType`s, `EventId` = task id for scheduling events and -1 otherwise,
+ISO-8601 UTC timestamps. See PROTOCOL.md section 1.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+
+class EventType(IntEnum):
+    EXECUTION_STARTED = 0
+    EXECUTION_COMPLETED = 1
+    EXECUTION_TERMINATED = 3
+    TASK_SCHEDULED = 4
+    TASK_COMPLETED = 5
+    TASK_FAILED = 6
+    SUB_ORCHESTRATION_CREATED = 7
+    SUB_ORCHESTRATION_COMPLETED = 8
+    SUB_ORCHESTRATION_FAILED = 9
+    TIMER_CREATED = 10
+    TIMER_FIRED = 11
+    ORCHESTRATOR_STARTED = 12
+    ORCHESTRATOR_COMPLETED = 13
+    EVENT_SENT = 14
+    EVENT_RAISED = 15
+    CONTINUE_AS_NEW = 16
+    EXECUTION_SUSPENDED = 19
+    EXECUTION_RESUMED = 20
+
+
+def format_time(moment: datetime) -> str:
+    """The timestamp format devhost writes: UTC, microseconds, trailing Z (sorts as text)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a timestamp written by `format_time` (or any ISO-8601 UTC text)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def status_time(text: str | None) -> str | None:
+    """Status API times: whole seconds with Z, as the extension prints them."""
+    if text is None:
+        return None
+    return text[:19] + "Z"
+
+
+def event(kind: EventType, at: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+    """One history event; IsPlayed is set when the replay payload is built."""
+    fields.update(EventType=int(kind), EventId=event_id, IsPlayed=True, Timestamp=format_time(at))
+    return fields
+
+
+def execution_started(
+    at: datetime,
+    instance_id: str,
+    execution_id: str,
+    name: str,
+    input_json: str | None,
+    parent: dict[str, Any] | None,
+) -> dict[str, Any]:
+    parent_instance = None
+    if parent:
+        parent_instance = {
+            "Name": parent["name"],
+            "Version": "",
+            "OrchestrationInstance": {
+                "InstanceId": parent["instanceId"],
+                "ExecutionId": parent["executionId"],
+            },
+            "TaskScheduleId": parent["taskScheduledId"],
+        }
+    return event(
+        EventType.EXECUTION_STARTED,
+        at,
+        OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
+        ParentInstance=parent_instance,
+        Name=name,
+        Version="",
+        Input=input_json,
+        Tags=None,
+        Correlation=None,
+        ParentTraceContext=None,
+        ScheduledStartTime=None,
+        Generation=0,
+    )
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as Newtonsoft writes it (no spaces, non-ASCII kept)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def reserialize(json_text: str | None) -> str | None:
+    """JSON text from the SDK (Python spacing) re-written compactly, as the host stores it."""
+    if json_text is None:
+        return None
+    try:
+        return dumps(json.loads(json_text))
+    except ValueError:
+        return json_text

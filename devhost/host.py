@@ -1,0 +1,149 @@
+"""`DevHost`: the whole local host as a library - servers, engine, store - in one async context manager.
+
+    async with DevHost("path/to/app", store="memory", time_skipping=True) as host:
+        client = host.client()            # the SDK's DurableOrchestrationClient, ready to use
+        instance_id = await client.start_new("E1_HelloSequence")
+
+The command line (`python -m devhost start`) is a thin shell over this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .api.app_routes import AppRoutes
+from .api.management import ManagementApi
+from .api.server import public_app, rpc_app
+from .bindings import RPC_PATH, client_binding_payload
+from .clock import RealClock, VirtualClock
+from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, apply_app_settings, load_settings
+from .engine.control import Control
+from .engine.dispatcher import Dispatcher
+from .engine.episode import EpisodeRunner
+from .engine.invoker import InProcessInvoker
+from .functions import FunctionIndex
+from .store import open_store
+
+log = logging.getLogger("devhost")
+
+
+class DevHost:
+    """A running local Functions + Durable host for one app folder."""
+
+    def __init__(
+        self,
+        app_dir: str | Path = ".",
+        *,
+        store: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        rpc_port: int = DEFAULT_RPC_PORT,
+        time_skipping: bool = False,
+    ) -> None:
+        self.settings: Settings = load_settings(
+            app_dir, host=host, port=port, rpc_port=rpc_port, store_url=store, time_skipping=time_skipping
+        )
+        self.clock = VirtualClock() if time_skipping else RealClock()
+        self.index: FunctionIndex | None = None
+        self._runners: list[web.AppRunner] = []
+        self.port = port
+        self.rpc_port = rpc_port
+        self._dispatcher: Dispatcher | None = None
+        self._invoker: InProcessInvoker | None = None
+        self._store: Any = None
+        self.routes: AppRoutes | None = None
+
+    @property
+    def url(self) -> str:
+        shown = "localhost" if self.settings.host in ("127.0.0.1", "localhost") else self.settings.host
+        return f"http://{shown}:{self.port}"
+
+    @property
+    def rpc_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}{RPC_PATH}"
+
+    @property
+    def store_description(self) -> str:
+        return str(self._store.describe())
+
+    async def start(self) -> DevHost:
+        s = self.settings
+        apply_app_settings(s)
+        self.index = FunctionIndex.load(s.app_dir)
+        self._store = open_store(s.store_url or s.default_store_url)
+        self._invoker = InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
+        runner = EpisodeRunner(self.index, self._invoker)
+        self._dispatcher = Dispatcher(self._store, self._invoker, runner, self.clock,
+                                      max_orchestrations=s.max_concurrent_orchestrations,
+                                      max_activities=s.max_concurrent_activities)
+        control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
+        api = ManagementApi(control, s)
+        self.rpc_port = await self._serve(rpc_app(api), "127.0.0.1", s.rpc_port, fallback=True)
+        self.routes = AppRoutes(self.index, s, self.rpc_base_url)
+        self.port = await self._serve(public_app(self.routes, api), s.host, s.port, fallback=False)
+        await self._dispatcher.start()
+        return self
+
+    async def _serve(self, app: web.Application, host: str, port: int, *, fallback: bool) -> int:
+        """Serve `app` on host:port (or any free port if taken and `fallback`); the port bound."""
+        try:
+            sock = _bind(host, port)
+        except OSError:
+            if not fallback:
+                raise
+            sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.SockSite(runner, sock).start()
+        return int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._dispatcher:
+            await self._dispatcher.stop()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self._invoker:
+            await self._invoker.close()
+        if self._store:
+            await self._store.close()
+
+    async def wait_idle(self) -> None:
+        """Until no work is running or due (with time skipping: until no timer is left)."""
+        assert self._dispatcher is not None
+        await self._dispatcher.wait_idle()
+
+    def client_payload(self) -> str:
+        return client_binding_payload(self.url, self.rpc_base_url, self.settings)
+
+    def client(self) -> Any:
+        """The SDK's DurableOrchestrationClient bound to this host (call inside the running loop)."""
+        import azure.durable_functions as df
+
+        return df.DurableOrchestrationClient(self.client_payload())
+
+    async def __aenter__(self) -> DevHost:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,350 @@
+"""SQLite store: the default. One file (WAL), one transaction per state transition.
+
+Four tables, as in durabletask-go's sqlite backend: instances, history, inbox (messages with a
+visible-at time: timers are delayed messages) and activities (the work-item queue). `":memory:"`
+gives the `memory` store: the same code, nothing kept after the process ends.
+
+Calls run on the event loop's thread: each is one short local transaction, and a single connection
+keeps every commit ordered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import InstanceExistsError, StoreError
+from ..history import EventType, format_time, parse_time
+from .base import (
+    ActivityTask,
+    EpisodeResult,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    RuntimeStatus,
+    WorkItem,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id       TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    execution_id      TEXT NOT NULL,
+    runtime_status    TEXT NOT NULL,
+    created_time      TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    input             TEXT,
+    output            TEXT,
+    custom_status     TEXT,
+    parent            TEXT,
+    ledger            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_time);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    event       TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id  TEXT NOT NULL,
+    execution_id TEXT,
+    event_type   INTEGER NOT NULL,
+    event        TEXT NOT NULL,
+    visible_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_visible ON inbox(visible_at);
+CREATE INDEX IF NOT EXISTS inbox_by_instance ON inbox(instance_id, id);
+CREATE TABLE IF NOT EXISTS activities (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id  TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id      INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    input        TEXT,
+    visible_at   TEXT NOT NULL,
+    attempt      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
+"""
+
+# Events a suspended instance still takes; everything else waits in the inbox until it resumes.
+_WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
+_EPOCH = "0000-00-00T00:00:00.000000Z"
+
+
+def _row_to_instance(row: sqlite3.Row) -> InstanceRecord:
+    return InstanceRecord(
+        instance_id=row["instance_id"],
+        name=row["name"],
+        execution_id=row["execution_id"],
+        runtime_status=RuntimeStatus(row["runtime_status"]),
+        created_time=row["created_time"],
+        last_updated_time=row["last_updated_time"],
+        input=row["input"],
+        output=row["output"],
+        custom_status=row["custom_status"],
+        parent=json.loads(row["parent"]) if row["parent"] else None,
+        ledger=json.loads(row["ledger"]),
+    )
+
+
+def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
+    return (
+        i.instance_id,
+        i.name,
+        i.execution_id,
+        i.runtime_status.value,
+        i.created_time,
+        i.last_updated_time,
+        i.input,
+        i.output,
+        i.custom_status,
+        json.dumps(i.parent) if i.parent else None,
+        json.dumps(i.ledger, separators=(",", ":")),
+    )
+
+
+def _visible(moment: datetime | None) -> str:
+    return format_time(moment) if moment else _EPOCH
+
+
+class SqliteStore:
+    """The SQLite implementation of `Store` (see base.py for the contract)."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            if path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
+
+    def describe(self) -> str:
+        return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store failed: {exc}") from exc
+
+    def _insert_message(self, db: sqlite3.Connection, m: Message) -> None:
+        db.execute(
+            "INSERT INTO inbox(instance_id, execution_id, event_type, event, visible_at) VALUES (?,?,?,?,?)",
+            (
+                m.instance_id,
+                m.execution_id,
+                m.event_type,
+                json.dumps(m.event, separators=(",", ":")),
+                _visible(m.visible_at),
+            ),
+        )
+
+    def _delete_instance(self, db: sqlite3.Connection, instance_id: str) -> int:
+        db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
+        db.execute("DELETE FROM inbox WHERE instance_id=?", (instance_id,))
+        db.execute("DELETE FROM activities WHERE instance_id=?", (instance_id,))
+        return db.execute("DELETE FROM instances WHERE instance_id=?", (instance_id,)).rowcount
+
+    async def create_instance(self, instance: InstanceRecord, start: Message) -> None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT runtime_status FROM instances WHERE instance_id=?", (instance.instance_id,)
+            ).fetchone()
+            if row is not None:
+                if RuntimeStatus(row["runtime_status"]).is_active:
+                    raise InstanceExistsError(
+                        f"An instance with ID '{instance.instance_id}' already exists and is "
+                        f"{row['runtime_status']}."
+                    )
+                self._delete_instance(db, instance.instance_id)
+            db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(instance))
+            self._insert_message(db, start)
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
+        return _row_to_instance(row) if row else None
+
+    async def get_history(self, instance_id: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _where(query: InstanceQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if query.created_from:
+            clauses.append("created_time >= ?")
+            args.append(query.created_from)
+        if query.created_to:
+            clauses.append("created_time <= ?")
+            args.append(query.created_to)
+        if query.statuses:
+            clauses.append(f"runtime_status IN ({','.join('?' * len(query.statuses))})")
+            args.extend(s.value for s in query.statuses)
+        if query.id_prefix:
+            # Range instead of LIKE: no wildcard in an id can widen the match.
+            clauses.append("instance_id >= ? AND instance_id < ?")
+            args.extend([query.id_prefix, query.id_prefix + "\U0010ffff"])
+        return (" AND ".join(clauses) or "1=1"), args
+
+    async def query_instances(
+        self, query: InstanceQuery, limit: int, after: str | None
+    ) -> tuple[list[InstanceRecord], str | None]:
+        where, args = self._where(query)
+        if after is not None:
+            where += " AND instance_id > ?"
+            args.append(after)
+        rows = self._db.execute(
+            f"SELECT * FROM instances WHERE {where} ORDER BY instance_id LIMIT ?", [*args, limit + 1]
+        ).fetchall()
+        page = [_row_to_instance(r) for r in rows[:limit]]
+        token = page[-1].instance_id if len(rows) > limit else None
+        return page, token
+
+    async def send_message(self, message: Message) -> None:
+        with self._transaction() as db:
+            self._insert_message(db, message)
+
+    async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT m.instance_id FROM inbox m JOIN instances i ON i.instance_id = m.instance_id "
+            "WHERE m.visible_at <= ? AND (i.runtime_status != 'Suspended' OR m.event_type IN (?, ?)) "
+            "LIMIT ?",
+            (format_time(now), *_WHILE_SUSPENDED, limit + len(busy)),
+        ).fetchall()
+        return [r[0] for r in rows if r[0] not in busy][:limit]
+
+    async def fetch_work_item(self, instance_id: str, now: datetime) -> WorkItem | None:
+        instance = await self.get_instance(instance_id)
+        if instance is None:
+            return None
+        sql = "SELECT * FROM inbox WHERE instance_id=? AND visible_at <= ?"
+        args: list[Any] = [instance_id, format_time(now)]
+        if instance.runtime_status is RuntimeStatus.SUSPENDED:
+            sql += " AND event_type IN (?, ?)"
+            args.extend(_WHILE_SUSPENDED)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        if not rows:
+            return None
+        messages = [
+            Message(
+                instance_id=r["instance_id"],
+                execution_id=r["execution_id"],
+                event=json.loads(r["event"]),
+                visible_at=parse_time(r["visible_at"]) if r["visible_at"] != _EPOCH else None,
+                id=r["id"],
+            )
+            for r in rows
+        ]
+        return WorkItem(instance, await self.get_history(instance_id), messages)
+
+    async def complete_orchestration(self, result: EpisodeResult) -> None:
+        i = result.instance
+        with self._transaction() as db:
+            if result.reset_history:
+                db.execute("DELETE FROM history WHERE instance_id=?", (i.instance_id,))
+            start = db.execute(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id=?", (i.instance_id,)
+            ).fetchone()[0]
+            db.executemany(
+                "INSERT INTO history(instance_id, seq, event) VALUES (?,?,?)",
+                [(i.instance_id, start + n, text) for n, text in enumerate(result.new_history)],
+            )
+            db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(i))
+            db.executemany("DELETE FROM inbox WHERE id=?", [(m,) for m in result.consumed])
+            for m in result.messages:
+                self._insert_message(db, m)
+            for child, start_message in result.new_instances:
+                existing = db.execute(
+                    "SELECT runtime_status FROM instances WHERE instance_id=?", (child.instance_id,)
+                ).fetchone()
+                if existing is not None:
+                    self._delete_instance(db, child.instance_id)
+                db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(child))
+                self._insert_message(db, start_message)
+            db.executemany(
+                "INSERT INTO activities(instance_id, execution_id, task_id, name, input, visible_at) "
+                "VALUES (?,?,?,?,?,?)",
+                [(a.instance_id, a.execution_id, a.task_id, a.name, a.input, _EPOCH) for a in result.activities],
+            )
+
+    async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
+        rows = self._db.execute(
+            "SELECT * FROM activities WHERE visible_at <= ? ORDER BY id LIMIT ?",
+            (format_time(now), limit + len(busy)),
+        ).fetchall()
+        tasks = [
+            ActivityTask(
+                instance_id=r["instance_id"],
+                execution_id=r["execution_id"],
+                task_id=r["task_id"],
+                name=r["name"],
+                input=r["input"],
+                id=r["id"],
+                attempt=r["attempt"],
+            )
+            for r in rows
+            if r["id"] not in busy
+        ]
+        return tasks[:limit]
+
+    async def complete_activity(self, task: ActivityTask, result: Message) -> None:
+        with self._transaction() as db:
+            if db.execute("DELETE FROM activities WHERE id=?", (task.id,)).rowcount:
+                self._insert_message(db, result)
+
+    async def abandon_activity(self, task: ActivityTask, retry_at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE activities SET visible_at=?, attempt=attempt+1 WHERE id=?",
+                (format_time(retry_at), task.id),
+            )
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        moment = format_time(after)
+        row = self._db.execute(
+            "SELECT MIN(t) FROM (SELECT MIN(visible_at) AS t FROM inbox WHERE visible_at > ? "
+            "UNION ALL SELECT MIN(visible_at) FROM activities WHERE visible_at > ?)",
+            (moment, moment),
+        ).fetchone()
+        return parse_time(row[0]) if row and row[0] else None
+
+    async def purge(self, instance_id: str) -> int:
+        with self._transaction() as db:
+            return self._delete_instance(db, instance_id)
+
+    async def purge_by(self, query: InstanceQuery) -> int:
+        where, args = self._where(query)
+        if not query.statuses:
+            terminal = [s.value for s in RuntimeStatus if s.is_terminal]
+            where += f" AND runtime_status IN ({','.join('?' * len(terminal))})"
+            args.extend(terminal)
+        with self._transaction() as db:
+            ids = [r[0] for r in db.execute(f"SELECT instance_id FROM instances WHERE {where}", args)]
+            return sum(self._delete_instance(db, i) for i in ids)
+
+    async def close(self) -> None:
+        self._db.close()
