@@ -8,6 +8,7 @@ the output.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from typing import Any
 
@@ -15,7 +16,7 @@ import azure.durable_functions as df
 
 from orchestrators.custom_status import set_custom_status
 from orchestrators.names import CITY_RECOMMENDER, CITY_SELECTED, CITY_SELECTION_DEADLINE_SETTING
-from orchestrators.waiting import deadline_after, deadline_seconds, wait_for_event_until
+from orchestrators.waiting import deadline_after, deadline_seconds, parse_seconds, wait_for_event_until
 
 bp = df.Blueprint()
 
@@ -34,11 +35,11 @@ CITY_SEASONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_request(value: Any) -> tuple[int, Any]:
-    """Return (choice, selection timeout or None) from the orchestration input.
+def parse_request(value: Any) -> tuple[int, int | None]:
+    """Return (choice, selection timeout in seconds or None) from the orchestration input.
 
     The input is the choice itself (2 or "2") or an object {"choice": 2, "selectionTimeout": 30}.
-    Raises ValueError if the choice is not 1, 2 or 3.
+    Raises ValueError if the choice is not 1, 2 or 3, or the timeout is not a valid duration.
     """
     timeout = None
     choice = value
@@ -53,7 +54,7 @@ def parse_request(value: Any) -> tuple[int, Any]:
             f"{CITY_RECOMMENDER} expects a choice of 1, 2 or 3, as a number, a numeric string or "
             f'{{"choice": 2, "selectionTimeout": 30}}; got {value!r}.'
         )
-    return choice, timeout
+    return choice, None if timeout is None else parse_seconds(timeout, "selectionTimeout")
 
 
 def selected_city(payload: Any) -> str | None:
@@ -73,51 +74,62 @@ def match_city(requested: str, cities: list[str]) -> str | None:
     return None
 
 
+def final_recommendation(choice: int, city: str) -> dict[str, Any]:
+    """Return the refined recommendation: the selected city and the choice's seasons that suit it."""
+    seasons = [
+        season for season in RECOMMENDATIONS[choice]["recommendedSeasons"] if season in CITY_SEASONS[city]
+    ]
+    return {
+        "choice": choice,
+        "selectedCity": city,
+        "recommendedSeasons": seasons,
+        "message": f"Enjoy {city} in {' or '.join(seasons)}.",
+    }
+
+
+def no_selection(choice: int, seconds: int) -> dict[str, Any]:
+    """Return the outcome when no valid city was selected before the deadline."""
+    return {
+        "choice": choice,
+        "selectedCity": None,
+        **RECOMMENDATIONS[choice],
+        "message": f"No city was selected within {seconds} seconds. Start again for a new recommendation.",
+    }
+
+
+def retry_status(choice: int, requested: str | None, payload: Any) -> dict[str, Any]:
+    """Return the status that asks again after a selection that names no recommended city."""
+    recommendation = RECOMMENDATIONS[choice]
+    if requested:
+        problem = f"{requested} is not one of the recommended cities."
+    else:
+        problem = f'{CITY_SELECTED} needs a city name or {{"city": name}}; got {json.dumps(payload)}.'
+    cities = " or ".join(recommendation["recommendedCities"])
+    return {**recommendation, "message": f"{problem} Please select {cities}."}
+
+
 @bp.function_name(CITY_RECOMMENDER)
 @bp.orchestration_trigger(context_name="context")
 def city_recommender(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Recommend cities for the user's choice, wait for a selection and return the final recommendation."""
     choice, given_timeout = parse_request(context.get_input())
-    recommendation = RECOMMENDATIONS[choice]
-    cities = recommendation["recommendedCities"]
     # Published as soon as the orchestrator yields, so the client sees it while the deadline is read.
-    set_custom_status(context, recommendation)
+    set_custom_status(context, RECOMMENDATIONS[choice])
 
-    seconds = yield from deadline_seconds(
-        context, given_timeout, CITY_SELECTION_DEADLINE_SETTING, "selectionTimeout"
-    )
+    seconds = yield from deadline_seconds(context, given_timeout, CITY_SELECTION_DEADLINE_SETTING)
     # One deadline for the whole conversation: a wrong answer does not buy the user more time.
     deadline = deadline_after(context, seconds)
     while True:
         outcome = yield from wait_for_event_until(context, CITY_SELECTED, deadline)
         if not outcome.received:
-            result: dict[str, Any] = {
-                "choice": choice,
-                "selectedCity": None,
-                **recommendation,
-                "message": f"No city was selected within {seconds} seconds. Start again to get a new "
-                "recommendation.",
-            }
+            result = no_selection(choice, seconds)
             break
         requested = selected_city(outcome.payload)
-        city = match_city(requested, cities) if requested else None
-        if city is None:
-            # Tell the user what went wrong and keep waiting until the same deadline.
-            problem = (
-                f"{requested} is not one of the recommended cities."
-                if requested
-                else f'{CITY_SELECTED} needs a city name or {{"city": name}}; got {outcome.payload!r}.'
-            )
-            message = f"{problem} Please select {' or '.join(cities)}."
-            set_custom_status(context, {**recommendation, "message": message})
-            continue
-        seasons = [season for season in recommendation["recommendedSeasons"] if season in CITY_SEASONS[city]]
-        result = {
-            "choice": choice,
-            "selectedCity": city,
-            "recommendedSeasons": seasons,
-            "message": f"Enjoy {city} in {' or '.join(seasons)}.",
-        }
-        break
+        city = match_city(requested, RECOMMENDATIONS[choice]["recommendedCities"]) if requested else None
+        if city is not None:
+            result = final_recommendation(choice, city)
+            break
+        # Say what was wrong and keep waiting, until the same deadline.
+        set_custom_status(context, retry_status(choice, requested, outcome.payload))
     set_custom_status(context, result)
     return result

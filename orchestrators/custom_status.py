@@ -34,7 +34,7 @@ def custom_status_json(value: Any) -> str:
     except (TypeError, ValueError) as exc:
         raise CustomStatusError(
             f"The custom status must be JSON-serializable (dicts, lists, strings, numbers, booleans "
-            f"and null); {type(value).__name__} could not be serialized: {exc}"
+            f"and null): {exc}."
         ) from exc
 
 

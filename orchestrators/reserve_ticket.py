@@ -19,7 +19,7 @@ from orchestrators.names import (
     RESERVATION_DEADLINE_SETTING,
     RESERVE_TICKET,
 )
-from orchestrators.waiting import deadline_after, deadline_seconds, wait_for_event_until
+from orchestrators.waiting import deadline_after, deadline_seconds, parse_seconds, wait_for_event_until
 
 bp = df.Blueprint()
 
@@ -30,11 +30,12 @@ DECLINED_MESSAGE = "The booking was declined. The discount offer is withdrawn."
 EXPIRED_MESSAGE = "The booking was not confirmed on time. Please try again."
 
 
-def parse_request(value: Any) -> tuple[str, Any]:
-    """Return (user id, discount timeout or None) from the orchestration input.
+def parse_request(value: Any) -> tuple[str, int | None]:
+    """Return (user id, discount timeout in seconds or None) from the orchestration input.
 
     The input is the user id itself ("alice" or 42) or {"userId": ..., "discountTimeout": seconds}.
-    Numeric ids become strings, so "42" and 42 are the same user. Raises ValueError otherwise.
+    Numeric ids become strings, so "42" and 42 are the same user. Raises ValueError for a missing or
+    blank user id or an invalid timeout.
     """
     timeout = None
     user_id = value
@@ -48,7 +49,7 @@ def parse_request(value: Any) -> tuple[str, Any]:
             f"{RESERVE_TICKET} expects a user id (a non-empty string or an integer) or "
             f'{{"userId": "alice", "discountTimeout": 60}}; got {value!r}.'
         )
-    return user_id.strip(), timeout
+    return user_id.strip(), None if timeout is None else parse_seconds(timeout, "discountTimeout")
 
 
 @bp.function_name(RESERVE_TICKET)
@@ -57,9 +58,7 @@ def reserve_ticket(context: df.DurableOrchestrationContext) -> Generator[Any, An
     """Offer a discount and wait for BookingConfirmed until it expires; return whether it was confirmed."""
     user_id, given_timeout = parse_request(context.get_input())
     discount = yield context.call_activity(CALCULATE_DISCOUNT, user_id)
-    seconds = yield from deadline_seconds(
-        context, given_timeout, RESERVATION_DEADLINE_SETTING, "discountTimeout"
-    )
+    seconds = yield from deadline_seconds(context, given_timeout, RESERVATION_DEADLINE_SETTING)
     set_custom_status(context, {"discount": discount, "discountTimeout": seconds, "bookingUrl": BOOKING_URL})
 
     outcome = yield from wait_for_event_until(context, BOOKING_CONFIRMED, deadline_after(context, seconds))

@@ -53,17 +53,17 @@ def parse_seconds(value: Any, what: str) -> int:
 
 
 def deadline_seconds(
-    context: df.DurableOrchestrationContext, given: Any, setting: str, what: str
+    context: df.DurableOrchestrationContext, given: int | None, setting: str
 ) -> Generator[Any, Any, int]:
-    """Return the deadline length from the input (`given`), or else from the app setting `setting`.
+    """Return the deadline length `given` in the input, or else the value of the app setting `setting`.
 
     Use with `yield from`. The setting is read by an activity rather than from os.environ here:
     its result is recorded in the history, so every replay sees the value the first run saw, even
     if the setting changes while the instance waits.
-    Raises ValueError if the chosen value is not a valid number of seconds.
+    Raises ValueError if the setting is not a valid number of seconds.
     """
     if given is not None:
-        return parse_seconds(given, what)
+        return given
     configured = yield context.call_activity(GET_DEADLINE_SECONDS, setting)
     return parse_seconds(configured, f"The app setting {setting}")
 
