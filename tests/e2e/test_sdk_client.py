@@ -1,0 +1,67 @@
+"""The SDK's own DurableOrchestrationClient against devhost's RPC endpoint, across processes."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import pytest
+
+from devhost.bindings import client_binding_payload
+from devhost.config import load_settings
+
+from .devhost_process import ROOT, DevhostProcess
+
+Status = df.OrchestrationRuntimeStatus
+
+
+@pytest.fixture
+def client(devhost: DevhostProcess) -> df.DurableOrchestrationClient:
+    payload = client_binding_payload(devhost.url, devhost.rpc_base_url, load_settings(ROOT))
+    return df.DurableOrchestrationClient(payload)
+
+
+async def _until(client: df.DurableOrchestrationClient, instance_id: str, *wanted: Status) -> df.DurableOrchestrationStatus:
+    import asyncio
+
+    for _ in range(600):
+        current = await client.get_status(instance_id)
+        if current.runtime_status in wanted:
+            return current
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{instance_id} never reached {wanted}; last {current.runtime_status}")
+
+
+async def test_start_status_event_and_completion(client: df.DurableOrchestrationClient) -> None:
+    instance_id = await client.start_new("ReserveTicket", None, {"userId": "dora", "discountTimeout": 120})
+    await _until(client, instance_id, Status.Running)
+    for _ in range(200):
+        running = await client.get_status(instance_id, show_input=True)
+        if running.custom_status:
+            break
+    assert running.custom_status["discountTimeout"] == 120
+    assert running.input_ == '{"userId": "dora", "discountTimeout": 120}'
+    await client.raise_event(instance_id, "BookingConfirmed", True)
+    done = await _until(client, instance_id, Status.Completed)
+    assert done.output is True
+    assert done.custom_status == {"message": "Thank you for confirming your booking."}
+
+
+async def test_terminate_list_and_purge(client: df.DurableOrchestrationClient) -> None:
+    instance_id = await client.start_new("SetStatusTest", "sdk-terminate-1")
+    await _until(client, instance_id, Status.Running)
+    await client.terminate(instance_id, "no longer needed")
+    done = await _until(client, instance_id, Status.Terminated)
+    assert done.output == "no longer needed"
+    listed = await client.get_status_by(runtime_status=[Status.Terminated])
+    assert instance_id in [s.instance_id for s in listed]
+    result = await client.purge_instance_history(instance_id)
+    assert result.instances_deleted == 1
+    assert not await client.get_status(instance_id)
+
+
+async def test_unknown_instance_is_a_falsy_status(client: df.DurableOrchestrationClient) -> None:
+    assert not await client.get_status("never-started")
+
+
+async def test_start_with_an_unknown_name_raises_with_the_message(client: df.DurableOrchestrationClient) -> None:
+    with pytest.raises(Exception, match="NoSuchOrchestrator"):
+        await client.start_new("NoSuchOrchestrator")
