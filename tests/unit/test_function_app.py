@@ -6,7 +6,9 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 import typing
+from pathlib import Path
 from typing import Any
 
 import azure.durable_functions as df
@@ -93,3 +95,19 @@ def test_every_module_is_one_documented_blueprint_or_a_known_helper() -> None:
             blueprints.append(module.__name__)
 
     assert len(blueprints) == 9
+
+
+def test_no_orchestrator_or_client_blocks_the_event_loop_with_a_sleep() -> None:
+    # A blocking sleep in an async client stalls every other invocation in the worker, and in an
+    # orchestrator it breaks replay; asyncio.sleep and durable timers are the only ways to wait.
+    root = Path(__file__).resolve().parents[2]
+    blocking = re.compile(r"time\.sleep|from time import sleep")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("orchestrators", "clients")
+        for path in sorted((root / package).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if blocking.search(line)
+    ]
+
+    assert offenders == []

@@ -1,0 +1,188 @@
+"""HttpStartAndWait: answers when the custom status reaches the target, the instance ends or time is up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from orchestrators.names import HTTP_START_AND_WAIT
+
+from .rpc_stub import HANG, INSTANCE_ID, NOT_FOUND, RpcStub, invoke, json_body, status
+
+FAST = {"interval": "0.05"}
+
+
+async def wait(rpc: RpcStub, orchestrator: str = "E1_HelloSequence", body: bytes = b"", **params: str):
+    return await invoke(
+        HTTP_START_AND_WAIT,
+        rpc,
+        orchestrator,
+        body=body,
+        params={**FAST, **params},
+        path_suffix="/wait-for-status",
+    )
+
+
+async def test_it_answers_once_the_status_reaches_london_by_default(rpc: RpcStub) -> None:
+    rpc.answer_status(
+        NOT_FOUND,  # Pending: not visible yet
+        status("Running"),
+        status("Running", "Tokyo"),
+        status("Running", "London"),
+        status("Completed", "London", ["never read"]),
+    )
+
+    response = await wait(rpc, body=b'["Tokyo", "London"]')
+
+    assert response.status_code == 200
+    assert json_body(response) == {
+        "instanceId": INSTANCE_ID,
+        "runtimeStatus": "Running",
+        "customStatus": "London",
+        "output": None,
+    }
+    assert rpc.status_queries == 4
+    ((_, sent),) = rpc.starts
+    assert json.loads(json.loads(sent)) == ["Tokyo", "London"]
+
+
+async def test_the_status_reached_on_the_last_step_comes_with_the_output(rpc: RpcStub) -> None:
+    rpc.answer_status(status("Completed", "London", ["Hello Tokyo!", "Hello London!"]))
+
+    response = await wait(rpc)
+
+    assert response.status_code == 200
+    assert json_body(response)["output"] == ["Hello Tokyo!", "Hello London!"]
+    assert json_body(response)["runtimeStatus"] == "Completed"
+
+
+async def test_a_json_target_matches_the_decoded_status_whatever_the_key_order(rpc: RpcStub) -> None:
+    rpc.answer_status(
+        status("Running", {"nextActions": ["A", "B", "C"]}),
+        status("Running", {"foo": 2, "nextActions": ["A", "B", "C"]}),
+    )
+
+    response = await wait(rpc, "SetStatusTest", target='{"nextActions":["A","B","C"],"foo":2}')
+
+    assert response.status_code == 200
+    assert json_body(response)["customStatus"] == {"foo": 2, "nextActions": ["A", "B", "C"]}
+    assert rpc.status_queries == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "custom_status"), [("2", "2"), ("2", 2), ('"Seattle"', "Seattle"), ("true", True)]
+)
+async def test_a_target_matches_as_json_or_as_the_raw_text(
+    rpc: RpcStub, target: str, custom_status: object
+) -> None:
+    rpc.answer_status(status("Running", custom_status))
+
+    response = await wait(rpc, "CityRecommender", target=target)
+
+    assert response.status_code == 200
+
+
+async def test_1_and_true_are_different_targets(rpc: RpcStub) -> None:
+    rpc.answer_status(status("Running", True), status("Completed", True, True))
+
+    response = await wait(rpc, "ReserveTicket", target="1")
+
+    assert response.status_code == 409
+
+
+async def test_completing_without_reaching_the_target_is_409(rpc: RpcStub) -> None:
+    rpc.answer_status(
+        status("Running", "Tokyo"), status("Completed", "Seattle", ["Hello Tokyo!", "Hello Seattle!"])
+    )
+
+    response = await wait(rpc)
+
+    assert response.status_code == 409
+    assert json_body(response) == {
+        "error": "The orchestration completed before its custom status reached the target.",
+        "target": "London",
+        "instanceId": INSTANCE_ID,
+        "runtimeStatus": "Completed",
+        "customStatus": "Seattle",
+        "output": ["Hello Tokyo!", "Hello Seattle!"],
+    }
+
+
+async def test_a_terminated_instance_is_409(rpc: RpcStub) -> None:
+    rpc.answer_status(status("Terminated", "Tokyo", "stopped by operator"))
+
+    response = await wait(rpc)
+
+    assert response.status_code == 409
+    assert json_body(response)["runtimeStatus"] == "Terminated"
+    assert json_body(response)["output"] == "stopped by operator"
+
+
+async def test_a_failed_instance_is_500_with_the_failure(rpc: RpcStub) -> None:
+    failure = "Orchestrator function 'E1_HelloSequence' failed: Activity function 'E1_SayHello' failed: boom"
+    rpc.answer_status(status("Running", "Tokyo"), status("Failed", "Tokyo", failure))
+
+    response = await wait(rpc)
+
+    assert response.status_code == 500
+    body = json_body(response)
+    assert body["error"] == "The orchestration failed before its custom status reached the target."
+    assert body["output"] == failure
+    assert rpc.status_queries == 2
+
+
+async def test_after_the_timeout_it_answers_with_the_check_status_response(rpc: RpcStub) -> None:
+    rpc.answer_status(status("Running", "Tokyo"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    response = await wait(rpc, timeout="0.3")
+
+    elapsed = loop.time() - started
+    assert response.status_code == 202
+    body = json_body(response)
+    assert body["id"] == INSTANCE_ID
+    assert response.headers["Location"] == body["statusQueryGetUri"]
+    assert 0.3 <= elapsed < 1.5
+    # Polled repeatedly at the requested interval, not once and not in a tight loop.
+    assert 3 <= rpc.status_queries <= 8
+
+
+async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcStub) -> None:
+    rpc.answer_status(HANG)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    response = await wait(rpc, timeout="0.3")
+
+    assert response.status_code == 202
+    assert loop.time() - started < 1.5
+
+
+async def test_other_orchestrators_need_a_target(rpc: RpcStub) -> None:
+    response = await wait(rpc, "CityRecommender", body=b"2")
+
+    assert response.status_code == 400
+    assert "target" in json_body(response)["error"]
+    assert rpc.starts == []
+
+
+@pytest.mark.parametrize(
+    "params", [{"timeout": "abc"}, {"timeout": "0"}, {"timeout": "1000"}, {"interval": "0"}]
+)
+async def test_bad_timing_values_are_400(rpc: RpcStub, params: dict[str, str]) -> None:
+    response = await wait(rpc, **params)
+
+    assert response.status_code == 400
+    assert next(iter(params)) in json_body(response)["error"]
+    assert rpc.starts == []
+
+
+async def test_unknown_orchestrators_and_malformed_bodies_are_refused(rpc: RpcStub) -> None:
+    unknown = await wait(rpc, "Nope")
+    malformed = await wait(rpc, body=b"{")
+
+    assert (unknown.status_code, malformed.status_code) == (404, 400)
+    assert rpc.starts == []
