@@ -18,27 +18,46 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devhost", description="Run a Python Durable Functions app locally.")
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost", description="Run a Python Durable Functions app locally."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="serve the app, like `func start`")
     start.add_argument("--app", default=".", help="function app folder (default: current folder)")
     start.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     start.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port (default 7071)")
-    start.add_argument("--rpc-port", type=int, default=DEFAULT_RPC_PORT,
-                       help="loopback port of the SDK client's RPC endpoint (default 17071, another if taken)")
-    start.add_argument("--store", default=None,
-                       help="sqlite:PATH (default sqlite:<app>/.devhost/durable.db), memory, or azure")
-    start.add_argument("--time-skipping", action="store_true",
-                       help="jump the clock to the next durable timer whenever nothing else can run")
+    start.add_argument(
+        "--rpc-port",
+        type=int,
+        default=DEFAULT_RPC_PORT,
+        help="loopback port of the SDK client's RPC endpoint (default 17071, another if taken)",
+    )
+    start.add_argument(
+        "--store",
+        default=None,
+        help="sqlite:PATH (default sqlite:<app>/.devhost/durable.db), memory, or azure",
+    )
+    start.add_argument(
+        "--time-skipping",
+        action="store_true",
+        help="jump the clock to the next durable timer whenever nothing else can run",
+    )
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
 
 
 def banner(host: DevHost) -> str:
     assert host.index is not None and host.routes is not None
-    lines = ["", f"devhost: {host.settings.app_dir}", f"Task hub: {host.settings.hub_name}   "
-             f"Store: {host.store_description}" + ("   Clock: time-skipping" if host.settings.time_skipping else ""),
-             "", "Functions:", ""]
+    lines = [
+        "",
+        f"devhost: {host.settings.app_dir}",
+        f"Task hub: {host.settings.hub_name}   "
+        f"Store: {host.store_description}"
+        + ("   Clock: time-skipping" if host.settings.time_skipping else ""),
+        "",
+        "Functions:",
+        "",
+    ]
     for fn in host.index.functions.values():
         if fn.unsupported:
             continue
@@ -51,17 +70,27 @@ def banner(host: DevHost) -> str:
     skipped = [fn for fn in host.index.functions.values() if fn.unsupported]
     for fn in skipped:
         lines.append(f"WARNING: {fn.name} is not run: {fn.unsupported}.")
-    lines.append(f"Durable HTTP API: {host.url}/runtime/webhooks/durabletask/   (SDK RPC: {host.rpc_base_url})")
+    lines.append(
+        f"Durable HTTP API: {host.url}/runtime/webhooks/durabletask/   (SDK RPC: {host.rpc_base_url})"
+    )
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    host = DevHost(args.app, store=args.store, host=args.host, port=args.port, rpc_port=args.rpc_port,
-                   time_skipping=args.time_skipping)
+    host = DevHost(
+        args.app,
+        store=args.store,
+        host=args.host,
+        port=args.port,
+        rpc_port=args.rpc_port,
+        time_skipping=args.time_skipping,
+    )
     await host.start()
     if args.host not in LOOPBACK:
-        log.warning("devhost is bound to %s: anyone who can reach this address can run your functions.", args.host)
+        log.warning(
+            "devhost is bound to %s: anyone who can reach this address can run your functions.", args.host
+        )
     print(banner(host), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,8 +105,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         asyncio.run(_serve(args))
     except DevHostError as exc:

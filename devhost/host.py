@@ -78,9 +78,14 @@ class DevHost:
         self._store = open_store(s.store_url or s.default_store_url)
         self._invoker = InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
         runner = EpisodeRunner(self.index, self._invoker)
-        self._dispatcher = Dispatcher(self._store, self._invoker, runner, self.clock,
-                                      max_orchestrations=s.max_concurrent_orchestrations,
-                                      max_activities=s.max_concurrent_activities)
+        self._dispatcher = Dispatcher(
+            self._store,
+            self._invoker,
+            runner,
+            self.clock,
+            max_orchestrations=s.max_concurrent_orchestrations,
+            max_activities=s.max_concurrent_activities,
+        )
         control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
         api = ManagementApi(control, s)
         self.rpc_port = await self._serve(rpc_app(api), "127.0.0.1", s.rpc_port, fallback=True)

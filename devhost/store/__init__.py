@@ -39,5 +39,7 @@ def open_store(url: str) -> SqliteStore:
             raise ConfigError("store URL 'sqlite:' needs a file path, e.g. sqlite:.devhost/durable.db")
         return SqliteStore(path)
     if url == "azure" or url.startswith("azure:"):
-        raise ConfigError("the 'azure' store (Azure Storage / Azurite) is not available in this version of devhost")
+        raise ConfigError(
+            "the 'azure' store (Azure Storage / Azurite) is not available in this version of devhost"
+        )
     raise ConfigError(f"unknown store URL '{url}': use sqlite:PATH, memory or azure")

@@ -120,7 +120,7 @@ class Store(Protocol):
     """Durable state of one task hub. Methods raise StoreError on infrastructure failure."""
 
     async def create_instance(self, instance: InstanceRecord, start: Message) -> None:
-        """Create or replace (if not active) an instance and queue its start; InstanceExistsError if active."""
+        """Create (or replace a finished) instance and queue its start; InstanceExistsError if active."""
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         """The instance row, or None."""

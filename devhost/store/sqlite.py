@@ -288,7 +288,10 @@ class SqliteStore:
             db.executemany(
                 "INSERT INTO activities(instance_id, execution_id, task_id, name, input, visible_at) "
                 "VALUES (?,?,?,?,?,?)",
-                [(a.instance_id, a.execution_id, a.task_id, a.name, a.input, _EPOCH) for a in result.activities],
+                [
+                    (a.instance_id, a.execution_id, a.task_id, a.name, a.input, _EPOCH)
+                    for a in result.activities
+                ],
             )
 
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:

@@ -36,8 +36,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await s.close()
 
 
-def record(instance_id: str = "i1", status: RuntimeStatus = RuntimeStatus.PENDING, created: datetime = NOW
-           ) -> InstanceRecord:
+def record(
+    instance_id: str = "i1", status: RuntimeStatus = RuntimeStatus.PENDING, created: datetime = NOW
+) -> InstanceRecord:
     stamp = format_time(created)
     return InstanceRecord(instance_id, "Orch", "e1", status, stamp, stamp, input='{"a":1}')
 
@@ -74,10 +75,15 @@ async def test_episode_commit_appends_history_consumes_and_queues(store: Store) 
     timer = Message("i1", event(EventType.TIMER_FIRED, later, TimerId=1), execution_id="e1", visible_at=later)
     running = record(status=RuntimeStatus.RUNNING)
     running.custom_status = '"Tokyo"'
-    await store.complete_orchestration(EpisodeResult(
-        running, ['{"n":1}', '{"n":2}'], [m.id for m in work.messages], messages=[timer],
-        activities=[ActivityTask("i1", "e1", 0, "Act", '"x"')],
-    ))
+    await store.complete_orchestration(
+        EpisodeResult(
+            running,
+            ['{"n":1}', '{"n":2}'],
+            [m.id for m in work.messages],
+            messages=[timer],
+            activities=[ActivityTask("i1", "e1", 0, "Act", '"x"')],
+        )
+    )
     assert await store.get_history("i1") == ['{"n":1}', '{"n":2}']
     got = await store.get_instance("i1")
     assert got is not None and got.custom_status == '"Tokyo"'
@@ -91,10 +97,18 @@ async def test_episode_commit_appends_history_consumes_and_queues(store: Store) 
 
 async def test_activity_completion_deletes_the_task_and_queues_the_result_once(store: Store) -> None:
     await store.create_instance(record(), started())
-    await store.complete_orchestration(EpisodeResult(
-        record(status=RuntimeStatus.RUNNING), [], [], activities=[ActivityTask("i1", "e1", 0, "Act", None)]))
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            [],
+            [],
+            activities=[ActivityTask("i1", "e1", 0, "Act", None)],
+        )
+    )
     [task] = await store.ready_activities(NOW, 10, set())
-    done = Message("i1", event(EventType.TASK_COMPLETED, NOW, TaskScheduledId=0, Result='"ok"'), execution_id="e1")
+    done = Message(
+        "i1", event(EventType.TASK_COMPLETED, NOW, TaskScheduledId=0, Result='"ok"'), execution_id="e1"
+    )
     await store.complete_activity(task, done)
     await store.complete_activity(task, done)  # a second completion of the same task is ignored
     assert await store.ready_activities(NOW, 10, set()) == []
@@ -105,8 +119,14 @@ async def test_activity_completion_deletes_the_task_and_queues_the_result_once(s
 
 async def test_abandoned_activity_comes_back_later(store: Store) -> None:
     await store.create_instance(record(), started())
-    await store.complete_orchestration(EpisodeResult(
-        record(status=RuntimeStatus.RUNNING), [], [], activities=[ActivityTask("i1", "e1", 0, "Act", None)]))
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            [],
+            [],
+            activities=[ActivityTask("i1", "e1", 0, "Act", None)],
+        )
+    )
     [task] = await store.ready_activities(NOW, 10, set())
     await store.abandon_activity(task, NOW + timedelta(seconds=5))
     assert await store.ready_activities(NOW, 10, set()) == []
@@ -132,7 +152,9 @@ async def test_suspended_instance_only_takes_resume_and_terminate(store: Store) 
 async def test_query_filters_and_pages(store: Store) -> None:
     for n in range(5):
         status = RuntimeStatus.COMPLETED if n % 2 else RuntimeStatus.RUNNING
-        await store.create_instance(record(f"job-{n}", status, NOW + timedelta(minutes=n)), started(f"job-{n}"))
+        await store.create_instance(
+            record(f"job-{n}", status, NOW + timedelta(minutes=n)), started(f"job-{n}")
+        )
     await store.create_instance(record("other"), started("other"))
     page, token = await store.query_instances(InstanceQuery(id_prefix="job-"), 2, None)
     assert [r.instance_id for r in page] == ["job-0", "job-1"] and token == "job-1"
@@ -142,8 +164,10 @@ async def test_query_filters_and_pages(store: Store) -> None:
     assert [r.instance_id for r in page] == ["job-4"] and token is None
     done, _ = await store.query_instances(InstanceQuery(statuses=(RuntimeStatus.COMPLETED,)), 10, None)
     assert [r.instance_id for r in done] == ["job-1", "job-3"]
-    window = InstanceQuery(created_from=format_time(NOW + timedelta(minutes=1)),
-                           created_to=format_time(NOW + timedelta(minutes=2)))
+    window = InstanceQuery(
+        created_from=format_time(NOW + timedelta(minutes=1)),
+        created_to=format_time(NOW + timedelta(minutes=2)),
+    )
     assert [r.instance_id for r in (await store.query_instances(window, 10, None))[0]] == ["job-1", "job-2"]
 
 
@@ -179,8 +203,9 @@ async def test_purge_by_filter_keeps_running_instances_unless_asked(store: Store
 async def test_continue_as_new_resets_history(store: Store) -> None:
     await store.create_instance(record(), started())
     await store.complete_orchestration(EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"old":1}'], []))
-    await store.complete_orchestration(EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"new":1}'], [],
-                                                     reset_history=True))
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"new":1}'], [], reset_history=True)
+    )
     assert await store.get_history("i1") == ['{"new":1}']
 
 

@@ -24,7 +24,9 @@ def free_port() -> int:
 class DevhostProcess:
     """One `python -m devhost start` child process and its log file."""
 
-    def __init__(self, log_dir: Path, store: str, *extra: str, app: Path = ROOT, port: int | None = None) -> None:
+    def __init__(
+        self, log_dir: Path, store: str, *extra: str, app: Path = ROOT, port: int | None = None
+    ) -> None:
         self.app = app
         self.store = store
         self.extra = extra
@@ -39,9 +41,25 @@ class DevhostProcess:
         offset = log.tell()  # a restart appends to the same log: read only what this run prints
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "start", "--app", str(self.app), "--port", str(self.port),
-             "--rpc-port", "0", "--store", self.store, *self.extra],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "start",
+                "--app",
+                str(self.app),
+                "--port",
+                str(self.port),
+                "--rpc-port",
+                "0",
+                "--store",
+                self.store,
+                *self.extra,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -30,8 +30,11 @@ async def status(http: aiohttp.ClientSession, base: str, instance_id: str, **que
 
 
 async def wait_until(
-    http: aiohttp.ClientSession, base: str, instance_id: str,
-    condition: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
+    http: aiohttp.ClientSession,
+    base: str,
+    instance_id: str,
+    condition: Callable[[dict[str, Any]], bool],
+    timeout: float = 30.0,
 ) -> dict[str, Any]:
     """Poll the status until `condition` holds; fail with the last status after `timeout` seconds."""
     loop = asyncio.get_running_loop()
@@ -45,8 +48,9 @@ async def wait_until(
         await asyncio.sleep(0.05)
 
 
-async def finished(http: aiohttp.ClientSession, base: str, instance_id: str, timeout: float = 30.0
-                   ) -> dict[str, Any]:
+async def finished(
+    http: aiohttp.ClientSession, base: str, instance_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
     return await wait_until(http, base, instance_id, lambda s: s["runtimeStatus"] in TERMINAL, timeout)
 
 

@@ -17,7 +17,9 @@ async def _json_error(resp: aiohttp.ClientResponse, status: int) -> dict[str, ob
     return body
 
 
-async def test_unknown_instance_is_404_with_json(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
+async def test_unknown_instance_is_404_with_json(
+    devhost: DevhostProcess, http: aiohttp.ClientSession
+) -> None:
     async with http.get(f"{devhost.url}{WEBHOOKS}/instances/no-such-instance") as resp:
         body = await _json_error(resp, 404)
         assert "no-such-instance" in str(body)
@@ -31,7 +33,9 @@ async def test_operations_on_an_unknown_instance_are_404(
         await _json_error(resp, 404)
 
 
-async def test_unknown_function_through_the_app_is_404(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
+async def test_unknown_function_through_the_app_is_404(
+    devhost: DevhostProcess, http: aiohttp.ClientSession
+) -> None:
     async with http.post(f"{devhost.url}/api/orchestrators/NoSuchOrchestrator", json=1) as resp:
         body = await _json_error(resp, 404)
         assert "NoSuchOrchestrator" in str(body)
@@ -45,38 +49,53 @@ async def test_unknown_function_through_the_webhook_is_404(
         assert "NoSuchOrchestrator" in str(body)
 
 
-@pytest.mark.parametrize("path", ["/api/orchestrators/E1_HelloSequence",
-                                  f"{WEBHOOKS}/orchestrators/E1_HelloSequence"])
+@pytest.mark.parametrize(
+    "path", ["/api/orchestrators/E1_HelloSequence", f"{WEBHOOKS}/orchestrators/E1_HelloSequence"]
+)
 async def test_malformed_json_is_400(devhost: DevhostProcess, http: aiohttp.ClientSession, path: str) -> None:
-    async with http.post(f"{devhost.url}{path}", data=b'{"cities": [',
-                         headers={"Content-Type": "application/json"}) as resp:
+    async with http.post(
+        f"{devhost.url}{path}", data=b'{"cities": [', headers={"Content-Type": "application/json"}
+    ) as resp:
         await _json_error(resp, 400)
 
 
 async def test_raise_event_needs_json_content(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
     started = await start(http, devhost.url, "SetStatusTest")
-    async with http.post(f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/raiseEvent/Proceed",
-                         data=b"true", headers={"Content-Type": "text/plain"}) as resp:
+    async with http.post(
+        f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/raiseEvent/Proceed",
+        data=b"true",
+        headers={"Content-Type": "text/plain"},
+    ) as resp:
         body = await _json_error(resp, 400)
         assert "application/json" in str(body)
-    async with http.post(f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/terminate?reason=cleanup") as resp:
+    async with http.post(
+        f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/terminate?reason=cleanup"
+    ) as resp:
         assert resp.status == 202
 
 
-async def test_events_to_a_finished_instance_are_410(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
+async def test_events_to_a_finished_instance_are_410(
+    devhost: DevhostProcess, http: aiohttp.ClientSession
+) -> None:
     started = await start(http, devhost.url, "E1_HelloSequence")
     await finished(http, devhost.url, started["id"])
-    async with http.post(f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/raiseEvent/Late", json=1) as resp:
+    async with http.post(
+        f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/raiseEvent/Late", json=1
+    ) as resp:
         await _json_error(resp, 410)
 
 
 @pytest.mark.parametrize("bad_id", ["@entity", "a%23b", "a%5Cb", "x" * 257])
-async def test_invalid_instance_ids_are_400(devhost: DevhostProcess, http: aiohttp.ClientSession, bad_id: str) -> None:
+async def test_invalid_instance_ids_are_400(
+    devhost: DevhostProcess, http: aiohttp.ClientSession, bad_id: str
+) -> None:
     async with http.post(f"{devhost.url}{WEBHOOKS}/orchestrators/E1_HelloSequence/{bad_id}") as resp:
         await _json_error(resp, 400)
 
 
-async def test_wrong_method_on_an_app_route_is_405(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
+async def test_wrong_method_on_an_app_route_is_405(
+    devhost: DevhostProcess, http: aiohttp.ClientSession
+) -> None:
     async with http.get(f"{devhost.url}/api/orchestrators/E1_HelloSequence") as resp:
         body = await _json_error(resp, 405)
         assert "POST" in str(body)

@@ -17,7 +17,9 @@ async def test_waiting_orchestration_survives_a_restart(tmp_path: Path, how: str
     first = DevhostProcess(tmp_path, store).start()
     async with aiohttp.ClientSession() as http:
         try:
-            started = await start(http, first.url, "ReserveTicket", {"userId": "erin", "discountTimeout": 300})
+            started = await start(
+                http, first.url, "ReserveTicket", {"userId": "erin", "discountTimeout": 300}
+            )
             offer = await wait_until(http, first.url, started["id"], lambda s: bool(s["customStatus"]))
             hello = await start(http, first.url, "E1_HelloSequence")
             await finished(http, first.url, hello["id"])

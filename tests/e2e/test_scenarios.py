@@ -114,17 +114,28 @@ async def test_oversize_custom_status_fails_the_instance_with_the_size(
     assert done["customStatus"] is None
 
 
-async def test_webhook_start_uses_the_real_host_paths(devhost: DevhostProcess, http: aiohttp.ClientSession) -> None:
+async def test_webhook_start_uses_the_real_host_paths(
+    devhost: DevhostProcess, http: aiohttp.ClientSession
+) -> None:
     # The Python SDK parses the input it is given once more (get_input() is df_loads(input)), so a
     # webhook start passes a list as JSON text inside a JSON string, exactly as on Azure.
-    async with http.post(f"{devhost.url}{WEBHOOKS}/orchestrators/E1_HelloSequence/my-run-1",
-                         json=json.dumps(["Kyoto"])) as resp:
+    async with http.post(
+        f"{devhost.url}{WEBHOOKS}/orchestrators/E1_HelloSequence/my-run-1", json=json.dumps(["Kyoto"])
+    ) as resp:
         body = await resp.json()
         assert resp.status == 202
         assert body["id"] == "my-run-1"
         assert resp.headers["Retry-After"] == "10"
-        assert set(body) == {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
-                             "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+        assert set(body) == {
+            "id",
+            "statusQueryGetUri",
+            "sendEventPostUri",
+            "terminatePostUri",
+            "purgeHistoryDeleteUri",
+            "restartPostUri",
+            "suspendPostUri",
+            "resumePostUri",
+        }
     done = await finished(http, devhost.url, "my-run-1")
     assert done["output"] == ["Hello Kyoto!"]
     assert done["input"] == '["Kyoto"]'

@@ -19,7 +19,9 @@ def client(devhost: DevhostProcess) -> df.DurableOrchestrationClient:
     return df.DurableOrchestrationClient(payload)
 
 
-async def _until(client: df.DurableOrchestrationClient, instance_id: str, *wanted: Status) -> df.DurableOrchestrationStatus:
+async def _until(
+    client: df.DurableOrchestrationClient, instance_id: str, *wanted: Status
+) -> df.DurableOrchestrationStatus:
     import asyncio
 
     for _ in range(600):
@@ -62,6 +64,8 @@ async def test_unknown_instance_is_a_falsy_status(client: df.DurableOrchestratio
     assert not await client.get_status("never-started")
 
 
-async def test_start_with_an_unknown_name_raises_with_the_message(client: df.DurableOrchestrationClient) -> None:
+async def test_start_with_an_unknown_name_raises_with_the_message(
+    client: df.DurableOrchestrationClient,
+) -> None:
     with pytest.raises(Exception, match="NoSuchOrchestrator"):
         await client.start_new("NoSuchOrchestrator")
