@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from .errors import ConfigError
 DEFAULT_PORT = 7071
 DEFAULT_RPC_PORT = 17071
 DEFAULT_HUB = "TestHubName"
+log = logging.getLogger("devhost.config")
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
@@ -41,10 +43,14 @@ class Settings:
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     if not path.exists():
         return {}
+    text = path.read_text(encoding="utf-8-sig")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data, end = json.JSONDecoder().raw_decode(text.lstrip())
     except ValueError as exc:
         raise ConfigError(f"{what} at {path} is not valid JSON: {exc}") from exc
+    if text.lstrip()[end:].strip():
+        # The Functions host reads the first JSON object and ignores what follows; so do we, loudly.
+        log.warning("%s at %s has text after its JSON object; that text is ignored.", what, path)
     if not isinstance(data, dict):
         raise ConfigError(f"{what} at {path} must hold a JSON object")
     return data
