@@ -73,7 +73,7 @@ def read_target(req: func.HttpRequest, function_name: str) -> tuple[Any, str]:
 
     The text is parsed as JSON when it is valid JSON (target={"a":1}, target=2, target="London"),
     otherwise it is the plain string (target=London). Orchestrators without a default target need
-    one. Raises BadRequestError (400) when it is missing.
+    one. Raises BadRequestError (400) when it is missing or could never be reached.
     """
     text = req.params.get("target")
     if text is None:
@@ -83,9 +83,17 @@ def read_target(req: func.HttpRequest, function_name: str) -> tuple[Any, str]:
             )
         text = DEFAULT_TARGETS[function_name]
     try:
-        return json.loads(text), text
+        target = json.loads(text)
     except ValueError:
-        return text, text
+        target = text
+    if not target:
+        # The Python SDK never sends a falsy custom status: waiting for one could only time out.
+        raise BadRequestError(
+            400,
+            f'The target {text!r} can never be reached: an empty or false custom status (null, "", 0, '
+            "false, {} or []) is never stored by a Python orchestrator.",
+        )
+    return target, text
 
 
 def canonical(value: Any) -> str:

@@ -169,6 +169,15 @@ async def test_other_orchestrators_need_a_target(rpc: RpcStub) -> None:
     assert rpc.starts == []
 
 
+@pytest.mark.parametrize("target", ["", "0", "false", "{}", "[]", "null", '""'])
+async def test_a_target_no_python_orchestrator_can_set_is_400(rpc: RpcStub, target: str) -> None:
+    response = await wait(rpc, target=target)
+
+    assert response.status_code == 400
+    assert "can never be reached" in json_body(response)["error"]
+    assert rpc.starts == []
+
+
 @pytest.mark.parametrize(
     "params", [{"timeout": "abc"}, {"timeout": "0"}, {"timeout": "1000"}, {"interval": "0"}]
 )
