@@ -62,7 +62,7 @@ def reserve_ticket(context: df.DurableOrchestrationContext) -> Generator[Any, An
     set_custom_status(context, {"discount": discount, "discountTimeout": seconds, "bookingUrl": BOOKING_URL})
 
     outcome = yield from wait_for_event_until(context, BOOKING_CONFIRMED, deadline_after(context, seconds))
-    # Any truthy payload confirms (true, "yes", {"ref": ...}); false or an empty body declines.
+    # Any truthy payload confirms (true, "yes", {"ref": ...}); false, null or "" declines.
     confirmed = outcome.received and bool(outcome.payload)
     if confirmed:
         message = CONFIRMED_MESSAGE

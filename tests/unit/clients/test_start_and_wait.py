@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import azure.functions as func
 import pytest
 
 from orchestrators.names import HTTP_START_AND_WAIT
@@ -14,7 +15,10 @@ from .rpc_stub import HANG, INSTANCE_ID, NOT_FOUND, RpcStub, invoke, json_body, 
 FAST = {"interval": "0.05"}
 
 
-async def wait(rpc: RpcStub, orchestrator: str = "E1_HelloSequence", body: bytes = b"", **params: str):
+async def wait(
+    rpc: RpcStub, orchestrator: str = "E1_HelloSequence", *, body: bytes = b"", **params: str
+) -> func.HttpResponse:
+    """POST .../wait-for-status for `orchestrator`, polling fast unless `params` say otherwise."""
     return await invoke(
         HTTP_START_AND_WAIT,
         rpc,
@@ -179,13 +183,15 @@ async def test_a_target_no_python_orchestrator_can_set_is_400(rpc: RpcStub, targ
 
 
 @pytest.mark.parametrize(
-    "params", [{"timeout": "abc"}, {"timeout": "0"}, {"timeout": "1000"}, {"interval": "0"}]
+    ("name", "value"), [("timeout", "abc"), ("timeout", "0"), ("timeout", "1000"), ("interval", "0")]
 )
-async def test_bad_timing_values_are_400(rpc: RpcStub, params: dict[str, str]) -> None:
-    response = await wait(rpc, **params)
+async def test_bad_timing_values_are_400(rpc: RpcStub, name: str, value: str) -> None:
+    response = await invoke(
+        HTTP_START_AND_WAIT, rpc, "E1_HelloSequence", params={name: value}, path_suffix="/wait-for-status"
+    )
 
     assert response.status_code == 400
-    assert next(iter(params)) in json_body(response)["error"]
+    assert f"The query value {name} must be a number of seconds" in json_body(response)["error"]
     assert rpc.starts == []
 
 
