@@ -349,5 +349,15 @@ class SqliteStore:
             ids = [r[0] for r in db.execute(f"SELECT instance_id FROM instances WHERE {where}", args)]
             return sum(self._delete_instance(db, i) for i in ids)
 
-    async def close(self) -> None:
+    def insert_instances(self, records: list[InstanceRecord]) -> None:
+        """Bulk-insert instance rows in one transaction (imports and benchmarks; no messages queued)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", map(_instance_values, records)
+            )
+
+    def close_now(self) -> None:
         self._db.close()
+
+    async def close(self) -> None:
+        self.close_now()

@@ -1,0 +1,1 @@
+"""Benchmarks of devhost: `python -m bench` (or `make bench`)."""

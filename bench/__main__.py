@@ -1,0 +1,65 @@
+"""`python -m bench`: start devhost as its own process and drive it over loopback from this one.
+
+Prints one JSON line and a short table per scenario; every timed figure is also given as a ratio to
+the `floor` measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from .floor import run_floor
+from .hello_cities import run_hello_cities
+from .scale import run_scale
+from .single import run_single
+from .stats import report
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("floor", "hello-cities", "single", "scale")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
+    p.add_argument("--instances", type=int, default=1000, help="hello-cities instances (default 1000)")
+    p.add_argument(
+        "--stores", default="sqlite", help="hello-cities stores: sqlite and/or azure (needs Azurite)"
+    )
+    p.add_argument("--single-runs", type=int, default=200)
+    p.add_argument("--scale-small", type=int, default=1000)
+    p.add_argument("--scale-large", type=int, default=100_000)
+    p.add_argument("--scale-waiting", type=int, default=10_000)
+    return p
+
+
+async def main(args: argparse.Namespace) -> None:
+    wanted = args.scenarios.split(",")
+    floor_seconds = None
+    with tempfile.TemporaryDirectory(prefix="devhost-bench-") as tmp:
+        work = Path(tmp)
+        if "floor" in wanted:
+            floor = run_floor(ROOT, args.instances)
+            floor_seconds = floor["seconds"]
+            print(report(floor, None), flush=True)
+        if "hello-cities" in wanted:
+            for kind in args.stores.split(","):
+                url = f"sqlite:{work / 'hello.db'}" if kind == "sqlite" else kind
+                result = await run_hello_cities(ROOT, work, kind, url, args.instances)
+                print(report(result, floor_seconds), flush=True)
+        if "single" in wanted:
+            print(
+                report(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs), None),
+                flush=True,
+            )
+        if "scale" in wanted:
+            result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
+            print(report(result, None), flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(main(_parser().parse_args()))

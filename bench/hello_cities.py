@@ -1,0 +1,88 @@
+"""hello-cities: N instances of a 5-activity sequence started at once through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from devhost.history import parse_time
+from devhost.process import DevhostProcess
+from devhost.store import InstanceQuery, open_store
+
+from .floor import CITIES
+from .stats import ms, percentile
+
+NON_TERMINAL = "Pending,Running,ContinuedAsNew"
+WEBHOOKS = "/runtime/webhooks/durabletask"
+
+
+async def start_all(http: aiohttp.ClientSession, base: str, name: str, body: Any, count: int) -> list[str]:
+    async def one() -> str:
+        async with http.post(f"{base}/api/orchestrators/{name}", json=body) as resp:
+            assert resp.status == 202, await resp.text()
+            return str((await resp.json())["id"])
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def wait_all_done(http: aiohttp.ClientSession, base: str, timeout: float) -> None:
+    """Until no instance is Pending or Running (one cheap list query every 20 ms)."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        async with http.get(
+            f"{base}{WEBHOOKS}/instances", params={"runtimeStatus": NON_TERMINAL, "top": "1"}
+        ) as r:
+            if not await r.json():
+                return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"instances still running after {timeout} s")
+
+
+async def run_hello_cities(
+    app_dir: Path, work: Path, store_kind: str, store_url: str, instances: int, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    proc = DevhostProcess(work, store_url, *extra, app=app_dir).start()
+    try:
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            started = time.perf_counter()
+            await start_all(http, proc.url, "E1_HelloSequence", CITIES, instances)
+            await wait_all_done(http, proc.url, timeout=600)
+            seconds = time.perf_counter() - started
+        rss = proc.peak_rss_mb()
+    finally:
+        proc.stop()
+    store = open_store(store_url)
+    try:
+        latencies = []
+        after = None
+        while True:
+            page, after = await store.query_instances(InstanceQuery(), 1000, after)
+            for r in page:
+                assert r.runtime_status.value == "Completed", (r.instance_id, r.runtime_status, r.output)
+                latencies.append(
+                    (parse_time(r.last_updated_time) - parse_time(r.created_time)).total_seconds()
+                )
+            if after is None:
+                break
+    finally:
+        await store.close()
+    assert len(latencies) == instances
+    work_items = instances * (len(CITIES) * 2 + 1)
+    return {
+        "scenario": "hello-cities",
+        "store": store_kind,
+        "instances": instances,
+        "activities_each": len(CITIES),
+        "seconds": round(seconds, 3),
+        "instances_per_s": round(instances / seconds, 1),
+        "work_items_per_s": round(work_items / seconds, 1),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p95_ms": ms(percentile(latencies, 95)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "devhost_peak_rss_mb": round(rss or 0, 1),
+    }
