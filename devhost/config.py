@@ -72,6 +72,28 @@ def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
     return name
 
 
+_OVERRIDE_PREFIX = "azurefunctionsjobhost__"
+
+
+def _override_host_json(host_json: dict[str, Any], values: dict[str, str]) -> None:
+    """Apply `AzureFunctionsJobHost__path__to__key` settings to host.json, as the Functions host does.
+
+    Values from local.settings.json first, then the environment, which wins. Keys match case-insensitively.
+    """
+    overrides = {**values, **os.environ}
+    for name, value in overrides.items():
+        if not name.lower().startswith(_OVERRIDE_PREFIX):
+            continue
+        *path, leaf = name[len(_OVERRIDE_PREFIX):].split("__")
+        node = host_json
+        for part in path:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[next((k for k in node if k.lower() == leaf.lower()), leaf)] = value
+
+
 def load_settings(
     app_dir: str | Path,
     *,
@@ -91,6 +113,7 @@ def load_settings(
     if not isinstance(raw_values, dict):
         raise ConfigError("local.settings.json 'Values' must be an object of strings")
     values = {str(k): "" if v is None else str(v) for k, v in raw_values.items()}
+    _override_host_json(host_json, values)
     extensions = host_json.get("extensions") or {}
     http = extensions.get("http") or {}
     durable = extensions.get("durableTask") or {}

@@ -75,7 +75,14 @@ class DevHost:
         s = self.settings
         apply_app_settings(s)
         self.index = FunctionIndex.load(s.app_dir)
-        self._store = open_store(s.store_url or s.default_store_url)
+        url = s.store_url or s.default_store_url
+        self._store = open_store(url, hub_name=s.hub_name, app_settings=s.values)
+        try:
+            await self._store.open()
+        except BaseException:
+            await self._store.close()
+            self._store = None
+            raise
         self._invoker = InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
         runner = EpisodeRunner(self.index, self._invoker)
         self._dispatcher = Dispatcher(

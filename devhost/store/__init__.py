@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from ..config import DEFAULT_HUB
 from ..errors import ConfigError
 from .base import (
     ActivityTask,
@@ -29,8 +32,14 @@ __all__ = [
 ]
 
 
-def open_store(url: str) -> SqliteStore:
-    """Open the store a URL names; ConfigError for an unknown or unavailable scheme."""
+def open_store(
+    url: str, *, hub_name: str = DEFAULT_HUB, app_settings: Mapping[str, str] | None = None
+) -> Store:
+    """The store a URL names; ConfigError for an unknown scheme or a missing setting.
+
+    `azure` keeps the task hub `hub_name` in the account of the AzureWebJobsStorage app setting
+    (environment first, then `app_settings`). Call `await store.open()` before using it.
+    """
     if url == "memory":
         return SqliteStore(":memory:")
     if url.startswith("sqlite:"):
@@ -38,8 +47,10 @@ def open_store(url: str) -> SqliteStore:
         if not path:
             raise ConfigError("store URL 'sqlite:' needs a file path, e.g. sqlite:.devhost/durable.db")
         return SqliteStore(path)
-    if url == "azure" or url.startswith("azure:"):
-        raise ConfigError(
-            "the 'azure' store (Azure Storage / Azurite) is not available in this version of devhost"
-        )
+    if url == "azure":
+        # Imported here: the Azure SDKs are development dependencies that only this store needs.
+        from .azure import AzureStore
+        from .azure_account import connection_setting, parse_account
+
+        return AzureStore(parse_account(connection_setting(app_settings or {})), hub_name)
     raise ConfigError(f"unknown store URL '{url}': use sqlite:PATH, memory or azure")

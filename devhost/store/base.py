@@ -119,6 +119,9 @@ class InstanceQuery:
 class Store(Protocol):
     """Durable state of one task hub. Methods raise StoreError on infrastructure failure."""
 
+    async def open(self) -> None:
+        """Create what the store needs and recover from a crash; StoreError if it is unreachable."""
+
     async def create_instance(self, instance: InstanceRecord, start: Message) -> None:
         """Create (or replace a finished) instance and queue its start; InstanceExistsError if active."""
 

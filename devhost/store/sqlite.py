@@ -135,6 +135,9 @@ class SqliteStore:
     def describe(self) -> str:
         return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
 
+    async def open(self) -> None:
+        """Nothing to do: the schema is created when the file is opened, and commits are atomic."""
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:

@@ -55,6 +55,19 @@ def test_hub_name_from_an_app_setting(tmp_path: Path) -> None:
     assert load_settings(app).hub_name == "FromSetting"
 
 
+def test_host_json_is_overridden_by_azure_functions_job_host_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "AzureFunctionsJobHost__extensions__durableTask__hubName"
+    app = make_app(
+        tmp_path, {"extensions": {"durableTask": {"hubName": "InHostJson"}}}, {"Values": {name: "FromValues"}}
+    )
+    monkeypatch.delenv(name, raising=False)
+    assert load_settings(app).hub_name == "FromValues"
+    monkeypatch.setenv(name.upper(), "FromEnvironment")
+    assert load_settings(app).hub_name == "FromEnvironment"
+
+
 def test_broken_json_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"host\.json"):
         load_settings(make_app(tmp_path, '{"version": '))
