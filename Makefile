@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
+NODE   := node_modules/.package-lock.json
 
 .PHONY: venv run test unit e2e lint clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(NODE)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,18 +16,25 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+$(NODE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund || echo "npm ci failed: the Azure Storage (Azurite) tests will be skipped."; \
+	else \
+		echo "npm not found: the Azure Storage (Azurite) tests will be skipped (install Node.js 18+)."; \
+	fi
+
 ## The app on devhost, http://127.0.0.1:7071, state in .devhost/durable.db
 run: $(STAMP)
 	$(PY) -m devhost start
 
 ## Every test suite: unit (replay), devhost, end to end
-test: $(STAMP)
+test: $(STAMP) $(NODE)
 	$(PY) -m pytest
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(NODE)
 	$(PY) -m pytest tests/e2e
 
 lint: $(STAMP)

@@ -29,11 +29,18 @@ class DevhostProcess:
     """One `python -m devhost start` child process and its log file."""
 
     def __init__(
-        self, log_dir: Path, store: str, *extra: str, app: Path = Path("."), port: int | None = None
+        self,
+        log_dir: Path,
+        store: str,
+        *extra: str,
+        app: Path = Path("."),
+        port: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.extra = extra
+        self.env = dict(env or {})  # added to (and winning over) this process's environment
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"devhost-{self.port}.log"
@@ -43,7 +50,7 @@ class DevhostProcess:
     def start(self, timeout: float = 30.0) -> DevhostProcess:
         log = self.log_path.open("ab")
         offset = log.tell()  # a restart appends to the same log: read only what this run prints
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self._proc = subprocess.Popen(
             [
                 sys.executable,

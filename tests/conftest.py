@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from azure.durable_functions.models.utils import http_utils
+
+from .azurite import ENV_CONNECTION, INSTALL_HINT, Azurite
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +23,25 @@ async def fresh_sdk_http_session() -> AsyncIterator[None]:
     if session is not None and not session.closed:
         await session.close()
     http_utils._client_session = None
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A connection string to Azurite: the one AZURITE_CONNECTION_STRING names, or a private one.
+
+    The private one runs for the whole session on free ports, in memory, and is stopped at the end,
+    also when tests fail. Without Azurite the tests that need it are skipped, except in CI.
+    """
+    given = os.environ.get(ENV_CONNECTION)
+    if given:
+        yield given
+        return
+    if not Azurite.installed():
+        if os.environ.get("CI"):
+            pytest.fail(f"{INSTALL_HINT}. CI must run the Azure Storage tests.", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+    server = Azurite(tmp_path_factory.mktemp("azurite")).start()
+    try:
+        yield server.connection_string
+    finally:
+        server.stop()

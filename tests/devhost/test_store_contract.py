@@ -1,4 +1,4 @@
-"""The store contract, run against every store (sqlite file and memory).
+"""The store contract, run against every store (sqlite file, memory, and azure on Azurite).
 
 Each test states one promise of `devhost.store.base.Store`; a new backend joins by adding a fixture
 parameter.
@@ -6,11 +6,16 @@ parameter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.queue.aio import QueueServiceClient
 
 from devhost.errors import InstanceExistsError
 from devhost.history import EventType, event, format_time
@@ -22,16 +27,26 @@ from devhost.store import (
     Message,
     RuntimeStatus,
     Store,
+    WorkItem,
     open_store,
 )
+from devhost.store.azure import AzureStore
+from tests.azurite import new_hub
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory"
-    s = open_store(url)
+@pytest.fixture(params=["sqlite", "memory", pytest.param("azure", marks=pytest.mark.azurite)])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Store]:
+    if request.param == "azure":
+        # Azurite, one fresh task hub per test; the environment's setting wins, as in devhost.
+        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
+        s = open_store("azure", hub_name=new_hub())
+    else:
+        s = open_store(f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory")
+    await s.open()
     yield s
     await s.close()
 
@@ -220,3 +235,247 @@ async def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
         assert await second.ready_instances(NOW, 10, set()) == ["i1"]
     finally:
         await second.close()
+
+
+# -- azure only: Azure Storage limits, names, odd keys and crash recovery ----------------------------
+
+azure_only = pytest.mark.azurite
+
+
+@pytest.fixture
+async def azure_hub(azurite: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AzureHub]:
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    hub = AzureHub(azurite, new_hub())
+    yield hub
+    for s in hub.opened:
+        await s.close()
+
+
+class AzureHub:
+    """One fresh task hub on Azurite; `store()` opens a(nother) store on it, as a devhost restart would."""
+
+    def __init__(self, connection_string: str, name: str) -> None:
+        self.connection_string = connection_string
+        self.name = name
+        self.opened: list[AzureStore] = []
+
+    async def store(self) -> AzureStore:
+        s = open_store("azure", hub_name=self.name)
+        assert isinstance(s, AzureStore)
+        self.opened.append(s)
+        await s.open()
+        return s
+
+    def table(self, suffix: str) -> TableClient:
+        return TableClient.from_connection_string(self.connection_string, self.name + suffix)
+
+    async def rows(self, suffix: str, instance_id: str) -> list[dict[str, Any]]:
+        async with self.table(suffix) as table:
+            found = table.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id})
+            return [dict(r) async for r in found]
+
+
+async def created_and_fetched(store: Store) -> WorkItem:
+    """Instance i1 created, and its first work item (the start) read."""
+    await store.create_instance(record(), started())
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None
+    return work
+
+
+async def power_cut(*args: object, **kwargs: object) -> None:
+    """Put in place of a store call: the process dies there."""
+    raise RuntimeError("power cut")
+
+
+def activity_result(task_id: int = 0) -> Message:
+    done = event(EventType.TASK_COMPLETED, NOW, TaskScheduledId=task_id, Result='"ok"')
+    return Message("i1", done, execution_id="e1")
+
+
+@azure_only
+async def test_azure_hub_is_named_as_the_durable_extension_names_it(azure_hub: AzureHub) -> None:
+    await azure_hub.store()
+    lower = azure_hub.name.lower()
+    async with TableServiceClient.from_connection_string(azure_hub.connection_string) as tables:
+        names = {t.name async for t in tables.list_tables()}
+    assert {f"{azure_hub.name}Instances", f"{azure_hub.name}History"} <= names
+    async with QueueServiceClient.from_connection_string(azure_hub.connection_string) as queues:
+        queue_names = {q.name async for q in queues.list_queues(name_starts_with=lower)}
+    assert queue_names == {f"{lower}-control-0{n}" for n in range(4)} | {f"{lower}-workitems"}
+    async with BlobServiceClient.from_connection_string(azure_hub.connection_string) as blobs:
+        assert await blobs.get_container_client(f"{lower}-largemessages").exists()
+
+
+@azure_only
+async def test_azure_large_values_spill_to_blobs_and_come_back_whole(azure_hub: AzureHub) -> None:
+    store = await azure_hub.store()
+    big = json.dumps("x" * 200_000)
+    wide = json.dumps("日本" * 20_000)  # 40,000 characters: 80 KB in UTF-16, the unit of the limit
+    created = record()
+    created.input = big
+    await store.create_instance(created, started())
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and work.instance.input == big
+    done = record(status=RuntimeStatus.COMPLETED)
+    done.input, done.output = big, wide
+    huge_event = json.dumps({"EventType": 4, "Input": big})
+    await store.complete_orchestration(
+        EpisodeResult(
+            done,
+            [huge_event, '{"n":2}'],
+            [m.id for m in work.messages],
+            messages=[Message("i1", event(EventType.EVENT_RAISED, NOW, Name="big", Input=big))],
+            activities=[ActivityTask("i1", "e1", 0, "Act", big)],
+        )
+    )
+    got = await store.get_instance("i1")
+    assert got is not None and (got.input, got.output) == (big, wide)
+    assert await store.get_history("i1") == [huge_event, '{"n":2}']
+    [task] = await store.ready_activities(NOW, 10, set())
+    assert task.input == big
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and work.messages[0].event["Input"] == big
+    [row] = await azure_hub.rows("Instances", "i1")
+    assert "Input" not in row and row["InputBlobName"].startswith("i1/")
+    assert "Output" not in row and row["OutputBlobName"]
+
+
+@azure_only
+async def test_azure_a_thousand_event_history_and_its_reset(azure_hub: AzureHub) -> None:
+    store = await azure_hub.store()
+    await store.create_instance(record(), started())
+    events = [json.dumps({"n": n, "pad": "p" * 500}) for n in range(1000)]
+    await store.complete_orchestration(EpisodeResult(record(status=RuntimeStatus.RUNNING), events, []))
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1000}'], [])
+    )
+    assert await store.get_history("i1") == [*events, '{"n":1000}']
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"next":0}'], [], reset_history=True)
+    )
+    assert await store.get_history("i1") == ['{"next":0}']
+    assert len(await azure_hub.rows("History", "i1")) == 1  # the old execution's rows are deleted
+
+
+@azure_only
+async def test_azure_odd_ids_and_names_are_data_not_keys_or_filters(azure_hub: AzureHub) -> None:
+    store = await azure_hub.store()
+    odd = ["it's", "it''s", "a' or PartitionKey ne '", "sub/child#1?x", "tab\there", "@~lookalike"]
+    for i in odd:
+        await store.create_instance(record(i), started(i))
+        quoted = event(EventType.EVENT_RAISED, NOW, Name='it\'s "quoted" / #?', Input="1")
+        await store.send_message(Message(i, quoted))
+    for i in odd:
+        got = await store.get_instance(i)
+        assert got is not None and got.instance_id == i
+        work = await store.fetch_work_item(i, NOW)
+        assert work is not None and work.messages[-1].event["Name"] == 'it\'s "quoted" / #?'
+    page, _ = await store.query_instances(InstanceQuery(id_prefix="it'"), 10, None)
+    assert [r.instance_id for r in page] == ["it''s", "it's"]
+    page, _ = await store.query_instances(InstanceQuery(id_prefix="it's"), 10, None)
+    assert [r.instance_id for r in page] == ["it's"]
+    page, _ = await store.query_instances(InstanceQuery(id_prefix="a' or PartitionKey ne '"), 10, None)
+    assert [r.instance_id for r in page] == ["a' or PartitionKey ne '"]
+    assert sorted(await store.ready_instances(NOW, 10, set())) == sorted(odd)
+    assert await store.purge("sub/child#1?x") == 1 and await store.get_instance("sub/child#1?x") is None
+
+
+@azure_only
+async def test_azure_crash_after_the_commit_point_is_finished_on_reopening(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await azure_hub.store()
+    work = await created_and_fetched(first)
+    later = NOW + timedelta(seconds=30)
+    timer = Message("i1", event(EventType.TIMER_FIRED, later, TimerId=1), execution_id="e1", visible_at=later)
+
+    monkeypatch.setattr(first, "_apply", power_cut)
+    with pytest.raises(RuntimeError):
+        await first.complete_orchestration(
+            EpisodeResult(
+                record(status=RuntimeStatus.RUNNING),
+                ['{"n":1}'],
+                [m.id for m in work.messages],
+                messages=[timer],
+                activities=[ActivityTask("i1", "e1", 0, "Act", None)],
+            )
+        )
+    # Committed: the status and history are there, though nothing else was applied.
+    got = await first.get_instance("i1")
+    assert got is not None and got.runtime_status is RuntimeStatus.RUNNING
+    second = await azure_hub.store()  # devhost starting again on the same hub
+    assert await second.get_history("i1") == ['{"n":1}']
+    assert await second.fetch_work_item("i1", NOW) is None  # the start was consumed
+    assert await second.next_due(NOW) == later
+    assert [t.name for t in await second.ready_activities(NOW, 10, set())] == ["Act"]
+    [row] = await azure_hub.rows("Instances", "i1")
+    assert not row.get("OutboxPending")
+
+
+@azure_only
+async def test_azure_crash_before_the_commit_point_leaves_nothing_visible(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    commit = store._instances.update_entity
+
+    monkeypatch.setattr(store._instances, "update_entity", power_cut)
+    first_try = EpisodeResult(
+        record(status=RuntimeStatus.RUNNING), ['{"try":1}', '{"try":1}'], [work.messages[0].id]
+    )
+    with pytest.raises(RuntimeError):
+        await store.complete_orchestration(first_try)
+    monkeypatch.setattr(store._instances, "update_entity", commit)
+    assert await store.get_history("i1") == []
+    retry = await store.fetch_work_item("i1", NOW)
+    assert retry is not None and [m.id for m in retry.messages] == [m.id for m in work.messages]
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"try":2}'], [m.id for m in retry.messages])
+    )
+    assert await store.get_history("i1") == ['{"try":2}']
+
+
+@azure_only
+async def test_azure_a_result_delivered_twice_after_a_crash_is_taken_once(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            [json.dumps(m.event) for m in work.messages],
+            [m.id for m in work.messages],
+            activities=[ActivityTask("i1", "e1", 0, "Act", None)],
+        )
+    )
+    [task] = await store.ready_activities(NOW, 10, set())
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(store._work, "delete_entity", power_cut)
+        await store.complete_activity(task, activity_result())  # result queued, task not deleted
+    restarted = await azure_hub.store()
+    [again] = await restarted.ready_activities(NOW, 10, set())  # at least once: it runs again
+    await restarted.complete_activity(again, activity_result())
+    work = await restarted.fetch_work_item("i1", NOW)
+    assert work is not None and [m.event_type for m in work.messages] == [EventType.TASK_COMPLETED]
+    await restarted.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING), [json.dumps(work.messages[0].event)], [work.messages[0].id]
+        )
+    )
+    await restarted.send_message(activity_result())  # an outbox applied twice delivers it once more
+    assert await restarted.fetch_work_item("i1", NOW) is None
+    assert await restarted.ready_instances(NOW, 10, set()) == []
+
+
+@azure_only
+async def test_azure_work_written_by_another_process_is_found(azure_hub: AzureHub) -> None:
+    serving = await azure_hub.store()
+    assert await serving.ready_instances(NOW, 10, set()) == []
+    other = await azure_hub.store()
+    await other.create_instance(record(), started())
+    serving._drained = 0.0  # its next look reads the hint queues at once
+    assert await serving.ready_instances(NOW, 10, set()) == ["i1"]

@@ -1,4 +1,4 @@
-"""Fixtures: devhost processes (real clock and time-skipping) on free ports, and an HTTP session."""
+"""Fixtures: devhost processes (real clock, time-skipping) per store kind on free ports; an HTTP session."""
 
 from __future__ import annotations
 
@@ -9,24 +9,37 @@ import aiohttp
 import pytest
 
 from .devhost_process import DevhostProcess
+from .stores import STORES, DurableStore, store_for
 
 
-@pytest.fixture(scope="session")
-def devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevhostProcess]:
-    """The app on devhost with the default SQLite store kind and the real clock."""
+@pytest.fixture(scope="session", params=STORES)
+def devhost(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevhostProcess]:
+    """The app on devhost with the real clock, on a SQLite file or on Azurite."""
     work = tmp_path_factory.mktemp("devhost")
-    proc = DevhostProcess(work, f"sqlite:{work / 'durable.db'}").start()
+    store = store_for(request.param, work, request)
+    proc = DevhostProcess(work, store.url, env=store.env).start()
     yield proc
     proc.stop()
 
 
-@pytest.fixture(scope="session")
-def skipping_devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevhostProcess]:
+@pytest.fixture(scope="session", params=["memory", pytest.param("azure", marks=pytest.mark.azurite)])
+def skipping_devhost(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevhostProcess]:
     """The app on devhost with --time-skipping: durable timers fire as soon as nothing else runs."""
     work = tmp_path_factory.mktemp("devhost-skip")
-    proc = DevhostProcess(work, "memory", "--time-skipping").start()
+    store = store_for(request.param, work, request)
+    proc = DevhostProcess(work, store.url, "--time-skipping", env=store.env).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(params=STORES)
+def durable_store(request: pytest.FixtureRequest, tmp_path: Path) -> DurableStore:
+    """A store for tests that start (and restart) their own devhost processes on it."""
+    return store_for(request.param, tmp_path, request)
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ __all__ = ["ROOT", "DevhostProcess", "free_port"]
 
 class DevhostProcess(_DevhostProcess):
     def __init__(
-        self, log_dir: Path, store: str, *extra: str, app: Path = ROOT, port: int | None = None
+        self,
+        log_dir: Path,
+        store: str,
+        *extra: str,
+        app: Path = ROOT,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(log_dir, store, *extra, app=app, port=port)
+        super().__init__(log_dir, store, *extra, app=app, port=port, env=env)

@@ -9,12 +9,15 @@ import pytest
 
 from .devhost_process import DevhostProcess
 from .http_steps import finished, raise_event, start, status, wait_until
+from .stores import DurableStore
 
 
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
-async def test_waiting_orchestration_survives_a_restart(tmp_path: Path, how: str) -> None:
-    store = f"sqlite:{tmp_path / 'durable.db'}"
-    first = DevhostProcess(tmp_path, store).start()
+async def test_waiting_orchestration_survives_a_restart(
+    tmp_path: Path, how: str, durable_store: DurableStore
+) -> None:
+    store, env = durable_store.url, durable_store.env
+    first = DevhostProcess(tmp_path, store, env=env).start()
     async with aiohttp.ClientSession() as http:
         try:
             started = await start(
@@ -26,7 +29,7 @@ async def test_waiting_orchestration_survives_a_restart(tmp_path: Path, how: str
         finally:
             first.kill() if how == "sigkill" else first.stop()
 
-        second = DevhostProcess(tmp_path, store, port=first.port).start()
+        second = DevhostProcess(tmp_path, store, port=first.port, env=env).start()
         try:
             after = await status(http, second.url, started["id"])
             assert after["runtimeStatus"] == "Running"
