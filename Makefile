@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e lint clean
+.PHONY: venv run test unit e2e package-check lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -36,6 +36,11 @@ unit: $(STAMP)
 
 e2e: $(STAMP) $(NODE)
 	$(PY) -m pytest tests/e2e
+
+## The deployment package as azd builds it (.funcignore), installed from requirements.txt alone into a
+## clean venv and indexed; the config schemas, infra/ and requests.http checks too
+package-check: $(STAMP)
+	$(PY) -m pytest tests/deploy
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
