@@ -4,7 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import discount, say_hello, settings
-from clients import http_start, start_and_wait
+from clients import http_start, progress_api, progress_page, start_and_wait
 from orchestrators import city_recommender, hello_sequence, reserve_ticket, set_status_test
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -19,5 +19,7 @@ for module in (
     settings,
     http_start,
     start_and_wait,
+    progress_api,
+    progress_page,
 ):
     app.register_functions(module.bp)

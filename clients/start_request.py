@@ -1,7 +1,8 @@
 """What the starting clients read from an HTTP request, and the JSON error responses they answer with.
 
-Not a blueprint: HttpStart and HttpStartAndWait share it, so both validate the orchestrator name and
-the body the same way and a bad request gets a 4xx with a JSON body that says what was wrong.
+Not a blueprint: HttpStart, HttpStartAndWait and the progress page's routes share it, so they
+validate the orchestrator name and the body the same way and a bad request gets a 4xx with a JSON
+body that says what was wrong.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import azure.functions as func
 from orchestrators.names import ORCHESTRATORS
 
 
-def json_response(status_code: int, body: Any) -> func.HttpResponse:
-    """Return an HTTP response whose body is `body` as JSON."""
-    return func.HttpResponse(json.dumps(body), status_code=status_code, mimetype="application/json")
+def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """Return an HTTP response whose body is `body` as JSON, with extra `headers` if given."""
+    return func.HttpResponse(
+        json.dumps(body), status_code=status_code, mimetype="application/json", headers=headers
+    )
 
 
 class BadRequestError(Exception):
@@ -55,12 +58,19 @@ def read_start_request(req: func.HttpRequest) -> StartRequest:
             functionName=function_name,
             orchestrators=list(ORCHESTRATORS),
         )
+    return StartRequest(function_name, read_json_body(req))
+
+
+def read_json_body(req: func.HttpRequest) -> Any:
+    """Return the request body parsed as JSON, or None when the body is empty.
+
+    Raises BadRequestError (400) if the body is not valid UTF-8 JSON.
+    """
     body = req.get_body()
     if not body.strip():
-        return StartRequest(function_name, None)
+        return None
     try:
-        value = json.loads(body)
+        return json.loads(body)
     except ValueError as exc:
         # UnicodeDecodeError is a ValueError too: the body must be UTF-8 JSON.
         raise BadRequestError(400, f"The request body is not valid JSON: {exc}.") from exc
-    return StartRequest(function_name, value)

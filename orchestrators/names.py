@@ -24,6 +24,13 @@ GET_DEADLINE_SECONDS = "GetDeadlineSeconds"
 HTTP_START = "HttpStart"
 HTTP_START_AND_WAIT = "HttpStartAndWait"
 
+# The progress page: the page and its files, and the routes its script calls.
+PROGRESS_PAGE = "ProgressPage"
+PROGRESS_ASSET = "ProgressAsset"
+PROGRESS_STATUS = "ProgressStatus"
+PROGRESS_START = "ProgressStart"
+PROGRESS_EVENT = "ProgressEvent"
+
 # External events the orchestrators wait for.
 CITY_SELECTED = "CitySelected"
 BOOKING_CONFIRMED = "BookingConfirmed"

@@ -31,6 +31,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "route": "orchestrators/{functionName}/wait-for-status",
         "methods": ["POST"],
     },
+    "ProgressPage": {"type": "httpTrigger", "route": "progress", "methods": ["GET"]},
+    "ProgressAsset": {"type": "httpTrigger", "route": "progress/static/{file}", "methods": ["GET"]},
+    "ProgressStatus": {"type": "httpTrigger", "route": "progress/status/{instanceId}", "methods": ["GET"]},
+    "ProgressStart": {"type": "httpTrigger", "route": "progress/start/{scenario}", "methods": ["POST"]},
+    "ProgressEvent": {
+        "type": "httpTrigger",
+        "route": "progress/events/{instanceId}/{eventName}",
+        "methods": ["POST"],
+    },
 }
 
 # Modules that share code between blueprints and register no function themselves.
@@ -57,13 +66,24 @@ def test_the_app_registers_exactly_the_expected_functions_and_triggers() -> None
     assert found == EXPECTED
 
 
-@pytest.mark.parametrize("name", ["HttpStart", "HttpStartAndWait"])
+@pytest.mark.parametrize(
+    "name", ["HttpStart", "HttpStartAndWait", "ProgressStatus", "ProgressStart", "ProgressEvent"]
+)
 def test_http_clients_take_a_durable_client_and_require_a_function_key(name: str) -> None:
     by_type = {binding["type"]: binding for binding in bindings(name)}
 
     assert by_type["durableClient"] == {"direction": "IN", "type": "durableClient", "name": "client"}
     assert by_type["httpTrigger"]["authLevel"] == "FUNCTION"
     assert by_type["http"] == {"direction": "OUT", "type": "http", "name": "$return"}
+
+
+@pytest.mark.parametrize("name", ["ProgressPage", "ProgressAsset"])
+def test_the_progress_page_and_its_files_are_anonymous_and_touch_no_instance(name: str) -> None:
+    # They hold no data; a key in their URLs would have to be written into the page itself.
+    (trigger,) = [binding for binding in bindings(name) if binding["type"] == "httpTrigger"]
+
+    assert trigger["authLevel"] == "ANONYMOUS"
+    assert [binding["type"] for binding in bindings(name)] == ["httpTrigger", "http"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -94,7 +114,7 @@ def test_every_module_is_one_documented_blueprint_or_a_known_helper() -> None:
             assert [v for v in vars(module).values() if isinstance(v, df.Blueprint)] == [module.bp]
             blueprints.append(module.__name__)
 
-    assert len(blueprints) == 9
+    assert len(blueprints) == 11
 
 
 def test_no_orchestrator_or_client_blocks_the_event_loop_with_a_sleep() -> None:

@@ -58,8 +58,11 @@ class RpcStub:
     base_url: str = ""
     starts: list[tuple[str, str]] = field(default_factory=list)
     status_queries: int = 0
+    status_params: list[dict[str, str]] = field(default_factory=list)
     script: list[StatusReply] = field(default_factory=lambda: [status("Running")])
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    raise_event_status: int = 202
 
     def answer_status(self, *replies: StatusReply) -> None:
         """Answer status queries with `replies` in order, then repeat the last one."""
@@ -97,10 +100,11 @@ class RpcStub:
         )
 
     def app(self) -> web.Application:
-        """Return the aiohttp application serving the two RPC routes the clients use."""
+        """Return the aiohttp application serving the RPC routes the clients use."""
         app = web.Application()
         app.router.add_post("/durabletask/orchestrators/{name}", self._start)
         app.router.add_get("/durabletask/instances/{id}", self._status)
+        app.router.add_post("/durabletask/instances/{id}/raiseEvent/{event}", self._raise_event)
         return app
 
     async def _start(self, request: web.Request) -> web.Response:
@@ -108,7 +112,9 @@ class RpcStub:
         return web.json_response({"id": INSTANCE_ID}, status=202)
 
     async def _status(self, request: web.Request) -> web.Response:
-        assert request.match_info["id"] == INSTANCE_ID
+        self.status_params.append(dict(request.query))
+        if request.match_info["id"] != INSTANCE_ID:
+            return web.Response(status=404)
         reply = self.script[min(self.status_queries, len(self.script) - 1)]
         self.status_queries += 1
         if reply.hang:
@@ -116,6 +122,11 @@ class RpcStub:
         if reply.body is None:
             return web.Response(status=reply.http_status)
         return web.json_response(reply.body, status=reply.http_status)
+
+    async def _raise_event(self, request: web.Request) -> web.Response:
+        """Record (instance id, event name, body) and answer `raise_event_status` (202: delivered)."""
+        self.events.append((request.match_info["id"], request.match_info["event"], await request.text()))
+        return web.Response(status=self.raise_event_status)
 
 
 async def invoke(
