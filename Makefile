@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e package-check lint clean
+.PHONY: venv run test unit e2e browser package-check lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -27,7 +27,7 @@ $(NODE): package.json package-lock.json
 run: $(STAMP)
 	$(PY) -m devhost start
 
-## Every test suite: unit (replay), devhost, end to end
+## Every test suite: unit (replay), devhost, end to end, browser
 test: $(STAMP) $(NODE)
 	$(PY) -m pytest
 
@@ -36,6 +36,10 @@ unit: $(STAMP)
 
 e2e: $(STAMP) $(NODE)
 	$(PY) -m pytest tests/e2e
+
+## The progress page in headless Chromium (apt-get install chromium); screenshots in test-artifacts/
+browser: $(STAMP)
+	$(PY) -m pytest tests/browser
 
 ## The deployment package as azd builds it (.funcignore), installed from requirements.txt alone into a
 ## clean venv and indexed; the config schemas, infra/ and requests.http checks too
