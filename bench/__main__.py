@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stores", default="sqlite", help="hello-cities stores: sqlite and/or azure (needs Azurite)"
     )
+    p.add_argument("--workers", type=int, default=2, help="devhost worker processes (default 2: both cores)")
     p.add_argument("--single-runs", type=int, default=200)
     p.add_argument("--scale-small", type=int, default=1000)
     p.add_argument("--scale-large", type=int, default=100_000)
@@ -48,7 +49,10 @@ async def main(args: argparse.Namespace) -> None:
         if "hello-cities" in wanted:
             for kind in args.stores.split(","):
                 url = f"sqlite:{work / 'hello.db'}" if kind == "sqlite" else kind
-                result = await run_hello_cities(ROOT, work, kind, url, args.instances)
+                result = await run_hello_cities(
+                    ROOT, work, kind, url, args.instances, ("--workers", str(args.workers))
+                )
+                result["workers"] = args.workers
                 print(report(result, floor_seconds), flush=True)
         if "single" in wanted:
             print(

@@ -110,14 +110,19 @@ def call_orchestrator(fn: AppFunction, payload: str) -> EpisodeReply:
 class InProcessInvoker:
     """Runs user code in this process."""
 
-    def __init__(self, index: FunctionIndex, max_workers: int) -> None:
+    def __init__(self, index: FunctionIndex, max_workers: int, *, inline: bool = False) -> None:
+        """`inline`: run orchestrator episodes on the calling thread (inside a worker process, where
+        the process itself is the unit of concurrency); otherwise on the thread pool."""
         self._index = index
+        self._inline = inline
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="devhost-worker")
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         fn = self._index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
             return EpisodeReply({}, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
+        if self._inline:
+            return call_orchestrator(fn, payload)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
 
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:

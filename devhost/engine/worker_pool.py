@@ -1,0 +1,91 @@
+"""User code in worker processes, as the Functions host runs it (`FUNCTIONS_WORKER_PROCESS_COUNT`).
+
+The SDK's replay is CPU-bound Python, so threads cannot use a second core; processes can. Each worker
+imports the app once, indexes it, installs the SDK speed-ups, and then runs orchestrator episodes and
+activities sent to it; the host process keeps the store and the HTTP servers. Payloads cross the
+boundary as JSON text, exactly what the real host sends its language workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from ..functions import FunctionIndex
+from .invoker import ActivityReply, EpisodeReply, InProcessInvoker
+
+_worker: InProcessInvoker | None = None
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _start_worker(app_dir: str) -> None:
+    """Runs once in each worker process."""
+    global _worker, _loop
+    from . import sdk_speedups
+
+    sdk_speedups.install()
+    _loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_loop)
+    _worker = InProcessInvoker(FunctionIndex.load(Path(app_dir)), max_workers=4, inline=True)
+
+
+def _run_orchestrator(name: str, payload: str) -> EpisodeReply:
+    assert _worker is not None and _loop is not None
+    return _loop.run_until_complete(_worker.run_orchestrator(name, payload))
+
+
+def _run_activity(name: str, input_text: str | None) -> ActivityReply:
+    assert _worker is not None and _loop is not None
+    return _loop.run_until_complete(_worker.run_activity(name, input_text))
+
+
+def _ready() -> bool:
+    return _worker is not None
+
+
+class ProcessPoolInvoker:
+    """Runs user code in `processes` worker processes (spawned, so nothing of the host leaks in)."""
+
+    def __init__(self, app_dir: Path, processes: int) -> None:
+        self._app_dir = str(app_dir)
+        self._processes = processes
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._app_dir,),
+        )
+
+    async def start(self) -> None:
+        """Start every worker now, so the first requests do not pay for imports."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self._processes)))
+
+    async def _submit(self, fn: object, *args: object) -> object:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): start a new pool; the work item is retried.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise
+
+    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
+        reply = await self._submit(_run_orchestrator, name, payload)
+        assert isinstance(reply, EpisodeReply)
+        return reply
+
+    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+        reply = await self._submit(_run_activity, name, input_text)
+        assert isinstance(reply, ActivityReply)
+        return reply
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
