@@ -10,9 +10,11 @@ keeps every commit ordered.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -120,17 +122,87 @@ class SqliteStore:
 
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         self.path = path
-        if path != ":memory:":
+        self._memory = path == ":memory:"
+        if not self._memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db = self._connect(synchronous)
             self._db.executescript(_SCHEMA)
+            # Writes go through one writer connection on its own thread (a file store), so commits
+            # (fsync) overlap with the event loop's work; the memory store has a single connection.
+            self._writer = self._db if self._memory else self._connect(synchronous)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
+        self._writer_thread = (
+            None if self._memory else ThreadPoolExecutor(1, thread_name_prefix="devhost-sqlite")
+        )
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        if not self._memory:
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        return db
+
+    async def _write(self, tx: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `tx` in a transaction and return its result once committed.
+
+        Group commit: every write queued while the previous commit is under way joins one
+        transaction, each in its own savepoint, so one write's error rolls back only that write.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((tx, future))
+        if self._flushing is None:
+            self._flushing = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                txs = [tx for tx, _ in batch]
+                if self._writer_thread is None:
+                    outcomes = self._commit_batch(txs)
+                else:
+                    outcomes = await asyncio.get_running_loop().run_in_executor(
+                        self._writer_thread, self._commit_batch, txs
+                    )
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._flushing = None
+
+    def _commit_batch(self, txs: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+        db = self._writer
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for tx in txs:
+                db.execute("SAVEPOINT one_write")
+                try:
+                    outcomes.append((True, tx(db)))
+                except Exception as exc:
+                    db.execute("ROLLBACK TO one_write")
+                    if isinstance(exc, sqlite3.Error):
+                        exc = StoreError(f"SQLite store failed: {exc}")
+                    outcomes.append((False, exc))
+                db.execute("RELEASE one_write")
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            failure = StoreError(f"SQLite store failed to commit: {exc}")
+            return [(False, failure)] * len(txs)
+        return outcomes
 
     def describe(self) -> str:
         return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
@@ -170,7 +242,7 @@ class SqliteStore:
         return db.execute("DELETE FROM instances WHERE instance_id=?", (instance_id,)).rowcount
 
     async def create_instance(self, instance: InstanceRecord, start: Message) -> None:
-        with self._transaction() as db:
+        def tx(db: sqlite3.Connection) -> Any:
             row = db.execute(
                 "SELECT runtime_status FROM instances WHERE instance_id=?", (instance.instance_id,)
             ).fetchone()
@@ -183,6 +255,8 @@ class SqliteStore:
                 self._delete_instance(db, instance.instance_id)
             db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(instance))
             self._insert_message(db, start)
+
+        return await self._write(tx)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
@@ -228,8 +302,10 @@ class SqliteStore:
         return page, token
 
     async def send_message(self, message: Message) -> None:
-        with self._transaction() as db:
+        def tx(db: sqlite3.Connection) -> Any:
             self._insert_message(db, message)
+
+        return await self._write(tx)
 
     async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         rows = self._db.execute(
@@ -266,7 +342,8 @@ class SqliteStore:
 
     async def complete_orchestration(self, result: EpisodeResult) -> None:
         i = result.instance
-        with self._transaction() as db:
+
+        def tx(db: sqlite3.Connection) -> Any:
             if result.reset_history:
                 db.execute("DELETE FROM history WHERE instance_id=?", (i.instance_id,))
             start = db.execute(
@@ -297,6 +374,8 @@ class SqliteStore:
                 ],
             )
 
+        return await self._write(tx)
+
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(
             "SELECT * FROM activities WHERE visible_at <= ? ORDER BY id LIMIT ?",
@@ -318,16 +397,20 @@ class SqliteStore:
         return tasks[:limit]
 
     async def complete_activity(self, task: ActivityTask, result: Message) -> None:
-        with self._transaction() as db:
+        def tx(db: sqlite3.Connection) -> Any:
             if db.execute("DELETE FROM activities WHERE id=?", (task.id,)).rowcount:
                 self._insert_message(db, result)
 
+        return await self._write(tx)
+
     async def abandon_activity(self, task: ActivityTask, retry_at: datetime) -> None:
-        with self._transaction() as db:
+        def tx(db: sqlite3.Connection) -> Any:
             db.execute(
                 "UPDATE activities SET visible_at=?, attempt=attempt+1 WHERE id=?",
                 (format_time(retry_at), task.id),
             )
+
+        return await self._write(tx)
 
     async def next_due(self, after: datetime) -> datetime | None:
         moment = format_time(after)
@@ -339,8 +422,10 @@ class SqliteStore:
         return parse_time(row[0]) if row and row[0] else None
 
     async def purge(self, instance_id: str) -> int:
-        with self._transaction() as db:
+        def tx(db: sqlite3.Connection) -> Any:
             return self._delete_instance(db, instance_id)
+
+        return await self._write(tx)
 
     async def purge_by(self, query: InstanceQuery) -> int:
         where, args = self._where(query)
@@ -348,9 +433,12 @@ class SqliteStore:
             terminal = [s.value for s in RuntimeStatus if s.is_terminal]
             where += f" AND runtime_status IN ({','.join('?' * len(terminal))})"
             args.extend(terminal)
-        with self._transaction() as db:
+
+        def tx(db: sqlite3.Connection) -> Any:
             ids = [r[0] for r in db.execute(f"SELECT instance_id FROM instances WHERE {where}", args)]
             return sum(self._delete_instance(db, i) for i in ids)
+
+        return await self._write(tx)
 
     def insert_instances(self, records: list[InstanceRecord]) -> None:
         """Bulk-insert instance rows in one transaction (imports and benchmarks; no messages queued)."""
@@ -360,7 +448,12 @@ class SqliteStore:
             )
 
     def close_now(self) -> None:
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
+            self._writer.close()
         self._db.close()
 
     async def close(self) -> None:
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         self.close_now()
