@@ -14,6 +14,8 @@ executor is created. devhost writes every timestamp in one exact format, so:
 from __future__ import annotations
 
 import functools
+import importlib
+import logging
 import time
 from collections import namedtuple
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from dateutil import tz
 from dateutil.parser import parse as dateutil_parse
 
 _installed = False
+log = logging.getLogger("devhost.engine")
 
 
 def _utc_designator_zone() -> Callable[[], tzinfo] | None:
@@ -79,8 +82,14 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from azure.durable_functions.models import TaskOrchestrationExecutor as executor_module
-    from azure.durable_functions.models.history import HistoryEvent as history_module
+    # The modules, not the classes of the same name that their packages re-export.
+    history_module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
+    executor_module = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    if getattr(history_module, "dt_parse", None) is not dateutil_parse or not hasattr(
+        executor_module, "namedtuple"
+    ):
+        log.warning("azure-functions-durable changed where devhost's speed-ups apply; running without them")
+        return
 
     history_module.dt_parse = fast_parse_timestamp  # type: ignore[attr-defined]
     executor_module.namedtuple = _memo_namedtuple  # type: ignore[attr-defined]
