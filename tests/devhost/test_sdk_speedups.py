@@ -69,6 +69,7 @@ def _episode_payload() -> str:
             "IsPlayed": False,
             "Timestamp": at,
             "Name": "Probe",
+            "Version": "",
             "Input": None,
             "OrchestrationInstance": {"InstanceId": "i", "ExecutionId": "e"},
         },
