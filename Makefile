@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e browser package-check lint clean
+.PHONY: venv run test unit e2e browser package-check bench lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -45,6 +45,10 @@ browser: $(STAMP)
 ## clean venv and indexed; the config schemas, infra/ and requests.http checks too
 package-check: $(STAMP)
 	$(PY) -m pytest tests/deploy
+
+## Benchmarks: devhost in its own process, driven over loopback; prints JSON lines and tables
+bench: $(STAMP)
+	$(PY) -m bench
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
