@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -78,6 +79,7 @@ CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
+HISTORY_CACHE_INSTANCES = 2000
 _EPOCH = "0000-00-00T00:00:00.000000Z"
 
 
@@ -138,6 +140,9 @@ class SqliteStore:
         )
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        # Every episode reads its instance's whole history; this process wrote it, so the histories
+        # of recently run instances are kept here, updated only after their commit succeeded.
+        self._history: OrderedDict[str, list[str]] = OrderedDict()
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -256,17 +261,30 @@ class SqliteStore:
             db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(instance))
             self._insert_message(db, start)
 
-        return await self._write(tx)
+        self._history.pop(instance.instance_id, None)
+        await self._write(tx)
+        self._remember_history(instance.instance_id, [])
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
         return _row_to_instance(row) if row else None
 
     async def get_history(self, instance_id: str) -> list[str]:
+        """The history, from the cache of recently run instances when there (treat it as read-only)."""
+        cached = self._history.get(instance_id)
+        if cached is not None:
+            self._history.move_to_end(instance_id)
+            return cached
         rows = self._db.execute(
             "SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,)
         ).fetchall()
         return [r[0] for r in rows]
+
+    def _remember_history(self, instance_id: str, history: list[str]) -> None:
+        self._history[instance_id] = history
+        self._history.move_to_end(instance_id)
+        while len(self._history) > HISTORY_CACHE_INSTANCES:
+            self._history.popitem(last=False)
 
     @staticmethod
     def _where(query: InstanceQuery) -> tuple[str, list[Any]]:
@@ -374,7 +392,14 @@ class SqliteStore:
                 ],
             )
 
-        return await self._write(tx)
+        cached = self._history.pop(i.instance_id, None)
+        for child, _ in result.new_instances:
+            self._history.pop(child.instance_id, None)
+        await self._write(tx)
+        if result.reset_history:
+            self._remember_history(i.instance_id, list(result.new_history))
+        elif cached is not None:
+            self._remember_history(i.instance_id, cached + result.new_history)
 
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(
@@ -425,7 +450,8 @@ class SqliteStore:
         def tx(db: sqlite3.Connection) -> Any:
             return self._delete_instance(db, instance_id)
 
-        return await self._write(tx)
+        self._history.pop(instance_id, None)
+        return int(await self._write(tx))
 
     async def purge_by(self, query: InstanceQuery) -> int:
         where, args = self._where(query)
@@ -438,7 +464,8 @@ class SqliteStore:
             ids = [r[0] for r in db.execute(f"SELECT instance_id FROM instances WHERE {where}", args)]
             return sum(self._delete_instance(db, i) for i in ids)
 
-        return await self._write(tx)
+        self._history.clear()
+        return int(await self._write(tx))
 
     def insert_instances(self, records: list[InstanceRecord]) -> None:
         """Bulk-insert instance rows in one transaction (imports and benchmarks; no messages queued)."""
