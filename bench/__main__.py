@@ -11,6 +11,7 @@ import asyncio
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .floor import run_floor
 from .hello_cities import run_hello_cities
@@ -37,6 +38,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+async def _on_azurite(work: Path, instances: int, workers: tuple[str, ...]) -> dict[str, Any]:
+    """hello-cities on the azure store, against an Azurite started for the run (npm ci installs it)."""
+    from tests.azurite import HUB_SETTING, Azurite, new_hub
+
+    if not Azurite.installed():
+        raise SystemExit("the azure store benchmark needs Azurite: run `npm ci` first")
+    azurite = Azurite(work).start()
+    try:
+        hub = new_hub()
+        env = {"AzureWebJobsStorage": azurite.connection_string, HUB_SETTING: hub}
+        return await run_hello_cities(ROOT, work, "azure", "azure", instances, workers, env, hub)
+    finally:
+        azurite.stop()
+
+
 async def main(args: argparse.Namespace) -> None:
     wanted = args.scenarios.split(",")
     floor_seconds = None
@@ -48,10 +64,12 @@ async def main(args: argparse.Namespace) -> None:
             print(report(floor, None), flush=True)
         if "hello-cities" in wanted:
             for kind in args.stores.split(","):
-                url = f"sqlite:{work / 'hello.db'}" if kind == "sqlite" else kind
-                result = await run_hello_cities(
-                    ROOT, work, kind, url, args.instances, ("--workers", str(args.workers))
-                )
+                workers = ("--workers", str(args.workers))
+                if kind == "azure":
+                    result = await _on_azurite(work, args.instances, workers)
+                else:
+                    url = f"sqlite:{work / 'hello.db'}"
+                    result = await run_hello_cities(ROOT, work, kind, url, args.instances, workers)
                 result["workers"] = args.workers
                 print(report(result, floor_seconds), flush=True)
         if "single" in wanted:

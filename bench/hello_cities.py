@@ -43,9 +43,16 @@ async def wait_all_done(http: aiohttp.ClientSession, base: str, timeout: float) 
 
 
 async def run_hello_cities(
-    app_dir: Path, work: Path, store_kind: str, store_url: str, instances: int, extra: tuple[str, ...] = ()
+    app_dir: Path,
+    work: Path,
+    store_kind: str,
+    store_url: str,
+    instances: int,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    hub_name: str = "TestHubName",
 ) -> dict[str, Any]:
-    proc = DevhostProcess(work, store_url, *extra, app=app_dir).start()
+    proc = DevhostProcess(work, store_url, *extra, app=app_dir, env=env).start()
     try:
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
@@ -56,7 +63,8 @@ async def run_hello_cities(
         rss = proc.peak_rss_mb()
     finally:
         proc.stop()
-    store = open_store(store_url)
+    store = open_store(store_url, hub_name=hub_name, app_settings=env)
+    await store.open()
     try:
         latencies = []
         after = None
