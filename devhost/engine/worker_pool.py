@@ -9,7 +9,13 @@ boundary as JSON text, exactly what the real host sends its language workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -21,9 +27,26 @@ _worker: InProcessInvoker | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 
 
-def _start_worker(app_dir: str) -> None:
+def _exit_with_host(host_pid: int) -> None:
+    """A worker must not outlive its host, even one killed with SIGKILL (its pool cannot tell it).
+
+    On Linux the kernel sends SIGTERM when the parent dies; elsewhere a thread checks once a second.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == host_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="devhost-host-watch", daemon=True).start()
+
+
+def _start_worker(app_dir: str, host_pid: int) -> None:
     """Runs once in each worker process."""
     global _worker, _loop
+    _exit_with_host(host_pid)
     from . import sdk_speedups
 
     sdk_speedups.install()
@@ -59,7 +82,7 @@ class ProcessPoolInvoker:
             max_workers=self._processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._app_dir,),
+            initargs=(self._app_dir, os.getpid()),
         )
 
     async def start(self) -> None:
@@ -86,6 +109,11 @@ class ProcessPoolInvoker:
         reply = await self._submit(_run_activity, name, input_text)
         assert isinstance(reply, ActivityReply)
         return reply
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for tests and diagnostics)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(processes)
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
