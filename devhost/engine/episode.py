@@ -91,6 +91,61 @@ def _json_value_text(text: str) -> str:
         return json.dumps(text)
 
 
+# The history event each scheduling action type records: TaskScheduled, SubOrchestrationInstanceCreated,
+# TimerCreated. WaitForExternalEvent (6) records nothing and takes no id.
+_RECORDED_AS = {0: EventType.TASK_SCHEDULED, 1: EventType.TASK_SCHEDULED, 8: EventType.TASK_SCHEDULED,
+                2: EventType.SUB_ORCHESTRATION_CREATED, 3: EventType.SUB_ORCHESTRATION_CREATED,
+                5: EventType.TIMER_CREATED}
+
+
+def _recorded_tasks(history: list[str]) -> dict[int, dict[str, Any]]:
+    """The scheduling events of stored history by task id."""
+    events = (json.loads(text) for text in history)
+    return {e["EventId"]: e for e in events if e["EventType"] in _RECORDED_AS.values()}
+
+
+def _describe_action(action: dict[str, Any]) -> str:
+    kind = action.get("actionType")
+    if kind in (0, 1):
+        return f"activity '{action.get('functionName')}'"
+    if kind in (2, 3):
+        return f"sub-orchestration '{action.get('functionName')}'"
+    return {5: "a timer", 6: "an external event", 8: "an HTTP call"}.get(kind, f"action type {kind}")
+
+
+def _describe_event(event: dict[str, Any] | None) -> str:
+    if event is None:
+        return "an external event wait"
+    kind = event["EventType"]
+    if kind == EventType.TIMER_CREATED:
+        return "a timer"
+    if event.get("Name") == HTTP_ACTIVITY:
+        return "an HTTP call"
+    what = "activity" if kind == EventType.TASK_SCHEDULED else "sub-orchestration"
+    return f"{what} '{event.get('Name')}'"
+
+
+def _replay_mismatch(action: dict[str, Any], task_id: int, event: dict[str, Any] | None) -> str | None:
+    """Why a replayed action does not match what its position recorded, or None if it does."""
+    kind = action.get("actionType")
+    if task_id == -1:
+        matches, event = kind == 6, None
+    elif event is None:
+        return None  # ContinueAsNew takes an id but records no event; it is never replayed
+    else:
+        name = HTTP_ACTIVITY if kind == 8 else action.get("functionName")
+        matches = _RECORDED_AS.get(kind) == event["EventType"] and (
+            name is None or str(event.get("Name", "")).lower() == str(name).lower())
+    if matches:
+        return None
+    where = f" as task {task_id}" if task_id != -1 else ""
+    return (
+        f"Non-deterministic workflow detected: on replay the orchestrator now asks for "
+        f"{_describe_action(action)}{where}, but the history records {_describe_event(event)} there. "
+        "Orchestrator code must make the same calls in the same order on every replay."
+    )
+
+
 @dataclass(slots=True)
 class _Episode:
     """What one episode changes, gathered before it becomes an EpisodeResult."""
@@ -274,9 +329,16 @@ class EpisodeRunner:
                 f"Non-deterministic workflow detected: the orchestrator returned {len(flat)} actions, but "
                 f"{len(led.action_ids)} were already recorded. Orchestrator code must replay the same way every time."
             )
+        recorded = _recorded_tasks(ep.work.history) if led.action_ids else {}
         for position, action in enumerate(flat):
             if position < len(led.action_ids):
                 task_id = led.action_ids[position]
+                # DTFx matches every replayed action against the event recorded for its id and fails
+                # the instance on a mismatch; without this check the recorded result would be handed
+                # to a different task (another activity, or a timer) and the orchestration run on.
+                mismatch = _replay_mismatch(action, task_id, recorded.get(task_id))
+                if mismatch:
+                    raise OrchestrationFailure(mismatch)
                 if action.get("actionType") == 5 and action.get("isCanceled") and led.open.get(task_id) == "timer":
                     led.open.pop(task_id)
             else:

@@ -1,0 +1,55 @@
+"""Fixtures: in-process devhosts (memory store, free ports, time skipping) for the sample apps."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from devhost.host import DevHost
+
+from .helpers import APPS
+
+
+@pytest.fixture(autouse=True)
+def restore_imports() -> Iterator[None]:
+    """devhost imports an app as the module `function_app` with its folder first on sys.path.
+
+    That is what a worker does once per process; here several apps load into one, so the previous
+    `function_app` module and sys.path come back after each test (tests/unit imports the real app).
+    """
+    path = list(sys.path)
+    previous = sys.modules.get("function_app")
+    yield
+    sys.path[:] = path
+    if previous is None:
+        sys.modules.pop("function_app", None)
+    else:
+        sys.modules["function_app"] = previous
+
+
+async def _host(app: str, *, time_skipping: bool = True) -> AsyncIterator[DevHost]:
+    async with DevHost(APPS / app, store="memory", port=0, rpc_port=0, time_skipping=time_skipping) as host:
+        yield host
+
+
+@pytest.fixture
+async def features() -> AsyncIterator[DevHost]:
+    """The features app with time skipping: durable timers fire as soon as nothing else can run."""
+    async for host in _host("features"):
+        yield host
+
+
+@pytest.fixture
+async def features_realtime() -> AsyncIterator[DevHost]:
+    """The features app on the real clock: a one-hour timer stays pending for the whole test."""
+    async for host in _host("features", time_skipping=False):
+        yield host
+
+
+@pytest.fixture
+async def app_host(request: pytest.FixtureRequest) -> AsyncIterator[DevHost]:
+    """The sample app named by indirect parametrization: `@pytest.mark.parametrize("app_host", [...])`."""
+    async for host in _host(request.param):
+        yield host

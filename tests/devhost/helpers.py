@@ -1,0 +1,150 @@
+"""Helpers for the devhost tests: waiting on instances, raw HTTP calls, stored history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import azure.durable_functions as df
+import pytest
+
+from devhost.host import DevHost
+
+APPS = Path(__file__).parent / "apps"
+WEBHOOKS = "/runtime/webhooks/durabletask"
+Status = df.OrchestrationRuntimeStatus
+TERMINAL = {Status.Completed, Status.Failed, Status.Terminated, Status.Canceled}
+
+# The SDK warns on every replay of an event that arrived before anyone waited for it (PROTOCOL 1.1:
+# it parks the event, which is correct). With filterwarnings=error the warning would be raised inside
+# the orchestrator and fail it, so tests that buffer events let this one warning through.
+buffers_events = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")
+
+
+async def wait_until(
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    condition: Callable[[df.DurableOrchestrationStatus], bool],
+    timeout: float = 10.0,
+) -> df.DurableOrchestrationStatus:
+    """Poll the SDK's get_status until `condition` holds; AssertionError with the last status if not."""
+    seen: list[df.DurableOrchestrationStatus] = []
+
+    async def poll() -> df.DurableOrchestrationStatus:
+        while True:
+            status = await client.get_status(instance_id)
+            seen[:] = [status]
+            if status and condition(status):
+                return status
+            await asyncio.sleep(0.01)
+
+    try:
+        return await asyncio.wait_for(poll(), timeout)
+    except asyncio.TimeoutError:
+        last = seen[-1].to_json() if seen and seen[-1] else None
+        raise AssertionError(f"instance {instance_id} not there after {timeout} s; last: {last}") from None
+
+
+async def wait_done(client: df.DurableOrchestrationClient, instance_id: str) -> df.DurableOrchestrationStatus:
+    """The status once the instance is Completed, Failed, Terminated or Canceled."""
+    return await wait_until(client, instance_id, lambda s: s.runtime_status in TERMINAL)
+
+
+async def idle(host: DevHost, timeout: float = 10.0) -> None:
+    """`host.wait_idle()`, but a host that never settles fails the test instead of hanging it."""
+    await asyncio.wait_for(host.wait_idle(), timeout)
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Poll an async condition until it holds; AssertionError after `timeout` seconds."""
+
+    async def poll() -> None:
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"condition still false after {timeout} s") from None
+
+
+async def no_activities_left(host: DevHost) -> bool:
+    """Every activity has run and its result is queued (the store deletes a task as it queues it)."""
+    return not await host._store.ready_activities(host.clock.now(), 100, set())
+
+
+async def run(host: DevHost, name: str, client_input: Any = None, instance_id: str | None = None
+              ) -> df.DurableOrchestrationStatus:
+    """Start `name` through the SDK client and return its final status."""
+    client = host.client()
+    started = await client.start_new(name, instance_id, client_input)
+    return await wait_done(client, started)
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+async def call(host: DevHost, method: str, path: str, *, body: Any = None, data: bytes | None = None,
+               headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Reply:
+    """One HTTP request to the host's public port (`path` starts with / or is a full URL)."""
+    url = path if path.startswith("http") else host.url + path
+    async with aiohttp.ClientSession() as session, session.request(
+        method, url, json=body, data=data, headers=headers, params=params, allow_redirects=False
+    ) as response:
+        return Reply(response.status, dict(response.headers), await response.text())
+
+
+async def stored_history(host: DevHost, instance_id: str) -> list[dict[str, Any]]:
+    """The current execution's history exactly as the store keeps it (EventIds included)."""
+    return [json.loads(text) for text in await host._store.get_history(instance_id)]
+
+
+def scheduled_ids(history: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(EventId, what) of every scheduling event, in history order: the task ids devhost assigned."""
+    names = {4: "task", 7: "sub", 10: "timer"}
+    return [(e["EventId"], e.get("Name", names[e["EventType"]])) for e in history if e["EventType"] in names]
+
+
+async def poll_url(host: DevHost, url: str, timeout: float = 10.0) -> Reply:
+    """GET a status URL until it stops answering 202 (the webhook's "still running")."""
+
+    async def poll() -> Reply:
+        while True:
+            reply = await call(host, "GET", url)
+            if reply.status != 202:
+                return reply
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def start_waiting(host: DevHost, instance_id: str | None = None) -> str:
+    """Start the features app's `status_phases`; return once it waits for its first "Next" event."""
+    client = host.client()
+    instance_id = await client.start_new("status_phases", instance_id)
+    await wait_until(client, instance_id, lambda s: s.custom_status == "one")
+    return instance_id
+
+
+async def one_of_each(host: DevHost, prefix: str) -> datetime:
+    """Instances `{prefix}done` (Completed), `{prefix}failed` and `{prefix}running`; a time before them."""
+    since = datetime.now(timezone.utc) - timedelta(minutes=1)
+    await run(host, "input_echo", 1, f"{prefix}done")
+    await run(host, "orchestrator_raises", None, f"{prefix}failed")
+    await start_waiting(host, f"{prefix}running")
+    return since

@@ -1,0 +1,73 @@
+"""The sample apps in the patterns of the official Python v2 samples, run unmodified on devhost."""
+
+from __future__ import annotations
+
+import pytest
+
+from devhost.host import DevHost
+
+from .helpers import WEBHOOKS, Status, call, poll_url, run, stored_history
+
+CLIENT_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
+               "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+
+
+@pytest.mark.parametrize("app_host", ["chaining"], indirect=True)
+async def test_chaining_through_the_http_starter(app_host: DevHost) -> None:
+    reply = await call(app_host, "POST", "/api/orchestrators/chain", body=["Rome", "Lima", "Baku"])
+    assert reply.status == 202
+    links = reply.json()
+    # create_check_status_response: the SDK's 9 links, rebased on the request's origin.
+    assert set(links) == CLIENT_KEYS
+    assert reply.headers["Location"] == links["statusQueryGetUri"]
+    assert links["statusQueryGetUri"].startswith(f"{app_host.url}{WEBHOOKS}/instances/{links['id']}")
+    done = await poll_url(app_host, reply.headers["Location"])
+    assert done.status == 200
+    assert done.json()["output"] == ["Hi Rome", "Hi Lima", "Hi Baku"]
+    assert done.json()["input"] == '["Rome", "Lima", "Baku"]'  # the SDK client sent JSON text
+
+
+@pytest.mark.parametrize("app_host", ["chaining"], indirect=True)
+async def test_chaining_runs_one_activity_at_a_time(app_host: DevHost) -> None:
+    done = await run(app_host, "chain", None, "seq")
+    assert done.output == ["Hi Lisbon", "Hi Oslo", "Hi Quito"]
+    history = await stored_history(app_host, "seq")
+    # Each TaskScheduled follows the completion of the one before: three episodes, ids 0, 1, 2.
+    kinds = [(e["EventType"], e["EventId"]) for e in history if e["EventType"] in (4, 5)]
+    assert kinds == [(4, 0), (5, -1), (4, 1), (5, -1), (4, 2), (5, -1)]
+
+
+@pytest.mark.parametrize("app_host", ["chaining"], indirect=True)
+async def test_starter_route_needs_post(app_host: DevHost) -> None:
+    reply = await call(app_host, "GET", "/api/orchestrators/chain")
+    assert reply.status == 405 and "POST" in reply.json()["Message"]
+
+
+@pytest.mark.parametrize("app_host", ["fan_out_fan_in"], indirect=True)
+async def test_fan_out_fan_in_sums_every_item_once(app_host: DevHost) -> None:
+    done = await run(app_host, "fan_out")
+    assert done.runtime_status == Status.Completed
+    assert done.output == {"count": 10, "total": sum(n * n for n in range(1, 11))}
+    history = await stored_history(app_host, done.instance_id)
+    scheduled = [(e["EventId"], e["Input"]) for e in history if e["EventType"] == 4]
+    # list_items is task 0; the ten weigh calls are scheduled together in one episode as tasks 1-10.
+    assert [task_id for task_id, _ in scheduled] == list(range(11))
+    assert scheduled[3][1] == '["\\"item-3\\""]'
+
+
+@pytest.mark.parametrize("app_host", ["blueprint"], indirect=True)
+async def test_blueprint_route_orchestrator_and_activity(app_host: DevHost) -> None:
+    reply = await call(app_host, "POST", "/api/start/ada")
+    assert reply.status == 202
+    done = await poll_url(app_host, reply.headers["Location"])
+    assert done.json()["output"] == "ADA from the blueprint"
+    assert done.json()["name"] == "bp_orchestrator"
+
+
+@pytest.mark.parametrize("app_host", ["blueprint"], indirect=True)
+async def test_blueprint_app_loads_again_in_the_same_process(app_host: DevHost) -> None:
+    """A second host for the same app: the blueprint module is already imported by the first."""
+    app_dir = app_host.settings.app_dir
+    async with DevHost(app_dir, store="memory", port=0, rpc_port=0, time_skipping=True) as again:
+        done = await run(again, "bp_orchestrator", {"name": "bo"})
+        assert done.output == "BO from the blueprint"
