@@ -90,7 +90,10 @@ class Dispatcher:
                 continue
             now = self._clock.now()
             next_due = await self._store.next_due(now)
-            if not self._tasks:
+            # A notify since this pass began (a start, an event, a commit) may have brought work the
+            # pass did not see, as the store calls above can suspend: look again before calling the
+            # host idle or skipping time past it.
+            if not self._tasks and not self._wake.is_set():
                 if self._clock.skips_time and next_due is not None:
                     self._clock.advance_to(next_due)
                     continue

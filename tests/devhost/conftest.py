@@ -29,7 +29,8 @@ def restore_imports() -> Iterator[None]:
         sys.modules["function_app"] = previous
 
 
-async def _host(app: str, *, time_skipping: bool = True) -> AsyncIterator[DevHost]:
+async def host_for(app: str, *, time_skipping: bool = True) -> AsyncIterator[DevHost]:
+    """An in-process host for the sample app `app`, on the memory store and free ports."""
     async with DevHost(APPS / app, store="memory", port=0, rpc_port=0, time_skipping=time_skipping) as host:
         yield host
 
@@ -37,19 +38,19 @@ async def _host(app: str, *, time_skipping: bool = True) -> AsyncIterator[DevHos
 @pytest.fixture
 async def features() -> AsyncIterator[DevHost]:
     """The features app with time skipping: durable timers fire as soon as nothing else can run."""
-    async for host in _host("features"):
+    async for host in host_for("features"):
         yield host
 
 
 @pytest.fixture
 async def features_realtime() -> AsyncIterator[DevHost]:
     """The features app on the real clock: a one-hour timer stays pending for the whole test."""
-    async for host in _host("features", time_skipping=False):
+    async for host in host_for("features", time_skipping=False):
         yield host
 
 
 @pytest.fixture
 async def app_host(request: pytest.FixtureRequest) -> AsyncIterator[DevHost]:
     """The sample app named by indirect parametrization: `@pytest.mark.parametrize("app_host", [...])`."""
-    async for host in _host(request.param):
+    async for host in host_for(request.param):
         yield host

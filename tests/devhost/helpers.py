@@ -141,6 +141,15 @@ async def start_waiting(host: DevHost, instance_id: str | None = None) -> str:
     return instance_id
 
 
+async def approve_while_waiting(host: DevHost, approval: str) -> df.DurableOrchestrationStatus:
+    """Start `approval` (an event raced against a one-hour timer), raise "Approve" once it waits."""
+    client = host.client()
+    instance_id = await client.start_new("approval")
+    await wait_until(client, instance_id, lambda s: s.custom_status == "awaiting approval")
+    await client.raise_event(instance_id, "Approve", approval)
+    return await wait_done(client, instance_id)
+
+
 async def one_of_each(host: DevHost, prefix: str) -> datetime:
     """Instances `{prefix}done` (Completed), `{prefix}failed` and `{prefix}running`; a time before them."""
     since = datetime.now(timezone.utc) - timedelta(minutes=1)

@@ -14,6 +14,7 @@ from devhost.host import DevHost
 
 from .helpers import (
     Status,
+    approve_while_waiting,
     buffers_events,
     idle,
     no_activities_left,
@@ -159,12 +160,8 @@ async def test_events_raised_before_the_orchestrator_waits_are_kept(features: De
 
 async def test_event_wins_race_and_cancelled_timer_does_not_hold_completion(
         features_realtime: DevHost) -> None:
-    client = features_realtime.client()
-    instance_id = await client.start_new("approval")
-    await wait_until(client, instance_id, lambda s: s.custom_status == "awaiting approval")
-    await client.raise_event(instance_id, "Approve", "yes")
     # The timer is an hour away on the real clock: only its cancellation lets the instance finish.
-    done = await wait_done(client, instance_id)
+    done = await approve_while_waiting(features_realtime, "yes")
     assert done.runtime_status == Status.Completed
     assert done.output == {"approved": '"yes"'}
 
