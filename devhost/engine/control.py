@@ -46,7 +46,9 @@ def validate_event_name(name: str) -> None:
 class Control:
     """The operations behind the management API, on one store and clock."""
 
-    def __init__(self, store: Store, index: FunctionIndex, clock: RealClock, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, store: Store, index: FunctionIndex, clock: RealClock, wake: Callable[[], None]
+    ) -> None:
         self.store = store
         self.index = index
         self.clock = clock
@@ -64,8 +66,9 @@ class Control:
         now = self.clock.now()
         stamp = h.format_time(now)
         execution_id = uuid.uuid4().hex
-        record = InstanceRecord(instance_id, fn.name, execution_id, RuntimeStatus.PENDING, stamp, stamp,
-                                input=input_json)
+        record = InstanceRecord(
+            instance_id, fn.name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
+        )
         start = h.execution_started(now, instance_id, execution_id, fn.name, input_json, None)
         try:
             await self.store.create_instance(record, Message(instance_id, start, execution_id=execution_id))
@@ -85,7 +88,8 @@ class Control:
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
             raise RequestError(
-                f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events.", 410
+                f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events.",
+                410,
             )
         event = h.event(EventType.EVENT_RAISED, self.clock.now(), Name=name, Input=input_json)
         await self.store.send_message(Message(instance_id, event))
@@ -127,8 +131,9 @@ class Control:
         return await self.store.purge_by(query)
 
 
-def status_payload(record: InstanceRecord, *, show_input: bool = True,
-                   history_events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def status_payload(
+    record: InstanceRecord, *, show_input: bool = True, history_events: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The status object of the HTTP API (`StatusResponsePayload`)."""
     body: dict[str, Any] = {
         "name": record.name,

@@ -93,14 +93,24 @@ def _json_value_text(text: str) -> str:
 
 # The history event each scheduling action type records: TaskScheduled, SubOrchestrationInstanceCreated,
 # TimerCreated. WaitForExternalEvent (6) records nothing and takes no id.
-_RECORDED_AS = {0: EventType.TASK_SCHEDULED, 1: EventType.TASK_SCHEDULED, 8: EventType.TASK_SCHEDULED,
-                2: EventType.SUB_ORCHESTRATION_CREATED, 3: EventType.SUB_ORCHESTRATION_CREATED,
-                5: EventType.TIMER_CREATED}
+_RECORDED_AS = {
+    0: EventType.TASK_SCHEDULED,
+    1: EventType.TASK_SCHEDULED,
+    8: EventType.TASK_SCHEDULED,
+    2: EventType.SUB_ORCHESTRATION_CREATED,
+    3: EventType.SUB_ORCHESTRATION_CREATED,
+    5: EventType.TIMER_CREATED,
+}
+
+
+# How a stored scheduling event's JSON text says its type. Inside JSON strings every quote is escaped,
+# so these can only match the event's own EventType key: only those events need parsing.
+_RECORDED_MARKERS = tuple(f'"EventType":{int(kind)},' for kind in set(_RECORDED_AS.values()))
 
 
 def _recorded_tasks(history: list[str]) -> dict[int, dict[str, Any]]:
     """The scheduling events of stored history by task id."""
-    events = (json.loads(text) for text in history)
+    events = (json.loads(text) for text in history if any(m in text for m in _RECORDED_MARKERS))
     return {e["EventId"]: e for e in events if e["EventType"] in _RECORDED_AS.values()}
 
 
@@ -135,7 +145,8 @@ def _replay_mismatch(action: dict[str, Any], task_id: int, event: dict[str, Any]
     else:
         name = HTTP_ACTIVITY if kind == 8 else action.get("functionName")
         matches = _RECORDED_AS.get(kind) == event["EventType"] and (
-            name is None or str(event.get("Name", "")).lower() == str(name).lower())
+            name is None or str(event.get("Name", "")).lower() == str(name).lower()
+        )
     if matches:
         return None
     where = f" as task {task_id}" if task_id != -1 else ""
@@ -219,21 +230,38 @@ class EpisodeRunner:
         """Close the execution with `status` and tell the parent orchestration, if any."""
         inst = ep.instance
         code = {RuntimeStatus.COMPLETED: 1, RuntimeStatus.FAILED: 3, RuntimeStatus.TERMINATED: 5}[status]
-        ep.events.append(h.event(EventType.EXECUTION_COMPLETED, ep.now, ep.ledger.next_id,
-                                 OrchestrationStatus=code, Result=output_text, FailureDetails=None))
+        ep.events.append(
+            h.event(
+                EventType.EXECUTION_COMPLETED,
+                ep.now,
+                ep.ledger.next_id,
+                OrchestrationStatus=code,
+                Result=output_text,
+                FailureDetails=None,
+            )
+        )
         inst.runtime_status = status
         inst.output = output_text
         if not inst.parent:
             return
         parent = inst.parent
         if status is RuntimeStatus.COMPLETED:
-            evt = h.event(EventType.SUB_ORCHESTRATION_COMPLETED, ep.now,
-                          TaskScheduledId=parent["taskScheduledId"], Result=output_text)
+            evt = h.event(
+                EventType.SUB_ORCHESTRATION_COMPLETED,
+                ep.now,
+                TaskScheduledId=parent["taskScheduledId"],
+                Result=output_text,
+            )
         else:
             reason = json.loads(output_text) if output_text else status.value
-            evt = h.event(EventType.SUB_ORCHESTRATION_FAILED, ep.now, TaskScheduledId=parent["taskScheduledId"],
-                          Reason=reason if isinstance(reason, str) else output_text,
-                          Details=None, FailureDetails=None)
+            evt = h.event(
+                EventType.SUB_ORCHESTRATION_FAILED,
+                ep.now,
+                TaskScheduledId=parent["taskScheduledId"],
+                Reason=reason if isinstance(reason, str) else output_text,
+                Details=None,
+                FailureDetails=None,
+            )
         ep.messages.append(Message(parent["instanceId"], evt, execution_id=parent["executionId"]))
 
     def _commit(self, ep: _Episode, *, reset: bool = False) -> EpisodeResult:
@@ -278,11 +306,17 @@ class EpisodeRunner:
         fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]
         parent = inst.parent["instanceId"] if inst.parent else None
         return (
-            '{"history":[' + ",".join([*played, *fresh]) + "]"
-            + ',"input":' + (inst.input if inst.input is not None else "null")
-            + ',"instanceId":' + json.dumps(inst.instance_id)
-            + ',"isReplaying":' + ("true" if played else "false")
-            + ',"parentInstanceId":' + json.dumps(parent)
+            '{"history":['
+            + ",".join([*played, *fresh])
+            + "]"
+            + ',"input":'
+            + (inst.input if inst.input is not None else "null")
+            + ',"instanceId":'
+            + json.dumps(inst.instance_id)
+            + ',"isReplaying":'
+            + ("true" if played else "false")
+            + ',"parentInstanceId":'
+            + json.dumps(parent)
             + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2'
             + ',"defaultHttpAsyncRequestSleepTimeMillseconds":30000}'
         )
@@ -301,7 +335,9 @@ class EpisodeRunner:
         except OrchestrationFailure as failure:
             # A host-side failure: nothing this episode scheduled is kept.
             ep.discard_outbox(len(frame))
-            self._finish(ep, RuntimeStatus.FAILED, json.dumps(f"Orchestrator function '{inst.name}' failed: {failure}"))
+            self._finish(
+                ep, RuntimeStatus.FAILED, json.dumps(f"Orchestrator function '{inst.name}' failed: {failure}")
+            )
             continued = False
         if continued:
             return self._commit(ep, reset=True)
@@ -320,7 +356,11 @@ class EpisodeRunner:
         inst.custom_status = h.dumps(custom) if custom is not None else None
         if reply.error is not None:
             ep.discard_outbox(len(ep.events))
-            self._finish(ep, RuntimeStatus.FAILED, json.dumps(f"Orchestrator function '{inst.name}' failed: {reply.error}"))
+            self._finish(
+                ep,
+                RuntimeStatus.FAILED,
+                json.dumps(f"Orchestrator function '{inst.name}' failed: {reply.error}"),
+            )
             return False
         led = ep.ledger
         flat = flatten_actions(state.get("actions") or [])
@@ -339,7 +379,11 @@ class EpisodeRunner:
                 mismatch = _replay_mismatch(action, task_id, recorded.get(task_id))
                 if mismatch:
                     raise OrchestrationFailure(mismatch)
-                if action.get("actionType") == 5 and action.get("isCanceled") and led.open.get(task_id) == "timer":
+                if (
+                    action.get("actionType") == 5
+                    and action.get("isCanceled")
+                    and led.open.get(task_id) == "timer"
+                ):
                     led.open.pop(task_id)
             else:
                 self._schedule(ep, action)
@@ -369,7 +413,8 @@ class EpisodeRunner:
             name = action["functionName"]
             if self._index.get(name, Kind.ACTIVITY) is None:
                 raise OrchestrationFailure(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function.")
+                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
+                )
             self._schedule_activity(ep, task_id, name, action.get("input"))
             if kind == 1:
                 led.chains[task_id] = _retry_chain("activity", action, None)
@@ -378,10 +423,13 @@ class EpisodeRunner:
             name = action["functionName"]
             if self._index.get(name, Kind.ORCHESTRATOR) is None:
                 raise OrchestrationFailure(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
+                    f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+                )
             child_id = action.get("instanceId") or f"{ep.instance.execution_id}:{task_id}"
             if child_id == ep.instance.instance_id:
-                raise OrchestrationFailure("A sub-orchestration cannot have the same instance ID as its parent.")
+                raise OrchestrationFailure(
+                    "A sub-orchestration cannot have the same instance ID as its parent."
+                )
             self._schedule_sub(ep, task_id, name, action.get("input"), child_id)
             if kind == 3:
                 led.chains[task_id] = _retry_chain("sub", action, action.get("instanceId"))
@@ -393,27 +441,60 @@ class EpisodeRunner:
         elif kind == 8:
             self._schedule_activity(ep, task_id, HTTP_ACTIVITY, h.dumps(action.get("httpRequest")))
         elif kind in (7, 9):
-            raise OrchestrationFailure("durable entities are not supported by devhost; run this app with `func start`.")
+            raise OrchestrationFailure(
+                "durable entities are not supported by devhost; run this app with `func start`."
+            )
         # 4 (ContinueAsNew) takes an id and nothing else here.
 
     def _schedule_activity(self, ep: _Episode, task_id: int, name: str, input_text: str | None) -> None:
         inst = ep.instance
         ep.ledger.open[task_id] = "activity"
-        ep.events.append(h.event(EventType.TASK_SCHEDULED, ep.now, task_id, Name=name, Version="",
-                                 Input=json.dumps([input_text])))
+        ep.events.append(
+            h.event(
+                EventType.TASK_SCHEDULED,
+                ep.now,
+                task_id,
+                Name=name,
+                Version="",
+                Input=json.dumps([input_text]),
+            )
+        )
         ep.activities.append(ActivityTask(inst.instance_id, inst.execution_id, task_id, name, input_text))
 
-    def _schedule_sub(self, ep: _Episode, task_id: int, name: str, input_text: str | None, child_id: str) -> None:
+    def _schedule_sub(
+        self, ep: _Episode, task_id: int, name: str, input_text: str | None, child_id: str
+    ) -> None:
         inst = ep.instance
         ep.ledger.open[task_id] = "sub"
-        ep.events.append(h.event(EventType.SUB_ORCHESTRATION_CREATED, ep.now, task_id, Name=name, Version="",
-                                 InstanceId=child_id, Input=input_text))
+        ep.events.append(
+            h.event(
+                EventType.SUB_ORCHESTRATION_CREATED,
+                ep.now,
+                task_id,
+                Name=name,
+                Version="",
+                InstanceId=child_id,
+                Input=input_text,
+            )
+        )
         stamp = h.format_time(ep.now)
         stored_input = json.dumps(input_text) if input_text is not None else None
-        parent = {"instanceId": inst.instance_id, "executionId": inst.execution_id,
-                  "taskScheduledId": task_id, "name": inst.name}
-        child = InstanceRecord(child_id, name, uuid.uuid4().hex, RuntimeStatus.PENDING, stamp, stamp,
-                               input=stored_input, parent=parent)
+        parent = {
+            "instanceId": inst.instance_id,
+            "executionId": inst.execution_id,
+            "taskScheduledId": task_id,
+            "name": inst.name,
+        }
+        child = InstanceRecord(
+            child_id,
+            name,
+            uuid.uuid4().hex,
+            RuntimeStatus.PENDING,
+            stamp,
+            stamp,
+            input=stored_input,
+            parent=parent,
+        )
         start = h.execution_started(ep.now, child_id, child.execution_id, name, stored_input, parent)
         ep.children.append((child, Message(child_id, start, execution_id=child.execution_id)))
 
@@ -422,14 +503,20 @@ class EpisodeRunner:
         ep.ledger.open[timer_id] = "timer"
         ep.events.append(h.event(EventType.TIMER_CREATED, ep.now, timer_id, FireAt=h.format_time(fire_at)))
         fired = h.event(EventType.TIMER_FIRED, fire_at, TimerId=timer_id, FireAt=h.format_time(fire_at))
-        ep.messages.append(Message(inst.instance_id, fired, execution_id=inst.execution_id, visible_at=fire_at))
+        ep.messages.append(
+            Message(inst.instance_id, fired, execution_id=inst.execution_id, visible_at=fire_at)
+        )
 
     def _on_delivered(self, ep: _Episode, event: dict[str, Any]) -> None:
         """Close the task a result belongs to; on a retry event, number the timer or next attempt."""
         led = ep.ledger
         kind = event["EventType"]
-        if kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED,
-                    EventType.SUB_ORCHESTRATION_COMPLETED, EventType.SUB_ORCHESTRATION_FAILED):
+        if kind in (
+            EventType.TASK_COMPLETED,
+            EventType.TASK_FAILED,
+            EventType.SUB_ORCHESTRATION_COMPLETED,
+            EventType.SUB_ORCHESTRATION_FAILED,
+        ):
             task_id = event["TaskScheduledId"]
             led.open.pop(task_id, None)
             chain_key = led.retry_tasks.pop(task_id, None)
@@ -472,5 +559,7 @@ class EpisodeRunner:
         inst.runtime_status = RuntimeStatus.CONTINUED_AS_NEW
         ep.ledger = Ledger()
         ep.discard_outbox(0)
-        start = h.execution_started(ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent)
+        start = h.execution_started(
+            ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent
+        )
         ep.messages.append(Message(inst.instance_id, start, execution_id=inst.execution_id))

@@ -16,9 +16,12 @@ async def run_http_activity(input_text: str | None) -> ActivityReply:
         headers = request.get("headers") or {}
         headers = {k: (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
         timeout = aiohttp.ClientTimeout(total=100)
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
-            request.get("method", "GET"), request["uri"], data=request.get("content"), headers=headers
-        ) as response:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.request(
+                request.get("method", "GET"), request["uri"], data=request.get("content"), headers=headers
+            ) as response,
+        ):
             content = await response.text()
             result = {
                 "statusCode": response.status,

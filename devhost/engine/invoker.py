@@ -120,7 +120,9 @@ class InProcessInvoker:
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         fn = self._index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
-            return EpisodeReply({}, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
+            return EpisodeReply(
+                {}, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+            )
         if self._inline:
             return call_orchestrator(fn, payload)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
@@ -128,10 +130,16 @@ class InProcessInvoker:
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
         fn = self._index.get(name, Kind.ACTIVITY)
         if fn is None:
-            return ActivityReply(failure=(
-                f"The function '{name}' doesn't exist, is disabled, or is not an activity function.", ""))
+            return ActivityReply(
+                failure=(
+                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function.",
+                    "",
+                )
+            )
         if not fn.is_async:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, call_activity_sync, fn, input_text)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, call_activity_sync, fn, input_text
+            )
         try:
             value = decode_activity_input(input_text)
             result = await fn.user_function(**{fn.trigger.get("name", "input"): value})

@@ -64,8 +64,17 @@ class Ledger:
             "ids": self.action_ids,
             "open": {str(k): v for k, v in self.open.items()},
             "chains": {
-                str(k): [c.kind, c.name, c.input, c.instance_id, c.first_interval_ms, c.max_attempts,
-                         c.backoff, c.max_interval_ms, c.attempt]
+                str(k): [
+                    c.kind,
+                    c.name,
+                    c.input,
+                    c.instance_id,
+                    c.first_interval_ms,
+                    c.max_attempts,
+                    c.backoff,
+                    c.max_interval_ms,
+                    c.attempt,
+                ]
                 for k, c in self.chains.items()
             },
             "rtasks": {str(k): v for k, v in self.retry_tasks.items()},
