@@ -39,7 +39,8 @@ def validate_instance_id(instance_id: str) -> None:
 def validate_event_name(name: str) -> None:
     if not name or len(name) > MAX_EVENT_NAME_LENGTH or _BAD_ID_CHARS.search(name):
         raise RequestError(
-            f"Event name must be 1-{MAX_EVENT_NAME_LENGTH} characters without /, \\, #, ? or control characters."
+            f"Event name must be 1-{MAX_EVENT_NAME_LENGTH} characters without /, \\, #, ? "
+            "or control characters."
         )
 
 

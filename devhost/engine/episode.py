@@ -367,7 +367,8 @@ class EpisodeRunner:
         if len(flat) < len(led.action_ids):
             raise OrchestrationFailure(
                 f"Non-deterministic workflow detected: the orchestrator returned {len(flat)} actions, but "
-                f"{len(led.action_ids)} were already recorded. Orchestrator code must replay the same way every time."
+                f"{len(led.action_ids)} were already recorded. "
+                "Orchestrator code must replay the same way every time."
             )
         recorded = _recorded_tasks(ep.work.history) if led.action_ids else {}
         for position, action in enumerate(flat):
