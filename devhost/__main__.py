@@ -8,13 +8,13 @@ import logging
 import signal
 import sys
 
+from .api.auth import is_loopback
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT
 from .errors import DevHostError
 from .functions import Kind
 from .host import DevHost
 
 log = logging.getLogger("devhost")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +42,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="jump the clock to the next durable timer whenever nothing else can run",
     )
+    start.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run user code in N worker processes (default: FUNCTIONS_WORKER_PROCESS_COUNT, else 0 = "
+        "in the host process)",
+    )
+    start.add_argument(
+        "--auth",
+        action="store_true",
+        help="check keys as Azure does: function keys for function-level routes, the system key for the "
+        "Durable HTTP API (keys in <app>/.devhost/keys.json)",
+    )
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
 
@@ -53,7 +66,8 @@ def banner(host: DevHost) -> str:
         f"devhost: {host.settings.app_dir}",
         f"Task hub: {host.settings.hub_name}   "
         f"Store: {host.store_description}"
-        + ("   Clock: time-skipping" if host.settings.time_skipping else ""),
+        + ("   Clock: time-skipping" if host.settings.time_skipping else "")
+        + (f"   Workers: {host.worker_processes} processes" if host.worker_processes else ""),
         "",
         "Functions:",
         "",
@@ -73,6 +87,9 @@ def banner(host: DevHost) -> str:
     lines.append(
         f"Durable HTTP API: {host.url}/runtime/webhooks/durabletask/   (SDK RPC: {host.rpc_base_url})"
     )
+    if host.settings.auth:
+        # The keys themselves are never printed or logged: they are read from the file.
+        lines.append(f"Keys required (--auth): function and system keys are in {host.settings.keys_path}")
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 
@@ -85,11 +102,17 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         rpc_port=args.rpc_port,
         time_skipping=args.time_skipping,
+        auth=args.auth,
+        workers=args.workers,
     )
     await host.start()
-    if args.host not in LOOPBACK:
+    if not is_loopback(args.host):
         log.warning(
-            "devhost is bound to %s: anyone who can reach this address can run your functions.", args.host
+            "devhost is bound to %s: anyone who can reach this address can %s.",
+            args.host,
+            "call your functions with a key"
+            if args.auth
+            else "run your functions and manage every instance (use --auth to require keys)",
         )
     print(banner(host), flush=True)
     stop = asyncio.Event()

@@ -86,8 +86,8 @@ def encode_http_response(value: Any) -> HttpResult:
 
 def decode_activity_input(input_text: str | None) -> Any:
     """Activity input (the action's JSON text) as the activity parameter, via activityTrigger."""
-    return _converter("activityTrigger").decode(meta.Datum("null" if input_text is None else input_text, "string"),
-                                                trigger_metadata={})
+    datum = meta.Datum("null" if input_text is None else input_text, "string")
+    return _converter("activityTrigger").decode(datum, trigger_metadata={})
 
 
 def encode_activity_output(value: Any) -> str:
@@ -104,7 +104,12 @@ def decode_client_binding(payload: str) -> Any:
 
 
 def management_query(settings: Settings) -> str:
-    return f"taskHub={quote(settings.hub_name)}&connection=Storage"
+    """The query every management URL ends with; with auth on, the system key (`code=`) as on Azure."""
+    return f"taskHub={quote(settings.hub_name)}&connection=Storage" + _code(settings, "&")
+
+
+def _code(settings: Settings, separator: str) -> str:
+    return f"{separator}code={quote(settings.system_key, safe='')}" if settings.system_key else ""
 
 
 def management_urls(base_url: str, settings: Settings, instance_id: str) -> dict[str, str]:
@@ -134,15 +139,17 @@ def client_binding_payload(base_url: str, rpc_base_url: str, settings: Settings)
             "taskHubName": settings.hub_name,
             "connectionName": None,
             "creationUrls": {
-                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]",
+                "createNewInstancePostUri": (
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]" + _code(settings, "?")
+                ),
                 "createAndWaitOnNewInstancePostUri": (
                     f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-                    "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}"
+                    "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}" + _code(settings, "&")
                 ),
             },
             "managementUrls": urls,
             "baseUrl": base,
-            "requiredQueryStringParameters": "",
+            "requiredQueryStringParameters": _code(settings, ""),
             "rpcBaseUrl": rpc_base_url,
             "httpBaseUrl": None,
         }

@@ -34,6 +34,15 @@ class Settings:
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
     values: dict[str, str] = field(default_factory=dict)
+    # --auth: function routes need a function key and the Durable HTTP API the system key.
+    auth: bool = False
+    # The system key the check-status URLs carry as `code=` (set at start when auth is on; never shown).
+    system_key: str = field(default="", repr=False)
+
+    @property
+    def keys_path(self) -> Path:
+        """Where the host keys are kept (git-ignored, like the SQLite file)."""
+        return self.app_dir / ".devhost" / "keys.json"
 
     @property
     def default_store_url(self) -> str:
@@ -102,6 +111,7 @@ def load_settings(
     rpc_port: int = DEFAULT_RPC_PORT,
     store_url: str | None = None,
     time_skipping: bool = False,
+    auth: bool = False,
 ) -> Settings:
     """Read the app's config files; raise ConfigError naming the file and the problem."""
     root = Path(app_dir).resolve()
@@ -133,6 +143,7 @@ def load_settings(
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
         values=values,
+        auth=auth,
     )
 
 

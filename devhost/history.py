@@ -7,6 +7,7 @@ ISO-8601 UTC timestamps. See PROTOCOL.md section 1.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
@@ -91,9 +92,19 @@ def execution_started(
     )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON, as Newtonsoft writes it (no spaces, non-ASCII kept)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, as Newtonsoft writes it (no spaces, non-ASCII kept).
+
+    A string holding a lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8, so such a
+    value is written with escapes instead: the same JSON value, storable in any store.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if _LONE_SURROGATE.search(text):
+        return json.dumps(value, separators=(",", ":"))
+    return text
 
 
 def reserialize(json_text: str | None) -> str | None:

@@ -9,6 +9,7 @@ The command line (`python -m devhost start`) is a thin shell over this class.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from .api.app_routes import AppRoutes
+from .api.auth import HostKeys
 from .api.management import ManagementApi
 from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
@@ -44,10 +46,13 @@ class DevHost:
         port: int = DEFAULT_PORT,
         rpc_port: int = DEFAULT_RPC_PORT,
         time_skipping: bool = False,
+        auth: bool = False,
     ) -> None:
         self.settings: Settings = load_settings(
-            app_dir, host=host, port=port, rpc_port=rpc_port, store_url=store, time_skipping=time_skipping
+            app_dir, host=host, port=port, rpc_port=rpc_port, store_url=store, time_skipping=time_skipping,
+            auth=auth,
         )
+        self.keys: HostKeys | None = None
         self.clock = VirtualClock() if time_skipping else RealClock()
         self.index: FunctionIndex | None = None
         self._runners: list[web.AppRunner] = []
@@ -72,6 +77,9 @@ class DevHost:
         return str(self._store.describe())
 
     async def start(self) -> DevHost:
+        if self.settings.auth:
+            self.keys = HostKeys.load_or_create(self.settings.keys_path)
+            self.settings = dataclasses.replace(self.settings, system_key=self.keys.system_key)
         s = self.settings
         apply_app_settings(s)
         self.index = FunctionIndex.load(s.app_dir)
@@ -96,8 +104,8 @@ class DevHost:
         control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
         api = ManagementApi(control, s)
         self.rpc_port = await self._serve(rpc_app(api), "127.0.0.1", s.rpc_port, fallback=True)
-        self.routes = AppRoutes(self.index, s, self.rpc_base_url)
-        self.port = await self._serve(public_app(self.routes, api), s.host, s.port, fallback=False)
+        self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)
+        self.port = await self._serve(public_app(self.routes, api, self.keys), s.host, s.port, fallback=False)
         await self._dispatcher.start()
         return self
 

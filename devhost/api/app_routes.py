@@ -22,10 +22,16 @@ from ..bindings import (
 from ..config import Settings
 from ..errors import RequestError
 from ..functions import AppFunction, FunctionIndex, Kind
+from .auth import HostKeys, require_key
 
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
-_CONSTRAINTS = {"int": r"-?\d+", "long": r"-?\d+", "bool": r"(?i:true|false)", "guid": r"[0-9a-fA-F-]{32,36}",
-                "alpha": r"[A-Za-z]+"}
+_CONSTRAINTS = {
+    "int": r"-?\d+",
+    "long": r"-?\d+",
+    "bool": r"(?i:true|false)",
+    "guid": r"[0-9a-fA-F-]{32,36}",
+    "alpha": r"[A-Za-z]+",
+}
 
 
 def template_to_regex(template: str) -> re.Pattern[str]:
@@ -36,16 +42,23 @@ def template_to_regex(template: str) -> re.Pattern[str]:
         piece = ""
         optional = False
         for m in _PARAM.finditer(segment):
-            piece += re.escape(segment[pos:m.start()])
+            piece += re.escape(segment[pos : m.start()])
             catch_all, name, is_optional = m.group(1), m.group(2), m.group(3)
             constraint = re.search(r":([a-z]+)", m.group(0))
-            body = ".*" if catch_all else _CONSTRAINTS.get(constraint.group(1) if constraint else "", r"[^/]+")
+            body = (
+                ".*" if catch_all else _CONSTRAINTS.get(constraint.group(1) if constraint else "", r"[^/]+")
+            )
             piece += f"(?P<{name}>{body})"
             optional = optional or bool(is_optional) or bool(catch_all)
             pos = m.end()
         piece += re.escape(segment[pos:])
         parts.append(f"(?:/{piece})?" if optional else f"/{piece}")
     return re.compile("^" + "".join(parts) + "/?$", re.IGNORECASE)
+
+
+def auth_level(fn: AppFunction) -> str:
+    """The function's auth level (anonymous, function, admin); `function` when unset, as in the host."""
+    return str(fn.trigger.get("authLevel") or "function").lower()
 
 
 @dataclass(slots=True)
@@ -58,12 +71,13 @@ class Route:
 class AppRoutes:
     """Dispatches /{prefix}/... requests to the app's HTTP functions."""
 
-    def __init__(self, index: FunctionIndex, settings: Settings, rpc_base_url: str) -> None:
+    def __init__(
+        self, index: FunctionIndex, settings: Settings, rpc_base_url: str, keys: HostKeys | None = None
+    ) -> None:
         self._settings = settings
         self._rpc_base_url = rpc_base_url
-        self.routes = [
-            Route(f, template_to_regex(f.route), f.route) for f in index.of_kind(Kind.HTTP)
-        ]
+        self._keys = keys  # None: no key checks, as with `func start`
+        self.routes = [Route(f, template_to_regex(f.route), f.route) for f in index.of_kind(Kind.HTTP)]
 
     @property
     def prefix(self) -> str:
@@ -73,7 +87,7 @@ class AppRoutes:
         return f"{base}{self.prefix}/{fn.route.strip('/')}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path[len(self.prefix):] if self.prefix else request.path
+        path = request.path[len(self.prefix) :] if self.prefix else request.path
         allowed: list[str] = []
         for route in self.routes:
             match = route.pattern.match(path)
@@ -83,13 +97,21 @@ class AppRoutes:
             if methods and request.method not in methods:
                 allowed += methods
                 continue
+            if self._keys is not None:
+                refused = require_key(self._keys, auth_level(route.function), request)
+                if refused is not None:
+                    return refused
             params = {k: v for k, v in match.groupdict().items() if v is not None}
             return await self._invoke(route.function, request, params)
         if allowed:
-            raise RequestError(f"Method {request.method} is not allowed here; use {', '.join(sorted(set(allowed)))}.", 405)
+            raise RequestError(
+                f"Method {request.method} is not allowed here; use {', '.join(sorted(set(allowed)))}.", 405
+            )
         raise RequestError(f"No function is registered for {request.path}.", 404)
 
-    async def _invoke(self, fn: AppFunction, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+    async def _invoke(
+        self, fn: AppFunction, request: web.Request, params: dict[str, str]
+    ) -> web.StreamResponse:
         origin = f"{request.scheme}://{request.host}"
         body = await request.read()
         kwargs: dict[str, Any] = {}

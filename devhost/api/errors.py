@@ -28,7 +28,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-        return error_response(exc.status, message or exc.reason)
+        response = error_response(exc.status, message or exc.reason)
+        if "Allow" in exc.headers:  # a 405 says which methods would do
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error serving %s %s", request.method, request.path)
         return error_response(500, "Something went wrong while processing your request.")

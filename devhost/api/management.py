@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -24,15 +25,23 @@ _TRUE = "true"
 _HIDDEN = {"OrchestratorStarted", "OrchestratorCompleted", "TaskScheduled", "SubOrchestrationInstanceCreated"}
 _EVENT_NAMES = {e.value: e.name for e in h.EventType}
 _CAMEL = {
-    "EXECUTION_STARTED": "ExecutionStarted", "EXECUTION_COMPLETED": "ExecutionCompleted",
-    "EXECUTION_TERMINATED": "ExecutionTerminated", "TASK_SCHEDULED": "TaskScheduled",
-    "TASK_COMPLETED": "TaskCompleted", "TASK_FAILED": "TaskFailed",
+    "EXECUTION_STARTED": "ExecutionStarted",
+    "EXECUTION_COMPLETED": "ExecutionCompleted",
+    "EXECUTION_TERMINATED": "ExecutionTerminated",
+    "TASK_SCHEDULED": "TaskScheduled",
+    "TASK_COMPLETED": "TaskCompleted",
+    "TASK_FAILED": "TaskFailed",
     "SUB_ORCHESTRATION_CREATED": "SubOrchestrationInstanceCreated",
     "SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
-    "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed", "TIMER_CREATED": "TimerCreated",
-    "TIMER_FIRED": "TimerFired", "ORCHESTRATOR_STARTED": "OrchestratorStarted",
-    "ORCHESTRATOR_COMPLETED": "OrchestratorCompleted", "EVENT_SENT": "EventSent", "EVENT_RAISED": "EventRaised",
-    "CONTINUE_AS_NEW": "ContinueAsNew", "EXECUTION_SUSPENDED": "ExecutionSuspended",
+    "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed",
+    "TIMER_CREATED": "TimerCreated",
+    "TIMER_FIRED": "TimerFired",
+    "ORCHESTRATOR_STARTED": "OrchestratorStarted",
+    "ORCHESTRATOR_COMPLETED": "OrchestratorCompleted",
+    "EVENT_SENT": "EventSent",
+    "EVENT_RAISED": "EventRaised",
+    "CONTINUE_AS_NEW": "ContinueAsNew",
+    "EXECUTION_SUSPENDED": "ExecutionSuspended",
     "EXECUTION_RESUMED": "ExecutionResumed",
 }
 
@@ -45,8 +54,23 @@ def _flag(request: web.Request, name: str, default: bool) -> bool:
 def _parse_json_body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError included: the body must be UTF-8
         raise RequestError(f"Invalid JSON content: {exc}") from exc
+    except RecursionError as exc:
+        # Python's parser recurses per nesting level; a body of 100,000 '[' must not become a 500.
+        raise RequestError("Invalid JSON content: nested too deeply.") from exc
+
+
+def _seconds(request: web.Request, name: str, default: str) -> float:
+    """A query value in seconds: a finite number (not nan or inf), else RequestError(400)."""
+    text = request.query.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise RequestError(f"'{name}' must be a finite number of seconds, not {text!r}.")
+    return value
 
 
 def _query_time(request: web.Request, name: str) -> str | None:
@@ -107,7 +131,8 @@ def history_view(texts: list[str], show_input: bool, show_output: bool) -> list[
             view["Input"] = _parse(e.get("Input"))
         if "OrchestrationStatus" in view:
             view["OrchestrationStatus"] = {1: "Completed", 3: "Failed", 5: "Terminated"}.get(
-                view["OrchestrationStatus"], view["OrchestrationStatus"])
+                view["OrchestrationStatus"], view["OrchestrationStatus"]
+            )
         if show_output and "Result" in e:
             view["Result"] = _parse(e["Result"])
         view["Timestamp"] = e["Timestamp"]
@@ -130,6 +155,10 @@ class ManagementApi:
     def __init__(self, control: Control, settings: Settings) -> None:
         self._control = control
         self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         p = prefix.rstrip("/")
@@ -161,19 +190,20 @@ class ManagementApi:
     async def start(self, request: web.Request) -> web.Response:
         raw = await request.read()
         input_json = h.dumps(_parse_json_body(raw)) if raw.strip() else None
+        waits = "timeout" in request.query
+        # Checked before anything is created: a bad query value must leave the store as it was.
+        deadline = _seconds(request, "timeout", "0") if waits else 0.0
+        pause = min(max(0.05, _seconds(request, "pollingInterval", "1")), 60.0)
         instance_id = await self._control.start(
             request.match_info["functionName"], request.match_info.get("instanceId"), input_json
         )
-        timeout = request.query.get("timeout")
-        if timeout is None:
+        if not waits:
             return self.check_status_response(request, instance_id)
-        return await self._wait(request, instance_id, timeout, request.query.get("pollingInterval", "1"))
+        return await self._wait(request, instance_id, deadline, pause)
 
-    async def _wait(self, request: web.Request, instance_id: str, timeout: str, interval: str) -> web.Response:
-        try:
-            deadline, pause = float(timeout), max(0.05, float(interval))
-        except ValueError as exc:
-            raise RequestError("'timeout' and 'pollingInterval' must be numbers of seconds.") from exc
+    async def _wait(
+        self, request: web.Request, instance_id: str, deadline: float, pause: float
+    ) -> web.Response:
         loop = asyncio.get_running_loop()
         end = loop.time() + min(deadline, 3600)
         while True:
@@ -197,8 +227,9 @@ class ManagementApi:
         body = status_payload(record, show_input=show_input, history_events=events)
         state = record.runtime_status
         if state.is_active:
-            return web.json_response(body, status=202,
-                                     headers={"Location": str(request.url), "Retry-After": "5"})
+            return web.json_response(
+                body, status=202, headers={"Location": str(request.url), "Retry-After": "5"}
+            )
         failed = state is RuntimeStatus.FAILED and _flag(request, "returnInternalServerErrorOnFailure", False)
         return web.json_response(body, status=500 if failed else 200)
 
@@ -233,8 +264,9 @@ class ManagementApi:
             raise RequestError("Only application/json request content is supported.")
         raw = await request.read()
         input_json = h.dumps(_parse_json_body(raw)) if raw.strip() else None
-        await self._control.raise_event(request.match_info["instanceId"], request.match_info["eventName"],
-                                        input_json)
+        await self._control.raise_event(
+            request.match_info["instanceId"], request.match_info["eventName"], input_json
+        )
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:

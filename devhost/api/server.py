@@ -7,21 +7,39 @@ from aiohttp import web
 
 from ..bindings import RPC_PATH, WEBHOOK_PATH
 from .app_routes import AppRoutes
+from .auth import HostKeys, loopback_only, system_key_middleware
 from .errors import error_response, json_errors
 from .management import ManagementApi
+from .openapi import openapi_document
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit (100 MB)
+OPENAPI_NAME = "openapi.json"
 
 
-def public_app(routes: AppRoutes, api: ManagementApi) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+def public_app(routes: AppRoutes, api: ManagementApi, keys: HostKeys | None = None) -> web.Application:
+    """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key."""
+    middlewares = [json_errors]
+    if keys is not None:
+        middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    document = openapi_document(api.settings, routes)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get(f"{WEBHOOK_PATH}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(WEBHOOK_PATH))
 
     async def root(request: web.Request) -> web.Response:
-        return web.json_response({"message": "devhost is running", "functions": [
-            {"name": r.function.name, "route": r.template, "methods": r.function.methods or ["*"]}
-            for r in routes.routes
-        ]})
+        return web.json_response(
+            {
+                "message": "devhost is running",
+                "functions": [
+                    {"name": r.function.name, "route": r.template, "methods": r.function.methods or ["*"]}
+                    for r in routes.routes
+                ],
+            }
+        )
 
     app.router.add_get("/", root)
     prefix = routes.prefix
@@ -30,8 +48,16 @@ def public_app(routes: AppRoutes, api: ManagementApi) -> web.Application:
 
 
 def rpc_app(api: ManagementApi) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-    app.add_routes(api.routes(RPC_PATH.rstrip("/")))
+    """The SDK client's endpoint: no keys (as in the extension), so loopback callers only."""
+    app = web.Application(middlewares=[loopback_only, json_errors], client_max_size=MAX_BODY_BYTES)
+    prefix = RPC_PATH.rstrip("/")
+    document = openapi_document(api.settings, None, prefix)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get(f"{prefix}/{OPENAPI_NAME}", openapi)
+    app.add_routes(api.routes(prefix))
 
     async def not_found(request: web.Request) -> web.Response:
         return error_response(404, f"No RPC endpoint at {request.path}.")

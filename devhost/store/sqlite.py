@@ -400,6 +400,10 @@ class SqliteStore:
             self._remember_history(i.instance_id, list(result.new_history))
         elif cached is not None:
             self._remember_history(i.instance_id, cached + result.new_history)
+        else:
+            # Whatever was remembered while this commit was under way (a create_instance resuming after
+            # the first episode's commit remembers []) predates it: forget it, read the database next.
+            self._history.pop(i.instance_id, None)
 
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(

@@ -1,0 +1,255 @@
+"""An OpenAPI 3.0 description of what devhost serves: the Durable HTTP API and the app's HTTP routes.
+
+Served at `/runtime/webhooks/durabletask/openapi.json` (and `/durabletask/openapi.json` on the RPC
+port), so clients and schema-driven test tools can see every endpoint, its parameters and the error
+shape. App routes come from the function index: their route templates with the host's syntax
+(`{name?}`, `{name:int}`, `{*rest}`) reduced to plain OpenAPI path parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..bindings import WEBHOOK_PATH
+from ..config import Settings
+from ..engine.control import MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH
+from .app_routes import AppRoutes, auth_level
+
+_TEMPLATE_PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?\??\}")
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_STATUS = {"$ref": "#/components/schemas/Status"}
+
+
+def _error_responses(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "invalid argument",
+        401: "missing or wrong key (with --auth)",
+        404: "no such instance",
+        405: "method not allowed",
+        409: "an active instance has this id",
+        410: "the instance has ended",
+        413: "body larger than the host accepts",
+        501: "not supported by devhost",
+    }
+    return {
+        str(c): {"description": reasons[c], "content": {"application/json": {"schema": _ERROR}}}
+        for c in codes
+    }
+
+
+def _path_param(name: str, max_length: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if max_length:
+        schema["maxLength"] = max_length
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+_BOOL = {"type": "string", "enum": ["true", "false"]}
+_TIME = {"type": "string", "format": "date-time"}
+_REASON = _query("reason", {"type": "string"}, "free text kept in the history")
+_JSON_BODY = {"required": False, "content": {"application/json": {"schema": {}}}}
+_ACCEPTED = {"202": {"description": "accepted"}}
+
+
+def _instance_op(
+    summary: str, extra: dict[str, Any], *errors: int, params: list[Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": params or [],
+        "responses": {**extra, **_error_responses(*errors)},
+    }
+
+
+def management_paths(prefix: str) -> dict[str, Any]:
+    """The Durable HTTP API under `prefix` (PROTOCOL.md sections 5 and 6)."""
+    instance = f"{prefix}/instances/{{instanceId}}"
+    check_status = {
+        "202": {
+            "description": "check-status links",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckStatus"}}},
+        }
+    }
+    start = {
+        "summary": "Start an orchestration; the JSON body is its input",
+        "parameters": [
+            _path_param("functionName"),
+            _query("timeout", {"type": "number", "minimum": 0}, "seconds to wait for the end"),
+            _query("pollingInterval", {"type": "number", "minimum": 0}, "seconds between checks"),
+        ],
+        "requestBody": _JSON_BODY,
+        "responses": {
+            **check_status,
+            "200": {"description": "the output, when waiting"},
+            **_error_responses(400, 404, 409, 413),
+        },
+    }
+    start_with_id = {**start, "parameters": [*start["parameters"], _path_param("instanceId", MAX_ID_LENGTH)]}
+    list_params = [
+        _query("createdTimeFrom", _TIME),
+        _query("createdTimeTo", _TIME),
+        _query("runtimeStatus", {"type": "string"}, "comma-separated runtime statuses"),
+        _query("instanceIdPrefix", {"type": "string"}),
+        _query("showInput", _BOOL),
+        _query("top", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    ]
+    status_params = [
+        _path_param("instanceId"),
+        _query("showHistory", _BOOL),
+        _query("showHistoryOutput", _BOOL),
+        _query("showInput", _BOOL),
+        _query("returnInternalServerErrorOnFailure", _BOOL),
+    ]
+    ok_status = {
+        "200": {"description": "ended", "content": {"application/json": {"schema": _STATUS}}},
+        "202": {"description": "still running", "content": {"application/json": {"schema": _STATUS}}},
+    }
+    with_id = [_path_param("instanceId")]
+    return {
+        f"{prefix}/orchestrators/{{functionName}}": {"post": start},
+        f"{prefix}/orchestrators/{{functionName}}/{{instanceId}}": {"post": start_with_id},
+        f"{prefix}/instances": {
+            "get": _instance_op(
+                "List instances", {"200": {"description": "a page of statuses"}}, 400, params=list_params
+            ),
+            "delete": _instance_op(
+                "Purge ended instances by filter",
+                {"200": {"description": "purged"}},
+                400,
+                404,
+                params=list_params,
+            ),
+        },
+        instance: {
+            "get": _instance_op("Instance status", ok_status, 404, params=status_params),
+            "delete": _instance_op(
+                "Purge one instance", {"200": {"description": "purged"}}, 404, params=with_id
+            ),
+        },
+        f"{instance}/raiseEvent/{{eventName}}": {
+            "post": {
+                "summary": "Raise an external event; the JSON body is its data",
+                "parameters": [*with_id, _path_param("eventName", MAX_EVENT_NAME_LENGTH)],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
+                "responses": {**_ACCEPTED, **_error_responses(400, 404, 410, 413)},
+            }
+        },
+        **{
+            f"{instance}/{op}": {
+                "post": _instance_op(
+                    f"{op.capitalize()} an instance", _ACCEPTED, 404, 410, params=[*with_id, _REASON]
+                )
+            }
+            for op in ("terminate", "suspend", "resume")
+        },
+        f"{instance}/restart": {
+            "post": _instance_op(
+                "Start the instance's orchestrator again with the same input",
+                check_status,
+                400,
+                409,
+                params=[*with_id, _query("restartWithNewInstanceId", _BOOL)],
+            )
+        },
+        f"{instance}/rewind": {
+            "post": _instance_op("Not supported by devhost", {}, 501, params=[*with_id, _REASON])
+        },
+    }
+
+
+def app_paths(routes: AppRoutes) -> dict[str, Any]:
+    """The app's HTTP functions, one path per route template."""
+    paths: dict[str, Any] = {}
+    for route in routes.routes:
+        fn = route.function
+        names = _TEMPLATE_PARAM.findall(route.template)
+        path = (
+            routes.prefix
+            + "/"
+            + _TEMPLATE_PARAM.sub(lambda m: "{" + m.group(1) + "}", route.template.strip("/"))
+        )
+        operation = {
+            "operationId": fn.name,
+            "summary": f"HTTP function {fn.name} (auth level {auth_level(fn)})",
+            "parameters": [_path_param(n) for n in names],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
+            "responses": {"default": {"description": "whatever the function answers"}},
+        }
+        entry = paths.setdefault(path, {})
+        for method in fn.methods or ["GET", "POST", "PUT", "PATCH", "DELETE"]:
+            entry[method.lower()] = operation
+    return paths
+
+
+def openapi_document(
+    settings: Settings, routes: AppRoutes | None, prefix: str = WEBHOOK_PATH
+) -> dict[str, Any]:
+    """The whole description: the Durable HTTP API under `prefix`, and the app's routes when given."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "devhost: Durable Functions HTTP API and app routes", "version": "1"},
+        "paths": {**(app_paths(routes) if routes else {}), **management_paths(prefix)},
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["Message"],
+                    "properties": {"Message": {"type": "string"}, "ExceptionMessage": {"type": "string"}},
+                },
+                "CheckStatus": {
+                    "type": "object",
+                    "required": ["id", "statusQueryGetUri"],
+                    "properties": {
+                        k: {"type": "string"}
+                        for k in (
+                            "id",
+                            "statusQueryGetUri",
+                            "sendEventPostUri",
+                            "terminatePostUri",
+                            "purgeHistoryDeleteUri",
+                            "restartPostUri",
+                            "suspendPostUri",
+                            "resumePostUri",
+                        )
+                    },
+                },
+                "Status": {
+                    "type": "object",
+                    "required": ["name", "instanceId", "runtimeStatus"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "instanceId": {"type": "string"},
+                        "runtimeStatus": {
+                            "type": "string",
+                            "enum": [
+                                "Running",
+                                "Completed",
+                                "ContinuedAsNew",
+                                "Failed",
+                                "Canceled",
+                                "Terminated",
+                                "Pending",
+                                "Suspended",
+                            ],
+                        },
+                        "input": {},
+                        "customStatus": {},
+                        "output": {},
+                        "createdTime": {"type": "string"},
+                        "lastUpdatedTime": {"type": "string"},
+                        "historyEvents": {"type": "array"},
+                    },
+                },
+            },
+            "securitySchemes": {
+                "code": {"type": "apiKey", "in": "query", "name": "code"},
+                "functionsKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+            },
+        },
+        "security": [{"code": []}, {"functionsKey": []}] if settings.auth else [],
+    }

@@ -1,0 +1,228 @@
+"""The crash driver: a mixed workload against devhost while it is killed with SIGKILL, again and again.
+
+    python -m tests.reliability.crash --kills 200 --seed 7 [--store sqlite|azure] [--clients 6]
+
+Starts devhost (the reliability app: the repository's scenarios plus counted activities) as a child
+process, runs the workload from `workload.py` with several concurrent clients, and kills the process
+at random moments (seeded), restarting it on the same store each time. Then it lets every instance
+finish, stops the host, and checks:
+
+* lost: an instance a client was told about that is missing, did not complete, or ended with another
+  output or custom status (outputs reflect every event raised), or an activity that never ran;
+* doubled: a step recorded twice in a history (a task scheduled or completed twice, a timer fired
+  twice, an execution started or ended twice, an event recorded more often than it was sent);
+* activity re-executions: activities run more than once (at least once is the contract: counted);
+* errors: answers no client should get (5xx, 404 for a known instance, a host that stays down).
+
+The summary line reads `crash: seed=... instances=... kills=... lost=0 doubled=0 ...`; exit status 1
+if lost, doubled or errors is not 0 (the seed is printed to reproduce the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from devhost.process import DevhostProcess, free_port
+from devhost.store import open_store
+
+from .workload import (
+    APP,
+    TERMINAL,
+    Client,
+    Tally,
+    Verdict,
+    Workload,
+    all_statuses,
+    check_ledger,
+    check_outcomes,
+    doubled_steps,
+)
+
+LEDGER_ENV = "RELIABILITY_LEDGER"
+HUB_SETTING = "AzureFunctionsJobHost__extensions__durableTask__hubName"
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Where the task hub lives: `kind` sqlite or azure, with the connection string for azure."""
+
+    kind: str
+    connection: str = ""
+    hub: str = "ReliabilityHub"
+
+    def url(self, work: Path) -> str:
+        return "azure" if self.kind == "azure" else f"sqlite:{work / 'durable.db'}"
+
+    def env(self) -> dict[str, str]:
+        if self.kind != "azure":
+            return {}
+        return {"AzureWebJobsStorage": self.connection, HUB_SETTING: self.hub}
+
+
+@dataclass
+class CrashReport:
+    seed: int
+    store: str
+    kills: int
+    verdict: Verdict
+    tally: Tally
+    seconds: float
+    restart_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return len(self.tally.errors)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok and not self.errors
+
+    def summary(self) -> str:
+        v = self.verdict
+        restart = sorted(self.restart_seconds)
+        median = restart[len(restart) // 2] if restart else 0.0
+        return (
+            f"crash: seed={self.seed} store={self.store} instances={v.instances} kills={self.kills} "
+            f"lost={len(v.lost)} doubled={len(v.doubled)} activity_runs={v.activity_runs} "
+            f"activity_reexecutions={v.activity_reexecutions} errors={self.errors} "
+            f"requests={self.tally.requests} retried={self.tally.retried} "
+            f"interrupted={self.tally.interrupted} "
+            f"restart_median_s={median:.2f} seconds={self.seconds:.0f}"
+        )
+
+    def details(self, limit: int = 20) -> str:
+        lines = [*self.verdict.lost, *self.verdict.wrong, *self.verdict.doubled, *self.tally.errors]
+        more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
+        return "\n".join(lines[:limit]) + more
+
+
+async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str, object]]:
+    """Every instance's status once none is still running (instances whose start answer was lost too)."""
+    end = time.monotonic() + timeout
+    while True:
+        statuses = await all_statuses(client)
+        if time.monotonic() > end or all(s["runtimeStatus"] in TERMINAL for s in statuses.values()):
+            return statuses
+        await asyncio.sleep(0.2)
+
+
+async def _histories(spec: StoreSpec, work: Path, ids: list[str]) -> dict[str, list[dict[str, object]]]:
+    """Every instance's stored history, read from the store itself once the host has stopped."""
+    store = open_store(spec.url(work), hub_name=spec.hub, app_settings=spec.env())
+    await store.open()
+    try:
+        return {i: [json.loads(t) for t in await store.get_history(i)] for i in ids}
+    finally:
+        await store.close()
+
+
+async def run_crash(
+    *,
+    kills: int,
+    seed: int,
+    spec: StoreSpec,
+    work: Path,
+    clients: int = 6,
+    min_up: float = 0.2,
+    max_up: float = 1.5,
+    log: bool = False,
+) -> CrashReport:
+    """Run the workload while killing devhost `kills` times; the report of what survived."""
+    rng = random.Random(seed)
+    tally = Tally()
+    workload = Workload(random.Random(rng.random()), tally)
+    ledger = work / "ledger.txt"
+    proc = DevhostProcess(
+        work, spec.url(work), app=APP, port=free_port(), env={**spec.env(), LEDGER_ENV: str(ledger)}
+    )
+    began = time.monotonic()
+    restarts: list[float] = []
+    done = 0
+    await asyncio.to_thread(proc.start, 60.0)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
+            client = Client(session, proc.url, tally)
+            tasks = [asyncio.create_task(workload.client_loop(client)) for _ in range(clients)]
+            for n in range(kills):
+                await asyncio.sleep(rng.uniform(min_up, max_up))
+                proc.kill()
+                done += 1
+                t0 = time.monotonic()
+                await asyncio.to_thread(proc.start, 60.0)
+                restarts.append(time.monotonic() - t0)
+                if log and (n + 1) % 20 == 0:
+                    print(
+                        f"crash: {n + 1}/{kills} kills, {len(workload.expected)} instances so far", flush=True
+                    )
+            workload.stop()
+            await asyncio.gather(*tasks)
+            statuses = await settled(client)
+    finally:
+        proc.stop()
+    verdict = Verdict()
+    check_outcomes(workload, statuses, verdict)
+    check_ledger(workload, ledger, verdict)
+    histories = await _histories(spec, work, sorted(statuses))
+    for instance_id, history in histories.items():
+        known = workload.expected.get(instance_id)
+        sent = known.events if known else None
+        verdict.doubled += doubled_steps(instance_id, history, sent or Counter())
+    return CrashReport(seed, spec.kind, done, verdict, tally, time.monotonic() - began, restarts)
+
+
+@contextlib.contextmanager
+def azure_spec(work: Path) -> Iterator[StoreSpec]:
+    """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store."""
+    from tests.azurite import Azurite, new_hub
+
+    server = Azurite(work / "azurite")
+    (work / "azurite").mkdir(exist_ok=True)
+    server.start()
+    try:
+        yield StoreSpec("azure", server.connection_string, new_hub())
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.reliability.crash", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--kills", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
+    parser.add_argument("--store", choices=["sqlite", "azure"], default="sqlite")
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
+    args = parser.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    work = args.work or Path(tempfile.mkdtemp(prefix="devhost-crash-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"crash: seed={seed} store={args.store} kills={args.kills} work={work}", flush=True)
+    with contextlib.ExitStack() as stack:
+        spec = stack.enter_context(azure_spec(work)) if args.store == "azure" else StoreSpec("sqlite")
+        report = asyncio.run(
+            run_crash(kills=args.kills, seed=seed, spec=spec, work=work, clients=args.clients, log=True)
+        )
+    print(report.summary(), flush=True)
+    if not report.ok:
+        print(report.details(), flush=True)
+        print(f"crash: FAILED; reproduce with --seed {seed}", flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The load driver: many clients at once against one devhost process on loopback, for a bounded time.
+
+    python -m tests.reliability.load --seconds 60 --clients 32 [--store sqlite|memory|azure] [--seed N]
+
+Each client runs the workload of `workload.py` in a loop: starts instances (through the app's routes
+and the webhooks), polls their status, raises events (before the orchestration waits, twice, a wrong
+one first) and waits for the end. When the time is up the clients finish the scenario they are in,
+every instance must have ended with the right output and custom status (so no event was lost), and
+no request may have failed. The summary gives throughput and latency per kind of request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from devhost.process import DevhostProcess, free_port
+
+from .crash import LEDGER_ENV, StoreSpec, azure_spec, settled
+from .workload import APP, Client, Tally, Verdict, Workload, check_ledger, check_outcomes
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class LoadReport:
+    seed: int
+    store: str
+    clients: int
+    seconds: float
+    verdict: Verdict
+    tally: Tally
+    scenarios: int
+    scenario_latencies: list[float]
+
+    @property
+    def errors(self) -> int:
+        return len(self.tally.errors)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok and not self.errors
+
+    def summary(self) -> str:
+        v = self.verdict
+        lines = [
+            f"load: seed={self.seed} store={self.store} clients={self.clients} seconds={self.seconds:.1f} "
+            f"instances={v.instances} scenarios={self.scenarios} requests={self.tally.requests} "
+            f"lost={len(v.lost)} wrong={len(v.wrong)} errors={self.errors} "
+            f"throughput={self.tally.requests / self.seconds:.0f} req/s "
+            f"{v.instances / self.seconds:.1f} instances/s"
+        ]
+        rows = [*sorted(self.tally.latencies.items()), ("scenario (whole)", self.scenario_latencies)]
+        for kind, values in rows:
+            ms = [percentile(values, q) * 1000 for q in (0.5, 0.95, 0.99)]
+            lines.append(
+                f"  {kind:17} n={len(values):6}  p50={ms[0]:7.1f} ms  p95={ms[1]:7.1f} ms  "
+                f"p99={ms[2]:7.1f} ms"
+            )
+        return "\n".join(lines)
+
+    def details(self, limit: int = 20) -> str:
+        lines = [*self.verdict.lost, *self.verdict.wrong, *self.tally.errors]
+        return "\n".join(lines[:limit])
+
+
+async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, work: Path) -> LoadReport:
+    """`clients` concurrent clients for `seconds`, then every instance checked."""
+    tally = Tally()
+    workload = Workload(random.Random(seed), tally)
+    ledger = work / "ledger.txt"
+    url = "memory" if spec.kind == "memory" else spec.url(work)
+    proc = DevhostProcess(work, url, app=APP, port=free_port(), env={**spec.env(), LEDGER_ENV: str(ledger)})
+    await asyncio.to_thread(proc.start, 60.0)
+    try:
+        connector = aiohttp.TCPConnector(limit=clients * 2)
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+        ) as session:
+            # No retries under load: the host never goes away, so any cut connection is an error.
+            client = Client(session, proc.url, tally, patience=0.0)
+            began = time.monotonic()
+            tasks = [asyncio.create_task(workload.client_loop(client)) for _ in range(clients)]
+            await asyncio.sleep(seconds)
+            workload.stop()
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - began
+            statuses = await settled(client)
+    finally:
+        proc.stop()
+    verdict = Verdict()
+    check_outcomes(workload, statuses, verdict)
+    check_ledger(workload, ledger, verdict)
+    if tally.retried:
+        tally.error(f"{tally.retried} requests failed to connect under load")
+    return LoadReport(
+        seed,
+        spec.kind,
+        clients,
+        elapsed,
+        verdict,
+        tally,
+        workload.completed_scenarios,
+        workload.instance_latencies,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.reliability.load", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--store", choices=["sqlite", "memory", "azure"], default="sqlite")
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    work = args.work or Path(tempfile.mkdtemp(prefix="devhost-load-"))
+    work.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        spec = stack.enter_context(azure_spec(work)) if args.store == "azure" else StoreSpec(args.store)
+        report = asyncio.run(
+            run_load(seconds=args.seconds, clients=args.clients, seed=seed, spec=spec, work=work)
+        )
+    print(report.summary(), flush=True)
+    if not report.ok:
+        print(report.details(), flush=True)
+        print(f"load: FAILED; reproduce with --seed {seed}", flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
