@@ -60,7 +60,9 @@ class Control:
         fn = self.index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
             raise RequestError(
-                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.", 404
+                # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
+                # with this message.
+                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.", 400
             )
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)

@@ -427,6 +427,10 @@ class EpisodeRunner:
                     f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
                 )
             child_id = action.get("instanceId") or f"{ep.instance.execution_id}:{task_id}"
+            if any(child.instance_id == child_id for child, _ in ep.children):
+                raise OrchestrationFailure(
+                    f"Two sub-orchestrations were started with the same instance ID '{child_id}'."
+                )
             if child_id == ep.instance.instance_id:
                 raise OrchestrationFailure(
                     "A sub-orchestration cannot have the same instance ID as its parent."

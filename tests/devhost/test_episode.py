@@ -107,6 +107,13 @@ async def test_failing_sub_orchestration_raises_in_the_parent(features: DevHost)
     assert "Orchestrator function 'failing_child' failed: 'child lost its key'" in done.output["caught"]
 
 
+async def test_two_sub_orchestrations_with_one_instance_id_fail_the_parent(features: DevHost) -> None:
+    done = await run(features, "twin_children", None, "twins")
+    assert done.runtime_status == Status.Failed
+    assert "same instance ID 'twins-twin'" in done.output
+    assert not await features.client().get_status("twins-twin")
+
+
 async def test_uncaught_sub_orchestration_failure_fails_parent_and_child(features: DevHost) -> None:
     client = features.client()
     done = await run(features, "parent_of_failing_child", None, "gran")

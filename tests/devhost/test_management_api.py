@@ -74,7 +74,7 @@ async def test_start_and_wait_past_the_timeout_answers_202(features: DevHost) ->
 @pytest.mark.parametrize(("path", "data", "status", "fragment"), [
     ("orchestrators/input_echo", b"{not json", 400, "Invalid JSON"),
     ("orchestrators/input_echo/%40at-start", b"", 400, "must not start with '@'"),
-    ("orchestrators/no_such_orchestrator", b"", 404, "no_such_orchestrator"),
+    ("orchestrators/no_such_orchestrator", b"", 400, "no_such_orchestrator"),
 ])
 async def test_bad_starts_are_json_errors(features: DevHost, path: str, data: bytes, status: int,
                                           fragment: str) -> None:

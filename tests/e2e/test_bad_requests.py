@@ -41,11 +41,11 @@ async def test_unknown_function_through_the_app_is_404(
         assert "NoSuchOrchestrator" in str(body)
 
 
-async def test_unknown_function_through_the_webhook_is_404(
+async def test_unknown_function_through_the_webhook_is_400_as_on_azure(
     devhost: DevhostProcess, http: aiohttp.ClientSession
 ) -> None:
     async with http.post(f"{devhost.url}{WEBHOOKS}/orchestrators/NoSuchOrchestrator") as resp:
-        body = await _json_error(resp, 404)
+        body = await _json_error(resp, 400)
         assert "NoSuchOrchestrator" in str(body)
 
 

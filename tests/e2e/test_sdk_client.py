@@ -67,5 +67,5 @@ async def test_unknown_instance_is_a_falsy_status(client: df.DurableOrchestratio
 async def test_start_with_an_unknown_name_raises_with_the_message(
     client: df.DurableOrchestrationClient,
 ) -> None:
-    with pytest.raises(Exception, match="NoSuchOrchestrator"):
+    with pytest.raises(Exception, match=r"^The function 'NoSuchOrchestrator' doesn't exist"):
         await client.start_new("NoSuchOrchestrator")

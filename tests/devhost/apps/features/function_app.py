@@ -69,10 +69,12 @@ def slow_echo(value):
 def retry_orchestrator(context: df.DurableOrchestrationContext):
     """`flaky` fails `failures` times; up to `attempts` attempts, 5 s apart."""
     order = context.get_input()
-    options = df.RetryOptions(first_retry_interval_in_milliseconds=5000,
-                              max_number_of_attempts=order["attempts"])
+    options = df.RetryOptions(
+        first_retry_interval_in_milliseconds=5000, max_number_of_attempts=order["attempts"]
+    )
     result = yield context.call_activity_with_retry(
-        "flaky", options, {"key": context.instance_id, "failures": order["failures"]})
+        "flaky", options, {"key": context.instance_id, "failures": order["failures"]}
+    )
     return result
 
 
@@ -102,7 +104,8 @@ def retry_and_race(context: df.DurableOrchestrationContext):
     """
     options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=2)
     retried = context.call_activity_with_retry(
-        "flaky", options, {"key": context.instance_id, "failures": 1, "delay": 0.4})
+        "flaky", options, {"key": context.instance_id, "failures": 1, "delay": 0.4}
+    )
     quick = context.call_activity("slow_echo", "quick")
     first = yield context.task_any([quick, retried])
     doubled = yield context.call_activity("double", 4)
@@ -141,6 +144,15 @@ def parent(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def parent_of_failing_child(context: df.DurableOrchestrationContext):
     yield context.call_sub_orchestrator("failing_child", None, f"{context.instance_id}-kid")
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def twin_children(context: df.DurableOrchestrationContext):
+    twin = f"{context.instance_id}-twin"
+    yield context.task_all(
+        [context.call_sub_orchestrator("child", 1, twin), context.call_sub_orchestrator("child", 2, twin)]
+    )
     return "unreachable"
 
 
@@ -283,7 +295,6 @@ def fickle(context: df.DurableOrchestrationContext):
         first = context.create_timer(context.current_utc_datetime)
     result = yield first
     return result
-
 
 
 @app.orchestration_trigger(context_name="context")
