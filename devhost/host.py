@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,13 @@ from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, apply_app_settings, load_settings
+from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
+from .engine.worker_pool import ProcessPoolInvoker
+from .errors import ConfigError
 from .functions import FunctionIndex
 from .store import open_store
 
@@ -47,9 +51,17 @@ class DevHost:
         rpc_port: int = DEFAULT_RPC_PORT,
         time_skipping: bool = False,
         auth: bool = False,
+        workers: int | None = None,
     ) -> None:
+        """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
+        Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0."""
         self.settings: Settings = load_settings(
-            app_dir, host=host, port=port, rpc_port=rpc_port, store_url=store, time_skipping=time_skipping,
+            app_dir,
+            host=host,
+            port=port,
+            rpc_port=rpc_port,
+            store_url=store,
+            time_skipping=time_skipping,
             auth=auth,
         )
         self.keys: HostKeys | None = None
@@ -59,7 +71,8 @@ class DevHost:
         self.port = port
         self.rpc_port = rpc_port
         self._dispatcher: Dispatcher | None = None
-        self._invoker: InProcessInvoker | None = None
+        self._invoker: InProcessInvoker | ProcessPoolInvoker | None = None
+        self._workers = workers
         self._store: Any = None
         self.routes: AppRoutes | None = None
 
@@ -91,7 +104,7 @@ class DevHost:
             await self._store.close()
             self._store = None
             raise
-        self._invoker = InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
+        self._invoker = await self._make_invoker(s)
         runner = EpisodeRunner(self.index, self._invoker)
         self._dispatcher = Dispatcher(
             self._store,
@@ -108,6 +121,34 @@ class DevHost:
         self.port = await self._serve(public_app(self.routes, api, self.keys), s.host, s.port, fallback=False)
         await self._dispatcher.start()
         return self
+
+    @property
+    def worker_processes(self) -> int:
+        """How many worker processes run user code (0: in the host process)."""
+        if self._workers is not None:
+            return self._workers
+        setting = os.environ.get("FUNCTIONS_WORKER_PROCESS_COUNT") or self.settings.values.get(
+            "FUNCTIONS_WORKER_PROCESS_COUNT", "0"
+        )
+        try:
+            return max(0, int(setting))
+        except ValueError as exc:
+            raise ConfigError(
+                f"FUNCTIONS_WORKER_PROCESS_COUNT must be a whole number, not {setting!r}"
+            ) from exc
+
+    def worker_pids(self) -> list[int]:
+        """The ids of the worker processes running user code (empty when it runs in this process)."""
+        return self._invoker.pids() if isinstance(self._invoker, ProcessPoolInvoker) else []
+
+    async def _make_invoker(self, s: Settings) -> InProcessInvoker | ProcessPoolInvoker:
+        assert self.index is not None
+        if self.worker_processes == 0:
+            sdk_speedups.install()
+            return InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
+        pool = ProcessPoolInvoker(s.app_dir, self.worker_processes)
+        await pool.start()
+        return pool
 
     async def _serve(self, app: web.Application, host: str, port: int, *, fallback: bool) -> int:
         """Serve `app` on host:port (or any free port if taken and `fallback`); the port bound."""

@@ -1,0 +1,58 @@
+"""User code in worker processes (`--workers N`): same results, and no worker outlives its host."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from devhost import DevHost
+from devhost.process import DevhostProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_orchestrations_and_activities_run_in_worker_processes() -> None:
+    async with DevHost(ROOT, store="memory", port=0, rpc_port=0, workers=2, time_skipping=True) as host:
+        client = host.client()
+        hello = await client.start_new("E1_HelloSequence", None, ["Lima", "Quito"])
+        ticket = await client.start_new("ReserveTicket", None, "ana")
+        await host.wait_idle()
+        done = await client.get_status(hello)
+        assert done.output == ["Hello Lima!", "Hello Quito!"] and done.custom_status == "Quito"
+        missed = await client.get_status(ticket)
+        assert missed.output is False
+        assert len(_children(os.getpid()) & set(host.worker_pids())) == 2
+
+
+def test_workers_exit_when_the_host_is_killed(tmp_path: Path) -> None:
+    proc = DevhostProcess(tmp_path, "memory", "--workers", "2", app=ROOT).start()
+    assert proc.pid is not None
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    proc.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)]
