@@ -2,12 +2,15 @@
 
 Layout (names as the Durable extension's Azure Storage provider gives them, where it has them):
 
-- `<hub>Instances`: one row per instance (PartitionKey = instance id, RowKey ""): status, input,
-  output, custom status, and the window [HistoryStart, HistoryEnd) of its current history.
+- `<hub>Instances`: a partition per instance (PartitionKey = instance id) holding
+  - the instance row (RowKey ""): status, input, output, custom status, the window
+    [HistoryStart, HistoryEnd) of its current history, and an outbox while one is pending;
+  - its pending messages (RowKey "M" + 20 digits of the message id; `VisibleAt`: a durable timer is a
+    message visible later) and its activity tasks (RowKey "W" + 20 digits of the task id).
+  They share the partition because an entity group transaction, Azure Tables' only atomic write of
+  several rows, is confined to one partition of one table.
 - `<hub>History`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence number,
   the event's JSON in `Event`. Only rows inside the instance row's window exist for readers.
-- `<hub>Inbox`: the instance's messages (PartitionKey = instance id, RowKey = message id, `VisibleAt`:
-  a durable timer is a message visible later). `<hub>WorkItems`: activity tasks, likewise.
 - `<hub>-control-00..03`, `<hub>-workitems` queues: wake-up hints only. Queue visibility runs on the
   server's clock, which neither the contract's explicit `now` nor `--time-skipping` can move, so the
   messages themselves stay in tables. A hint from another process makes this one reload its index.
@@ -15,34 +18,46 @@ Layout (names as the Durable extension's Azure Storage provider gives them, wher
 
 Which rows are due is known from an in-memory index (azure_index.py) loaded at open.
 
-**One episode, and why a crash between any two writes loses and repeats nothing.** Azure Tables
-have no transaction across partitions, so `complete_orchestration` writes in this order:
+**One episode, and why a crash between any two writes loses and repeats nothing.** Tables have no
+transaction across partitions or tables, so `complete_orchestration` writes in this order:
 
 1. New history rows, upserted at sequence numbers from HistoryEnd on. Readers see only the window,
    so these rows are invisible; a retry of the episode upserts the same keys.
-2. The commit point: the instance row, replaced only if its ETag is the one the work item was read
-   with. It carries the new status, the new window and an *outbox*: the consumed message ids and
-   every message, activity and sub-orchestration the episode creates, as fully built entities
-   (with their ids). A crash before this write leaves nothing visible: the messages are still in the
-   inbox, and the next attempt replays and overwrites step 1.
-3. Applying the outbox: consumed messages deleted, new rows upserted under the ids in the outbox,
-   child instances created unless a row with the same execution id exists, the old execution's
-   history deleted after a continue-as-new.
-4. The outbox cleared from the instance row.
+2. The commit point, one entity group transaction on the instance's partition: the instance row
+   (new status, new window), replaced only if its ETag is the one the work item was read with; the
+   consumed messages deleted; the messages the episode sends itself (timers, a continue-as-new's
+   start) and its activity tasks inserted, under ids chosen here. All of it happens or none does; a
+   crash before it leaves the messages in place, and the next attempt replays and overwrites step 1.
+   What the transaction cannot hold goes into an *outbox* in the instance row, as fully built
+   entities (with their ids): messages to other instances, sub-orchestrations to create, the old
+   execution's history to delete after a continue-as-new, and whatever exceeds a transaction's 100
+   rows or 4 MiB.
+3. Only when there is an outbox: applying it (messages and tasks upserted under the ids in it,
+   consumed messages it lists deleted, child instances created unless a row with the same execution
+   id exists, old history deleted), then 4. clearing it from the instance row.
 
-A crash after step 2 leaves the outbox in the instance row. It is applied again (the same keys, so
-the same rows) when the store opens, and before any later read of that instance's work item,
-before it is replaced by a new start and before it is purged, so no new episode runs before its
-consumed messages are gone. Applying twice can re-create a row that was meanwhile consumed, or run an
-activity again (at least once, as on Azure); so when a work item is read, a result for a task, timer
-or sub-orchestration that the history already holds, or a second start of the same execution, is
-dropped as the duplicate it is. Activity completion writes the result message first and deletes the
-task after, with the same protection. `create_instance` writes the start message before the
-instance row; a start left without its row by a crash is removed after five minutes.
+A crash after step 2 can leave an outbox in the instance row. It is applied again (the same keys, so
+the same rows) when the store opens, and before any later read of that instance's work item, before
+it is replaced by a new start and before it is purged, so no new episode runs before the consumed
+messages it lists are gone. Applying twice can re-create a row that was meanwhile consumed; so when
+a work item is read, a result for a task, timer or sub-orchestration that the history already holds,
+or a second start of the same execution, is dropped as the duplicate it is. Completing an activity
+is one transaction on its instance's partition: the result message inserted and the task deleted;
+if the task is gone (completed before, or purged), nothing is written. `create_instance` inserts the
+instance row and its start message in one transaction. Blobs that a commit made garbage are deleted
+after it (a crash can leave one behind until the instance is purged).
+
+**What this process remembers.** One devhost process serves a hub at a time, and an episode usually
+reads nothing: the instance row with its ETag, the history of recently run instances and the pending
+messages and tasks are kept as this process last wrote them, updated only after a write succeeded.
+The commit's ETag condition keeps this safe: if the row changed in the table, the commit fails, what
+is remembered of the instance is dropped and the work item is retried from the tables. After any
+failed write to an instance (whose effect may or may not have happened), its partition is read again
+before its next episode. The status API reads the tables.
 
 Keys: instance ids are PartitionKeys as they are (odd ones encoded, see azure_account.py); message
-and task ids are numbers. Queries bind values through the SDK's `parameters`, never by pasting them
-into filter text. One devhost process serves a hub at a time.
+and task ids are numbers. Queries bind values as OData literals (azure_tables.py), never by pasting
+them into filter text. Table requests go through azure_tables.py; queues and blobs through the SDKs.
 """
 
 from __future__ import annotations
@@ -54,27 +69,28 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableTransactionError, UpdateMode
-from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.data.tables import TableServiceClient as ConnectionStringParser
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
 from .azure_account import Account, HubNames, table_key
-from .azure_index import WHILE_SUSPENDED, DueIndex
-from .azure_payloads import Payloads, blob_refs
+from .azure_index import AT_ONCE, DueIndex
+from .azure_payloads import MAX_PROPERTY_BYTES, Payloads, blob_refs
+from .azure_tables import Operation, Table, TableService
 from .base import (
     ActivityTask,
     EpisodeResult,
@@ -86,12 +102,13 @@ from .base import (
 )
 
 log = logging.getLogger("devhost.store.azure")
-_EPOCH = "0000-00-00T00:00:00.000000Z"
 _ORPHAN_SECONDS = 300
 _HINT_TTL_SECONDS = 120
+_HINT_EVERY_SECONDS = 1.0
 _DRAIN_EVERY_SECONDS = 1.0
 _BATCH_OPS = 100  # Azure's limit per entity group transaction
 _BATCH_BYTES = 3_000_000  # below the 4 MiB request limit
+KNOWN_INSTANCES = 4096  # instances whose row and history are remembered
 _RESULTS = {
     int(EventType.TASK_COMPLETED),
     int(EventType.TASK_FAILED),
@@ -122,8 +139,16 @@ def _reason(exc: AzureError) -> str:
     return (getattr(exc, "message", None) or str(exc)).splitlines()[0][:300]
 
 
-def _rk(number: int) -> str:
-    return f"{number:020d}"
+def _message_key(number: int) -> str:
+    return f"M{number:020d}"
+
+
+def _task_key(number: int) -> str:
+    return f"W{number:020d}"
+
+
+def _number(row_key: str) -> int:
+    return int(row_key[1:])
 
 
 def _seq(number: int) -> str:
@@ -131,11 +156,24 @@ def _seq(number: int) -> str:
 
 
 def _visible(moment: datetime | None) -> str:
-    return format_time(moment) if moment else _EPOCH
+    return format_time(moment) if moment else AT_ONCE
 
 
 def _size(entity: Mapping[str, Any]) -> int:
     return 200 + sum(2 * len(str(v)) + 2 * len(k) for k, v in entity.items())
+
+
+def _without_outbox(entity: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entity.items() if k not in _OUTBOX}
+
+
+@dataclass(slots=True)
+class _Known:
+    """An instance row as this process last wrote or read it, and the history in its window."""
+
+    entity: dict[str, Any]
+    etag: str
+    history: list[str] | None
 
 
 class AzureStore:
@@ -148,20 +186,28 @@ class AzureStore:
         self.names = HubNames(hub)
         options: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "connection_timeout": 10}
         conn = account.connection_string
-        self._tables = TableServiceClient.from_connection_string(conn, **options)
+        parsed = ConnectionStringParser.from_connection_string(conn)
+        self._tables = TableService(parsed.url, parsed.credential, connection_timeout=10)
+        parsed.close()
         self._queues = QueueServiceClient.from_connection_string(conn, **options)
         self._blobs = BlobServiceClient.from_connection_string(conn, **options)
-        self._instances = self._tables.get_table_client(self.names.instances)
-        self._history = self._tables.get_table_client(self.names.history)
-        self._inbox = self._tables.get_table_client(self.names.inbox)
-        self._work = self._tables.get_table_client(self.names.work_items)
+        self._instances: Table = self._tables.table(self.names.instances)
+        self._history: Table = self._tables.table(self.names.history)
         self._payloads = Payloads(self._blobs.get_container_client(self.names.container))
         self._index = DueIndex()
         self._status: dict[str, RuntimeStatus | None] = {}
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        # Pending messages and tasks as written (by id), so that running them reads nothing.
+        self._bodies: dict[int, dict[str, Any]] = {}
+        self._task_rows: dict[int, dict[str, Any]] = {}
+        # Instances whose partition must be read again before their next episode.
+        self._recheck: set[str] = set()
         self._fetched: dict[str, tuple[dict[str, Any], str, dict[int, set[str]]]] = {}
         self._writer = uuid.uuid4().hex
         self._last_id = 0
         self._drained = 0.0
+        self._hinted = 0.0
+        self._hint_later: asyncio.Task[None] | None = None
         self._opened = False
         self._open_lock = asyncio.Lock()
 
@@ -184,8 +230,10 @@ class AzureStore:
                     ),
                     self._create(self._blobs.create_container(self.names.container)),
                 )
-                pending = self._instances.query_entities(
-                    "OutboxPending eq @yes", parameters={"yes": True}, select=["InstanceId"]
+                pending = self._instances.query(
+                    "RowKey eq @row and OutboxPending eq @yes",
+                    {"row": "", "yes": True},
+                    select=["InstanceId"],
                 )
                 for row in [r async for r in pending]:
                     await self._settle(str(row["InstanceId"]))
@@ -211,36 +259,103 @@ class AzureStore:
             await self.open()
 
     async def _reload(self) -> None:
-        """Read every inbox and work-item row's due time into a fresh index."""
+        """Read every pending message's and task's due time into a fresh index."""
         self._index.begin_reload()
         fresh: DueIndex | None = None
         try:
             index = DueIndex()
-            async for row in self._inbox.list_entities(
-                select=["RowKey", "InstanceId", "VisibleAt", "EventType"]
+            async for row in self._instances.query(
+                "RowKey gt @row", {"row": ""}, select=["RowKey", "InstanceId", "VisibleAt", "EventType"]
             ):
-                index.add_message(
-                    str(row["InstanceId"]), int(row["RowKey"]), str(row["VisibleAt"]), int(row["EventType"])
-                )
-            async for row in self._work.list_entities(select=["RowKey", "InstanceId", "VisibleAt"]):
-                index.add_task(int(row["RowKey"]), str(row["VisibleAt"]), str(row["InstanceId"]))
+                key = str(row["RowKey"])
+                if key.startswith("M"):
+                    index.add_message(
+                        str(row["InstanceId"]), _number(key), str(row["VisibleAt"]), int(row["EventType"])
+                    )
+                elif key.startswith("W"):
+                    index.add_task(_number(key), str(row["VisibleAt"]), str(row["InstanceId"]))
             fresh = index
         finally:
             self._index.finish_reload(fresh)
+        # Another process writes to the hub: trust nothing remembered of its rows.
         self._status.clear()
+        self._known.clear()
+        self._bodies.clear()
+        self._task_rows.clear()
 
     async def close(self) -> None:
-        for client in (
-            self._instances,
-            self._history,
-            self._inbox,
-            self._work,
-            self._payloads.container,
-            self._tables,
-            self._queues,
-            self._blobs,
-        ):
+        if self._hint_later is not None:
+            self._hint_later.cancel()
+            await asyncio.gather(self._hint_later, return_exceptions=True)
+            self._hint_later = None
+            await self._send_hint()
+        await self._tables.close()
+        for client in (self._payloads.container, self._queues, self._blobs):
             await client.close()
+
+    # -- what this process remembers --------------------------------------------------------------
+
+    def _remember(
+        self, instance_id: str, entity: dict[str, Any], etag: str, history: list[str] | None
+    ) -> None:
+        self._known[instance_id] = _Known(entity, etag, history)
+        self._known.move_to_end(instance_id)
+        while len(self._known) > KNOWN_INSTANCES:
+            self._known.popitem(last=False)
+
+    def _forget(self, instance_id: str, *, recheck: bool = True) -> None:
+        """Drop what is remembered of an instance; `recheck`: read its partition before its next episode."""
+        self._known.pop(instance_id, None)
+        self._fetched.pop(instance_id, None)
+        if recheck:
+            self._recheck.add(instance_id)
+
+    def _note(self, entity: dict[str, Any]) -> None:
+        """A message or task row just written: into the index and remembered."""
+        key = str(entity["RowKey"])
+        if key.startswith("M"):
+            self._index.add_message(
+                str(entity["InstanceId"]), _number(key), str(entity["VisibleAt"]), int(entity["EventType"])
+            )
+            self._bodies[_number(key)] = entity
+        else:
+            self._index.add_task(_number(key), str(entity["VisibleAt"]), str(entity["InstanceId"]))
+            self._task_rows[_number(key)] = entity
+
+    def _gone_message(self, instance_id: str, message_id: int) -> None:
+        self._index.remove_message(instance_id, message_id)
+        self._bodies.pop(message_id, None)
+
+    def _gone_task(self, task_id: int) -> None:
+        self._index.remove_task(task_id)
+        self._task_rows.pop(task_id, None)
+
+    def _gone_instance(self, instance_id: str) -> None:
+        for message_id in self._index.messages_of(instance_id):
+            self._bodies.pop(message_id, None)
+        for task_id in self._index.tasks_of(instance_id):
+            self._task_rows.pop(task_id, None)
+        self._index.forget_instance(instance_id)
+        self._forget(instance_id, recheck=False)
+
+    def _take_partition(self, instance_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """The instance's messages and tasks as just read: they replace what the index knew."""
+        for message_id in self._index.messages_of(instance_id):
+            self._bodies.pop(message_id, None)
+        for task_id in self._index.tasks_of(instance_id):
+            self._task_rows.pop(task_id, None)
+        messages: dict[int, tuple[str, int]] = {}
+        tasks: dict[int, str] = {}
+        for row in rows:
+            key = str(row["RowKey"])
+            if key.startswith("M"):
+                messages[_number(key)] = (str(row["VisibleAt"]), int(row["EventType"]))
+                self._bodies[_number(key)] = dict(row)
+            elif key.startswith("W"):
+                tasks[_number(key)] = str(row["VisibleAt"])
+                self._task_rows[_number(key)] = dict(row)
+        self._index.set_messages(instance_id, messages)
+        self._index.set_tasks(instance_id, tasks)
 
     # -- rows -------------------------------------------------------------------------------------
 
@@ -251,10 +366,10 @@ class AzureStore:
 
     async def _row(self, instance_id: str) -> tuple[dict[str, Any], str] | None:
         try:
-            row = await self._instances.get_entity(table_key(instance_id), "")
+            row = await self._instances.get(table_key(instance_id), "")
         except ResourceNotFoundError:
             return None
-        return dict(row), str(row.metadata["etag"])
+        return dict(row), row.etag
 
     async def _instance_entity(self, i: InstanceRecord, start: int, end: int) -> dict[str, Any]:
         entity: dict[str, Any] = {
@@ -300,7 +415,7 @@ class AzureStore:
     async def _message_entity(self, m: Message) -> dict[str, Any]:
         entity: dict[str, Any] = {
             "PartitionKey": table_key(m.instance_id),
-            "RowKey": _rk(self._new_id()),
+            "RowKey": _message_key(self._new_id()),
             "InstanceId": m.instance_id,
             "EventType": m.event_type,
             "VisibleAt": _visible(m.visible_at),
@@ -313,12 +428,12 @@ class AzureStore:
     async def _task_entity(self, a: ActivityTask) -> dict[str, Any]:
         entity: dict[str, Any] = {
             "PartitionKey": table_key(a.instance_id),
-            "RowKey": _rk(self._new_id()),
+            "RowKey": _task_key(self._new_id()),
             "InstanceId": a.instance_id,
             "ExecutionId": a.execution_id,
             "TaskId": a.task_id,
             "Name": a.name,
-            "VisibleAt": _EPOCH,
+            "VisibleAt": AT_ONCE,
             "Attempt": 0,
         }
         await self._payloads.put(entity, "Input", a.input, a.instance_id)
@@ -331,11 +446,23 @@ class AzureStore:
             instance_id=str(e["InstanceId"]),
             event=json.loads(text or "{}"),
             execution_id=e.get("ExecutionId"),
-            id=int(e["RowKey"]),
-            visible_at=parse_time(visible) if visible != _EPOCH else None,
+            id=_number(str(e["RowKey"])),
+            visible_at=parse_time(visible) if visible != AT_ONCE else None,
         )
 
-    async def _write(self, table: TableClient, ops: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    @staticmethod
+    def _task(e: Mapping[str, Any], task_id: int, text: str | None) -> ActivityTask:
+        return ActivityTask(
+            instance_id=str(e["InstanceId"]),
+            execution_id=str(e["ExecutionId"]),
+            task_id=int(e["TaskId"]),
+            name=str(e["Name"]),
+            input=text,
+            id=task_id,
+            attempt=int(e.get("Attempt", 0)),
+        )
+
+    async def _write(self, table: Table, ops: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Upserts and deletes, as entity group transactions per partition (100 ops, < 4 MiB each)."""
         chunks: list[list[tuple[str, dict[str, Any]]]] = []
         open_chunks: dict[str, tuple[list[tuple[str, dict[str, Any]]], list[int]]] = {}
@@ -353,30 +480,24 @@ class AzureStore:
         await asyncio.gather(*(self._submit(table, chunk) for chunk in chunks))
 
     @staticmethod
-    async def _submit(table: TableClient, chunk: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _submit(table: Table, chunk: list[tuple[str, dict[str, Any]]]) -> None:
         if len(chunk) > 1:
             try:
-                await table.submit_transaction(
-                    [
-                        (kind, e, {"mode": UpdateMode.REPLACE}) if kind == "upsert" else (kind, e)
-                        for kind, e in chunk
-                    ]
-                )
+                await table.transact([(kind, e, None) for kind, e in chunk])  # type: ignore[misc]
                 return
-            except TableTransactionError as exc:
-                if exc.status_code != 404:
-                    raise
-                # A delete of a row already gone fails the whole batch: do them one by one.
+            except ResourceNotFoundError:
+                pass  # A delete of a row already gone fails the whole batch: do them one by one.
         for kind, e in chunk:
             if kind == "upsert":
-                await table.upsert_entity(e, mode=UpdateMode.REPLACE)
+                await table.upsert(e)
             else:
-                await table.delete_entity(e["PartitionKey"], e["RowKey"])  # a missing row is fine
+                with contextlib.suppress(ResourceNotFoundError):  # a missing row is fine
+                    await table.delete(e["PartitionKey"], e["RowKey"])
 
-    async def _keys(self, table: TableClient, instance_id: str) -> list[dict[str, Any]]:
-        rows = table.query_entities(
-            "PartitionKey eq @pk",
-            parameters={"pk": table_key(instance_id)},
+    async def _keys(self, table: Table, instance_id: str, where: str = "") -> list[dict[str, Any]]:
+        rows = table.query(
+            "PartitionKey eq @pk" + where,
+            {"pk": table_key(instance_id), "row": ""},
             select=["PartitionKey", "RowKey"],
         )
         return [{"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]} async for r in rows]
@@ -384,40 +505,50 @@ class AzureStore:
     async def _history_texts(self, instance_id: str, start: int, end: int) -> list[str]:
         if end <= start:
             return []
-        rows = self._history.query_entities(
+        rows = self._history.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": table_key(instance_id), "lo": _seq(start), "hi": _seq(end)},
+            {"pk": table_key(instance_id), "lo": _seq(start), "hi": _seq(end)},
         )
         entities = sorted([dict(r) async for r in rows], key=lambda r: str(r["RowKey"]))
         texts = await asyncio.gather(*(self._payloads.get(e, "Event") for e in entities))
         return [t or "" for t in texts]
 
     async def _delete_instance_data(self, instance_id: str, keep: set[str] | None = None) -> None:
-        """History, inbox, work items and blobs of an instance (not its row)."""
-        for table in (self._history, self._inbox, self._work):
-            await self._write(table, [("delete", k) for k in await self._keys(table, instance_id)])
-        self._index.forget_instance(instance_id)
+        """History, messages, tasks and blobs of an instance (not its row)."""
+        await self._write(
+            self._history, [("delete", k) for k in await self._keys(self._history, instance_id)]
+        )
+        rows = await self._keys(self._instances, instance_id, " and RowKey gt @row")
+        await self._write(self._instances, [("delete", k) for k in rows])
+        self._gone_instance(instance_id)
         await self._payloads.delete_instance(instance_id, keep or set())
 
     # -- wake-up hints ----------------------------------------------------------------------------
 
-    async def _hint(self, instance_ids: Iterable[str], tasks: int = 0) -> None:
-        """Tell any other devhost on this hub that there is new work (best effort: it also polls)."""
-        queues: dict[str, list[str]] = {}
-        for i in instance_ids:
-            queues.setdefault(self.names.control_queue_of(i), []).append(i)
-        if tasks:
-            queues[self.names.work_item_queue] = []
-        body = {"writer": self._writer}
+    async def _hint(self) -> None:
+        """Tell any other devhost on this hub that there is new work (best effort: at most one a second).
+
+        The first write after a quiet second sends a hint at once; later ones share one sent when the
+        second is over, so a burst of writes costs one message, and its last write is never unhinted.
+        """
+        if self._hint_later is not None:
+            return
+        wait = self._hinted + _HINT_EVERY_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._send_hint()
+        else:
+            self._hint_later = asyncio.create_task(self._hint_after(wait))
+
+    async def _hint_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._hint_later = None
+        await self._send_hint()
+
+    async def _send_hint(self) -> None:
+        self._hinted = time.monotonic()
         try:
-            await asyncio.gather(
-                *(
-                    self._queues.get_queue_client(q).send_message(
-                        json.dumps({**body, "instances": ids[:20], "tasks": tasks}),
-                        time_to_live=_HINT_TTL_SECONDS,
-                    )
-                    for q, ids in queues.items()
-                )
+            await self._queues.get_queue_client(self.names.control_queues[0]).send_message(
+                json.dumps({"writer": self._writer}), time_to_live=_HINT_TTL_SECONDS
             )
         except AzureError as exc:
             log.debug("wake-up hint not sent: %s", _reason(exc))
@@ -455,47 +586,36 @@ class AzureStore:
         entity, etag = row
         text = await self._payloads.get(entity, "Outbox")
         await self._apply(instance_id, json.loads(text or "{}"))
-        cleared = {k: v for k, v in entity.items() if k not in _OUTBOX}
+        cleared = _without_outbox(entity)
         try:
-            reply = await self._instances.update_entity(
-                cleared, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-            )
+            etag = await self._instances.replace(cleared, etag)
         except ResourceModifiedError:
             return await self._row(instance_id)
         if entity.get("OutboxBlobName"):
             await self._payloads.delete([str(entity["OutboxBlobName"])])
-        return cleared, str(reply["etag"])
+        return cleared, etag
 
     async def _apply(self, owner: str, outbox: dict[str, Any]) -> None:
         """Make an outbox's effects real; every step can run again with the same result."""
         owner_key = table_key(owner)
+        consumed = [str(k) for k in outbox.get("consumed", [])]
+        rows: list[dict[str, Any]] = [*outbox.get("messages", []), *outbox.get("activities", [])]
         await self._write(
-            self._inbox,
-            [("delete", {"PartitionKey": owner_key, "RowKey": rk}) for rk in outbox.get("consumed", [])],
+            self._instances,
+            [("delete", {"PartitionKey": owner_key, "RowKey": k}) for k in consumed]
+            + [("upsert", e) for e in rows],
         )
-        for rk in outbox.get("consumed", []):
-            self._index.remove_message(owner, int(rk))
-        messages: list[dict[str, Any]] = outbox.get("messages", [])
-        tasks: list[dict[str, Any]] = outbox.get("activities", [])
-        await asyncio.gather(
-            self._write(self._inbox, [("upsert", e) for e in messages]),
-            self._write(self._work, [("upsert", e) for e in tasks]),
-        )
-        for e in messages:
-            self._index.add_message(e["InstanceId"], int(e["RowKey"]), e["VisibleAt"], int(e["EventType"]))
-        for e in tasks:
-            self._index.add_task(int(e["RowKey"]), e["VisibleAt"], e["InstanceId"])
-        children = outbox.get("children", [])
-        for row, start in children:
+        for key in consumed:
+            self._gone_message(owner, _number(key))
+        for e in rows:
+            self._note(e)
+        for row, start in outbox.get("children", []):
             await self._create_child(row, start)
         drop = outbox.get("drop")
         if drop:
             key = {"PartitionKey": owner_key}
             await self._write(self._history, [("delete", {**key, "RowKey": _seq(n)}) for n in range(*drop)])
         await self._payloads.delete(outbox.get("garbage", []))
-        await self._hint(
-            [e["InstanceId"] for e in messages] + [row["InstanceId"] for row, _ in children], tasks=len(tasks)
-        )
 
     async def _create_child(self, row: dict[str, Any], start: dict[str, Any]) -> None:
         child = str(row["InstanceId"])
@@ -505,50 +625,64 @@ class AzureStore:
         if existing is not None:
             # As in the SQLite store, a sub-orchestration replaces an instance with its id.
             await self._delete_instance_data(child, keep=blob_refs(row) | blob_refs(start))
-        await self._inbox.upsert_entity(start, mode=UpdateMode.REPLACE)
-        self._index.add_message(child, int(start["RowKey"]), start["VisibleAt"], int(start["EventType"]))
-        await self._instances.upsert_entity(row, mode=UpdateMode.REPLACE)
+        self._forget(child, recheck=False)
+        [etag, _] = await self._instances.transact([("upsert", row, None), ("upsert", start, None)])
+        self._note(start)
         self._status[child] = RuntimeStatus(row["RuntimeStatus"])
+        self._remember(child, row, etag, [])
 
     # -- the Store protocol -----------------------------------------------------------------------
 
     @_guarded
     async def create_instance(self, instance: InstanceRecord, start: Message) -> None:
         await self._ready()
-        row = await self._settle(instance.instance_id)
+        instance_id = instance.instance_id
+        self._forget(instance_id, recheck=False)
+        entity = await self._instance_entity(instance, 0, 0)
+        message = await self._message_entity(start)
+        if self._status.get(instance_id) is None:
+            # Most starts are of new ids: try that first, one transaction.
+            try:
+                [etag, _] = await self._instances.transact(
+                    [("insert", entity, None), ("upsert", message, None)]
+                )
+            except ResourceExistsError:
+                pass
+            except BaseException:
+                self._recheck.add(instance_id)
+                raise
+            else:
+                await self._created(instance, entity, etag, message)
+                return
+        row = await self._settle(instance_id)
+        ops: list[Operation] = [("insert", entity, None), ("upsert", message, None)]
         if row is not None:
             status = RuntimeStatus(row[0]["RuntimeStatus"])
             if status.is_active:
+                self._status[instance_id] = status
                 raise InstanceExistsError(
-                    f"An instance with ID '{instance.instance_id}' already exists and is {status.value}."
+                    f"An instance with ID '{instance_id}' already exists and is {status.value}."
                 )
-            await self._delete_instance_data(instance.instance_id)
-        message = await self._message_entity(start)
-        await self._inbox.upsert_entity(message, mode=UpdateMode.REPLACE)
-        self._index.add_message(
-            start.instance_id, int(message["RowKey"]), message["VisibleAt"], start.event_type
-        )
-        entity = await self._instance_entity(instance, 0, 0)
+            await self._delete_instance_data(instance_id, keep=blob_refs(entity) | blob_refs(message))
+            ops[0] = ("replace", entity, row[1])
         try:
-            if row is None:
-                await self._instances.create_entity(entity)
-            else:
-                await self._instances.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=row[1],
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            [etag, _] = await self._instances.transact(ops)
         except ResourceExistsError as exc:
-            raise InstanceExistsError(
-                f"An instance with ID '{instance.instance_id}' already exists."
-            ) from exc
-        except ResourceModifiedError as exc:
-            raise StoreError(
-                f"instance '{instance.instance_id}' changed while being replaced; try again"
-            ) from exc
+            raise InstanceExistsError(f"An instance with ID '{instance_id}' already exists.") from exc
+        except (ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise StoreError(f"instance '{instance_id}' changed while being replaced; try again") from exc
+        except BaseException:
+            self._recheck.add(instance_id)
+            raise
+        await self._created(instance, entity, etag, message)
+
+    async def _created(
+        self, instance: InstanceRecord, entity: dict[str, Any], etag: str, start: dict[str, Any]
+    ) -> None:
+        self._note(start)
         self._status[instance.instance_id] = instance.runtime_status
-        await self._hint([instance.instance_id])
+        self._remember(instance.instance_id, entity, etag, [])
+        await self._hint()
 
     @_guarded
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -569,11 +703,14 @@ class AzureStore:
         row = await self._row(instance_id)
         if row is None:
             return []
+        known = self._known.get(instance_id)
+        if known is not None and known.etag == row[1] and known.history is not None:
+            return list(known.history)
         return await self._history_texts(instance_id, int(row[0]["HistoryStart"]), int(row[0]["HistoryEnd"]))
 
     def _filter(self, query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {}
+        clauses: list[str] = ["RowKey eq @row"]  # instance rows, not their messages and tasks
+        params: dict[str, Any] = {"row": ""}
         if query.created_from:
             clauses.append("CreatedTime ge @from")
             params["from"] = query.created_from
@@ -582,8 +719,7 @@ class AzureStore:
             params["to"] = query.created_to
         if query.statuses:
             names = [f"s{n}" for n in range(len(query.statuses))]
-            # The SDK finds parameters between spaces: keep the parentheses apart from them.
-            clauses.append("( " + " or ".join(f"RuntimeStatus eq @{n}" for n in names) + " )")
+            clauses.append("(" + " or ".join(f"RuntimeStatus eq @{n}" for n in names) + ")")
             params.update({n: s.value for n, s in zip(names, query.statuses, strict=True)})
         if query.id_prefix:
             # A key range, not a pattern: nothing in an id can widen the match.
@@ -591,11 +727,6 @@ class AzureStore:
             clauses.append("PartitionKey ge @lo and PartitionKey lt @hi")
             params.update(lo=prefix, hi=prefix[:-1] + chr(ord(prefix[-1]) + 1))
         return clauses, params
-
-    async def _matching(self, clauses: list[str], params: dict[str, Any]) -> Any:
-        if not clauses:
-            return self._instances.list_entities()
-        return self._instances.query_entities(" and ".join(clauses), parameters=params)
 
     @_guarded
     async def query_instances(
@@ -607,7 +738,8 @@ class AzureStore:
             clauses.append("PartitionKey gt @after")
             params["after"] = table_key(after)
         rows: list[dict[str, Any]] = []
-        async for row in await self._matching(clauses, params):
+        # Pages of limit + 1: the service serializes (and Azurite sorts) no more than that.
+        async for row in self._instances.query(" and ".join(clauses), params, page_size=limit + 1):
             rows.append(dict(row))
             if len(rows) > limit:
                 break
@@ -618,16 +750,18 @@ class AzureStore:
     async def send_message(self, message: Message) -> None:
         await self._ready()
         entity = await self._message_entity(message)
-        await self._inbox.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        self._index.add_message(
-            message.instance_id, int(entity["RowKey"]), entity["VisibleAt"], message.event_type
-        )
-        await self._hint([message.instance_id])
+        try:
+            await self._instances.upsert(entity)
+        except BaseException:
+            self._recheck.add(message.instance_id)
+            raise
+        self._note(entity)
+        await self._hint()
 
     async def _status_of(self, instance_id: str) -> RuntimeStatus | None:
         if instance_id not in self._status:
             try:
-                row = await self._instances.get_entity(table_key(instance_id), "", select=["RuntimeStatus"])
+                row = await self._instances.get(table_key(instance_id), "", select=["RuntimeStatus"])
                 self._status[instance_id] = RuntimeStatus(row["RuntimeStatus"])
             except ResourceNotFoundError:
                 self._status[instance_id] = None
@@ -638,101 +772,161 @@ class AzureStore:
         await self._ready()
         await self._drain_hints()
         ready: list[str] = []
+        unknown: list[tuple[str, bool]] = []
+        orphans: list[str] = []
+        for instance_id in self._recheck - busy:
+            unknown.append((instance_id, False))
+        # Walk the index without awaiting; statuses not known yet are read after.
         for instance_id, only_if_running in self._index.due_instances(format_time(now), busy):
-            status = await self._status_of(instance_id)
+            if len(ready) + len(unknown) >= limit:
+                break
+            if instance_id in self._recheck:
+                continue
+            if instance_id not in self._status:
+                unknown.append((instance_id, only_if_running))
+                continue
+            status = self._status[instance_id]
             if status is None:
-                await self._drop_orphans(instance_id)
+                orphans.append(instance_id)
             elif not (only_if_running and status is RuntimeStatus.SUSPENDED):
                 ready.append(instance_id)
-                if len(ready) >= limit:
-                    break
-        return ready
+        for instance_id, only_if_running in unknown:
+            status = await self._status_of(instance_id)
+            if status is None:
+                if instance_id in self._recheck:
+                    self._recheck.discard(instance_id)
+                    self._gone_instance(instance_id)
+                orphans.append(instance_id)
+            elif instance_id in self._recheck or not (only_if_running and status is RuntimeStatus.SUSPENDED):
+                ready.append(instance_id)
+        for instance_id in orphans:
+            await self._drop_orphans(instance_id)
+        return ready[:limit]
 
     async def _drop_orphans(self, instance_id: str) -> None:
-        """Messages for an instance that does not exist (purged, or a start whose row a crash lost)."""
+        """Messages for an instance that does not exist (purged, or never created)."""
         old = time.time_ns() - _ORPHAN_SECONDS * 1_000_000_000
-        ids = [m for m in self._index.inbox.get(instance_id, {}) if m < old]
+        ids = [m for m in self._index.messages_of(instance_id) if m < old]
         if ids and await self._row(instance_id) is None:
             await self._write(
-                self._inbox,
-                [("delete", {"PartitionKey": table_key(instance_id), "RowKey": _rk(m)}) for m in ids],
+                self._instances,
+                [
+                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": _message_key(m)})
+                    for m in ids
+                ],
             )
             for m in ids:
-                self._index.remove_message(instance_id, m)
-        self._status.pop(instance_id, None)
+                self._gone_message(instance_id, m)
+            self._status.pop(instance_id, None)
+
+    async def _load(self, instance_id: str) -> _Known | None:
+        """Read the instance's partition (row, messages, tasks) and history: the tables are the truth."""
+        for _ in range(2):
+            rows = [
+                r async for r in self._instances.query("PartitionKey eq @pk", {"pk": table_key(instance_id)})
+            ]
+            head = next((r for r in rows if r["RowKey"] == ""), None)
+            if head is None or not head.get("OutboxPending"):
+                break
+            await self._settle(instance_id)  # then read again what applying the outbox changed
+        self._recheck.discard(instance_id)
+        self._take_partition(instance_id, rows)
+        if head is None:
+            self._status[instance_id] = None
+            return None
+        entity = dict(head)
+        if entity.get("OutboxPending"):
+            raise StoreError(f"instance '{instance_id}' keeps changing; try again")
+        history = await self._history_texts(
+            instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
+        )
+        self._remember(instance_id, entity, head.etag, history)
+        return self._known[instance_id]
 
     @_guarded
     async def fetch_work_item(self, instance_id: str, now: datetime) -> WorkItem | None:
         await self._ready()
-        row = await self._settle(instance_id)
-        if row is None:
-            self._status[instance_id] = None
-            return None
-        entity, etag = row
+        try:
+            return await self._fetch(instance_id, now)
+        except BaseException:
+            self._forget(instance_id)
+            raise
+
+    async def _fetch(self, instance_id: str, now: datetime) -> WorkItem | None:
+        known = None if instance_id in self._recheck else self._known.get(instance_id)
+        if known is None:
+            known = await self._load(instance_id)
+            if known is None:
+                return None
+        self._known.move_to_end(instance_id)
+        entity = known.entity
         status = RuntimeStatus(entity["RuntimeStatus"])
         self._status[instance_id] = status
-        stored = [
-            dict(r)
-            async for r in self._inbox.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": table_key(instance_id)}
-            )
-        ]
-        # The table is the truth: refresh this instance's part of the index from it.
-        self._index.set_messages(
-            instance_id, {int(r["RowKey"]): (str(r["VisibleAt"]), int(r["EventType"])) for r in stored}
-        )
         moment = format_time(now)
-        due = sorted(
-            (
-                r
-                for r in stored
-                if str(r["VisibleAt"]) <= moment
-                and (status is not RuntimeStatus.SUSPENDED or int(r["EventType"]) in WHILE_SUSPENDED)
-            ),
-            key=lambda r: int(r["RowKey"]),
-        )
+        suspended = status is RuntimeStatus.SUSPENDED
+        due = self._index.due_messages(instance_id, moment, suspended)
+        if any(m not in self._bodies for m in due):
+            # Written by another process (found by a reload): read the instance's messages.
+            rows = self._instances.query(
+                "PartitionKey eq @pk and RowKey gt @row", {"pk": table_key(instance_id), "row": ""}
+            )
+            self._take_partition(instance_id, [r async for r in rows])
+            due = self._index.due_messages(instance_id, moment, suspended)
         if not due:
             return None
-        history = await self._history_texts(
-            instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
-        )
-        messages = list(await asyncio.gather(*(self._message(r) for r in due)))
-        refs = {int(r["RowKey"]): blob_refs(r) for r in due}
+        if known.history is None:
+            known.history = await self._history_texts(
+                instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
+            )
+        history = known.history
+        bodies = [self._bodies[m] for m in due]
+        messages = list(await asyncio.gather(*(self._message(r) for r in bodies)))
+        refs = {_number(str(r["RowKey"])): blob_refs(r) for r in bodies}
         keep, duplicates = _without_duplicates(history, messages, str(entity["ExecutionId"]))
         if duplicates:
             log.info("dropping %d duplicate message(s) for %s", len(duplicates), instance_id)
             await self._write(
-                self._inbox,
+                self._instances,
                 [
-                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": _rk(m.id)})
+                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": _message_key(m.id)})
                     for m in duplicates
                 ],
             )
             for m in duplicates:
-                self._index.remove_message(instance_id, m.id)
+                self._gone_message(instance_id, m.id)
             await self._payloads.delete(b for m in duplicates for b in refs.pop(m.id, set()))
         if not keep:
             return None
-        self._fetched[instance_id] = (entity, etag, refs)
-        return WorkItem(await self._record(entity), history, keep)
+        self._fetched[instance_id] = (entity, known.etag, refs)
+        return WorkItem(await self._record(entity), list(history), keep)
 
     @_guarded
     async def complete_orchestration(self, result: EpisodeResult) -> None:
         await self._ready()
+        try:
+            await self._complete(result)
+        except BaseException:
+            self._forget(result.instance.instance_id)
+            raise
+
+    async def _complete(self, result: EpisodeResult) -> None:
         i = result.instance
+        own = table_key(i.instance_id)
         fetched = self._fetched.pop(i.instance_id, None)
         if fetched is not None:
             old, etag, refs = fetched
         else:
             row = await self._settle(i.instance_id)
             old, etag, refs = (row[0], row[1], {}) if row else ({}, "", {})
+        known = self._known.get(i.instance_id)
+        history = known.history if known is not None and known.etag == etag else None
         start, end = int(old.get("HistoryStart", 0)), int(old.get("HistoryEnd", 0))
         # 1. history rows, invisible until the instance row's window covers them
         history_rows: list[tuple[str, dict[str, Any]]] = []
         for n, text in enumerate(result.new_history):
             event_type = json.loads(text).get("EventType") if text.startswith("{") else None
             event_row: dict[str, Any] = {
-                "PartitionKey": table_key(i.instance_id),
+                "PartitionKey": own,
                 "RowKey": _seq(end + n),
                 "ExecutionId": i.execution_id,
                 **({"EventType": event_type} if isinstance(event_type, int) else {}),
@@ -740,91 +934,135 @@ class AzureStore:
             await self._payloads.put(event_row, "Event", text, i.instance_id)
             history_rows.append(("upsert", event_row))
         await self._write(self._history, history_rows)
-        # 2. the commit point: the instance row with the outbox, if nobody changed it since the read
+        # 2. the commit point: one transaction on the instance's partition
         new_start = end if result.reset_history else start
         entity = await self._instance_entity(i, new_start, end + len(result.new_history))
-        outbox = {
-            "consumed": [_rk(m) for m in result.consumed],
-            "messages": [await self._message_entity(m) for m in result.messages],
-            "activities": [await self._task_entity(a) for a in result.activities],
+        messages = [await self._message_entity(m) for m in result.messages]
+        tasks = [await self._task_entity(a) for a in result.activities]
+        consumed = [_message_key(m) for m in result.consumed]
+        garbage = sorted(
+            (blob_refs(old) - blob_refs(entity) - {str(old.get("OutboxBlobName"))})
+            | {b for m in result.consumed for b in refs.get(m, set())}
+        )
+        room, space = _BATCH_OPS - 1, _BATCH_BYTES - _size(entity) - 2 * MAX_PROPERTY_BYTES
+        in_commit: list[str] = []
+        later_consumed: list[str] = []
+        for key in consumed:
+            if room > 0:
+                in_commit.append(key)
+                room, space = room - 1, space - 400
+            else:
+                later_consumed.append(key)
+        written: list[dict[str, Any]] = []
+        later: list[dict[str, Any]] = []
+        for e in [m for m in messages if m["PartitionKey"] == own] + tasks:
+            if room > 0 and _size(e) <= space:
+                written.append(e)
+                room, space = room - 1, space - _size(e)
+            else:
+                later.append(e)
+        outbox: dict[str, Any] = {
+            "consumed": later_consumed,
+            "messages": [m for m in messages if m["PartitionKey"] != own]
+            + [e for e in later if e["RowKey"].startswith("M")],
+            "activities": [e for e in later if e["RowKey"].startswith("W")],
             "children": [
                 [await self._instance_entity(c, 0, 0), await self._message_entity(s)]
                 for c, s in result.new_instances
             ],
             "drop": [start, new_start] if new_start > start else None,
-            "garbage": sorted(
-                (blob_refs(old) - blob_refs(entity) - {str(old.get("OutboxBlobName"))})
-                | {b for m in result.consumed for b in refs.get(m, set())}
-            ),
         }
-        await self._payloads.put(entity, "Outbox", json.dumps(outbox, separators=(",", ":")), i.instance_id)
-        entity["OutboxPending"] = True
+        pending = any(outbox.values())
+        if pending:
+            outbox["garbage"] = garbage
+            await self._payloads.put(
+                entity, "Outbox", json.dumps(outbox, separators=(",", ":")), i.instance_id
+            )
+            entity["OutboxPending"] = True
+        ops: list[Operation] = [("replace", entity, etag) if etag else ("insert", entity, None)]
+        ops += [("delete", {"PartitionKey": own, "RowKey": key}, None) for key in in_commit]
+        ops += [("upsert", e, None) for e in written]
         try:
-            if etag:
-                reply = await self._instances.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-                )
-            else:
-                reply = await self._instances.create_entity(entity)
+            [etag, *_] = await self._instances.transact(ops)
         except (ResourceModifiedError, ResourceNotFoundError, ResourceExistsError) as exc:
             raise StoreError(
                 f"instance '{i.instance_id}' changed while its episode ran; the work item is retried"
             ) from exc
         self._status[i.instance_id] = i.runtime_status
-        # 3. apply the outbox, 4. clear it
-        await self._apply(i.instance_id, outbox)
-        cleared = {k: v for k, v in entity.items() if k not in _OUTBOX}
-        try:
-            await self._instances.update_entity(
-                cleared,
-                mode=UpdateMode.REPLACE,
-                etag=reply["etag"],
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            return
-        if entity.get("OutboxBlobName"):
-            await self._payloads.delete([str(entity["OutboxBlobName"])])
+        for key in in_commit:
+            self._gone_message(i.instance_id, _number(key))
+        for e in written:
+            self._note(e)
+        if result.reset_history:
+            history = list(result.new_history)
+        elif history is not None:
+            history = history + result.new_history
+        cleared = _without_outbox(entity)
+        if pending:
+            # 3. apply the outbox, 4. clear it
+            await self._apply(i.instance_id, outbox)
+            try:
+                etag = await self._instances.replace(cleared, etag)
+            except ResourceModifiedError:
+                self._forget(i.instance_id)
+                return
+            if entity.get("OutboxBlobName"):
+                await self._payloads.delete([str(entity["OutboxBlobName"])])
+        else:
+            await self._payloads.delete(garbage)
+        self._remember(i.instance_id, cleared, etag, history)
+        await self._hint()
 
     @_guarded
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         await self._ready()
         await self._drain_hints()
-        due = self._index.due_tasks(format_time(now), busy)[:limit]
+        due = self._index.due_tasks(format_time(now), busy, limit)
 
         async def read(task_id: int, owner: str) -> ActivityTask | None:
-            try:
-                e = dict(await self._work.get_entity(table_key(owner), _rk(task_id)))
-            except ResourceNotFoundError:
-                self._index.remove_task(task_id)
-                return None
-            return ActivityTask(
-                instance_id=str(e["InstanceId"]),
-                execution_id=str(e["ExecutionId"]),
-                task_id=int(e["TaskId"]),
-                name=str(e["Name"]),
-                input=await self._payloads.get(e, "Input"),
-                id=task_id,
-                attempt=int(e.get("Attempt", 0)),
-            )
+            e = self._task_rows.get(task_id)
+            if e is None:
+                try:
+                    e = dict(await self._instances.get(table_key(owner), _task_key(task_id)))
+                except ResourceNotFoundError:
+                    self._gone_task(task_id)
+                    return None
+                self._task_rows[task_id] = e
+            return self._task(e, task_id, await self._payloads.get(e, "Input"))
 
         return [t for t in await asyncio.gather(*(read(t, o) for t, o in due)) if t is not None]
 
     @_guarded
     async def complete_activity(self, task: ActivityTask, result: Message) -> None:
         await self._ready()
-        key = (table_key(task.instance_id), _rk(task.id))
+        owner = table_key(task.instance_id)
+        row = self._task_rows.get(task.id)
+        if row is None:
+            try:
+                row = dict(await self._instances.get(owner, _task_key(task.id)))
+            except ResourceNotFoundError:
+                self._gone_task(task.id)
+                return  # completed before (the result was queued then)
+        message = await self._message_entity(result)
+        done: Operation = ("delete", {"PartitionKey": owner, "RowKey": _task_key(task.id)}, None)
         try:
-            row = dict(await self._work.get_entity(*key))
+            if message["PartitionKey"] == owner:
+                # One transaction: the result is queued if and only if the task is deleted.
+                await self._instances.transact([("upsert", message, None), done])
+            else:
+                await self._instances.upsert(message)
+                await self._instances.delete(owner, _task_key(task.id))
         except ResourceNotFoundError:
-            self._index.remove_task(task.id)
-            return  # completed before (the result was queued then)
-        # Result first, then the task: a crash in between runs the activity again, and its second
-        # result is dropped as a duplicate when the instance reads it.
-        await self.send_message(result)
-        await self._work.delete_entity(*key)
-        self._index.remove_task(task.id)
+            self._gone_task(task.id)
+            await self._payloads.delete(blob_refs(message))
+            return  # completed before, or the instance was purged
+        except BaseException:
+            self._recheck.add(task.instance_id)
+            raise
+        self._note(message)
+        self._gone_task(task.id)
         await self._payloads.delete(blob_refs(row))
+        await self._hint()
 
     @_guarded
     async def abandon_activity(self, task: ActivityTask, retry_at: datetime) -> None:
@@ -832,15 +1070,18 @@ class AzureStore:
         visible = format_time(retry_at)
         patch = {
             "PartitionKey": table_key(task.instance_id),
-            "RowKey": _rk(task.id),
+            "RowKey": _task_key(task.id),
             "VisibleAt": visible,
             "Attempt": task.attempt + 1,
         }
         try:
-            await self._work.update_entity(patch, mode=UpdateMode.MERGE)
+            await self._instances.merge(patch)
         except ResourceNotFoundError:
-            self._index.remove_task(task.id)
+            self._gone_task(task.id)
             return
+        row = self._task_rows.get(task.id)
+        if row is not None:
+            row.update(VisibleAt=visible, Attempt=task.attempt + 1)
         self._index.add_task(task.id, visible, task.instance_id)
 
     @_guarded
@@ -852,12 +1093,14 @@ class AzureStore:
     @_guarded
     async def purge(self, instance_id: str) -> int:
         await self._ready()
+        self._forget(instance_id, recheck=False)
         row = await self._settle(instance_id)
         await self._delete_instance_data(instance_id)
         self._status.pop(instance_id, None)
         if row is None:
             return 0
-        await self._instances.delete_entity(table_key(instance_id), "")
+        with contextlib.suppress(ResourceNotFoundError):
+            await self._instances.delete(table_key(instance_id), "")
         return 1
 
     @_guarded
@@ -871,7 +1114,8 @@ class AzureStore:
                 query.id_prefix,
             )
         clauses, params = self._filter(query)
-        ids = [str(r["InstanceId"]) async for r in await self._matching(clauses, params)]
+        found = self._instances.query(" and ".join(clauses), params, select=["InstanceId"])
+        ids = [str(r["InstanceId"]) async for r in found]
         return sum([await self.purge(i) for i in ids])
 
 

@@ -107,14 +107,6 @@ class HubNames:
         return f"{self.hub}History"
 
     @property
-    def inbox(self) -> str:
-        return f"{self.hub}Inbox"
-
-    @property
-    def work_items(self) -> str:
-        return f"{self.hub}WorkItems"
-
-    @property
     def control_queues(self) -> list[str]:
         return [f"{self.hub.lower()}-control-{n:02d}" for n in range(CONTROL_QUEUES)]
 
@@ -128,7 +120,7 @@ class HubNames:
 
     @property
     def tables(self) -> list[str]:
-        return [self.instances, self.history, self.inbox, self.work_items]
+        return [self.instances, self.history]
 
     def control_queue_of(self, instance_id: str) -> str:
         """The control queue an instance's wake-up hints go to (stable per instance id)."""

@@ -274,6 +274,19 @@ class AzureHub:
             found = table.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id})
             return [dict(r) async for r in found]
 
+    async def instance_row(self, instance_id: str) -> dict[str, Any]:
+        """The instance row itself (its partition also holds its messages and tasks)."""
+        [row] = [r for r in await self.rows("Instances", instance_id) if r["RowKey"] == ""]
+        return row
+
+    async def pending(self, instance_id: str) -> tuple[list[int], list[str]]:
+        """The event types of the instance's messages and the names of its tasks, in the table."""
+        rows = await self.rows("Instances", instance_id)
+        return (
+            [r["EventType"] for r in rows if r["RowKey"].startswith("M")],
+            [r["Name"] for r in rows if r["RowKey"].startswith("W")],
+        )
+
 
 async def created_and_fetched(store: Store) -> WorkItem:
     """Instance i1 created, and its first work item (the start) read."""
@@ -336,7 +349,7 @@ async def test_azure_large_values_spill_to_blobs_and_come_back_whole(azure_hub: 
     assert task.input == big
     work = await store.fetch_work_item("i1", NOW)
     assert work is not None and work.messages[0].event["Input"] == big
-    [row] = await azure_hub.rows("Instances", "i1")
+    row = await azure_hub.instance_row("i1")
     assert "Input" not in row and row["InputBlobName"].startswith("i1/")
     assert "Output" not in row and row["OutputBlobName"]
 
@@ -386,9 +399,11 @@ async def test_azure_crash_after_the_commit_point_is_finished_on_reopening(
     azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await azure_hub.store()
+    await first.create_instance(record("other"), started("other"))
     work = await created_and_fetched(first)
     later = NOW + timedelta(seconds=30)
     timer = Message("i1", event(EventType.TIMER_FIRED, later, TimerId=1), execution_id="e1", visible_at=later)
+    note = Message("other", event(EventType.EVENT_RAISED, NOW, Name="note", Input="1"))
 
     monkeypatch.setattr(first, "_apply", power_cut)
     with pytest.raises(RuntimeError):
@@ -397,20 +412,27 @@ async def test_azure_crash_after_the_commit_point_is_finished_on_reopening(
                 record(status=RuntimeStatus.RUNNING),
                 ['{"n":1}'],
                 [m.id for m in work.messages],
-                messages=[timer],
+                messages=[timer, note],  # the event for another instance goes through the outbox
                 activities=[ActivityTask("i1", "e1", 0, "Act", None)],
             )
         )
-    # Committed: the status and history are there, though nothing else was applied.
+    # Committed: status, history, the consumed start, the timer and the task, in one transaction;
+    # the event for the other instance waits in the outbox.
     got = await first.get_instance("i1")
     assert got is not None and got.runtime_status is RuntimeStatus.RUNNING
+    assert (await azure_hub.instance_row("i1"))["OutboxPending"] is True
+    assert await azure_hub.pending("i1") == ([EventType.TIMER_FIRED], ["Act"])
+    assert await azure_hub.pending("other") == ([EventType.EXECUTION_STARTED], [])
+
     second = await azure_hub.store()  # devhost starting again on the same hub
     assert await second.get_history("i1") == ['{"n":1}']
     assert await second.fetch_work_item("i1", NOW) is None  # the start was consumed
     assert await second.next_due(NOW) == later
     assert [t.name for t in await second.ready_activities(NOW, 10, set())] == ["Act"]
-    [row] = await azure_hub.rows("Instances", "i1")
-    assert not row.get("OutboxPending")
+    other = await second.fetch_work_item("other", NOW)
+    assert other is not None
+    assert [m.event_type for m in other.messages] == [EventType.EXECUTION_STARTED, EventType.EVENT_RAISED]
+    assert not (await azure_hub.instance_row("i1")).get("OutboxPending")
 
 
 @azure_only
@@ -419,16 +441,21 @@ async def test_azure_crash_before_the_commit_point_leaves_nothing_visible(
 ) -> None:
     store = await azure_hub.store()
     work = await created_and_fetched(store)
-    commit = store._instances.update_entity
+    commit = store._instances.transact
 
-    monkeypatch.setattr(store._instances, "update_entity", power_cut)
+    monkeypatch.setattr(store._instances, "transact", power_cut)
     first_try = EpisodeResult(
-        record(status=RuntimeStatus.RUNNING), ['{"try":1}', '{"try":1}'], [work.messages[0].id]
+        record(status=RuntimeStatus.RUNNING),
+        ['{"try":1}', '{"try":1}'],
+        [work.messages[0].id],
+        activities=[ActivityTask("i1", "e1", 0, "Act", None)],
     )
     with pytest.raises(RuntimeError):
         await store.complete_orchestration(first_try)
-    monkeypatch.setattr(store._instances, "update_entity", commit)
+    monkeypatch.setattr(store._instances, "transact", commit)
     assert await store.get_history("i1") == []
+    assert await azure_hub.pending("i1") == ([EventType.EXECUTION_STARTED], [])
+    assert await store.ready_activities(NOW, 10, set()) == []
     retry = await store.fetch_work_item("i1", NOW)
     assert retry is not None and [m.id for m in retry.messages] == [m.id for m in work.messages]
     await store.complete_orchestration(
@@ -454,11 +481,14 @@ async def test_azure_a_result_delivered_twice_after_a_crash_is_taken_once(
     [task] = await store.ready_activities(NOW, 10, set())
 
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(store._work, "delete_entity", power_cut)
-        await store.complete_activity(task, activity_result())  # result queued, task not deleted
+        patch.setattr(store._instances, "transact", power_cut)
+        await store.complete_activity(task, activity_result())  # neither queued nor deleted
+    assert await azure_hub.pending("i1") == ([], ["Act"])
     restarted = await azure_hub.store()
     [again] = await restarted.ready_activities(NOW, 10, set())  # at least once: it runs again
     await restarted.complete_activity(again, activity_result())
+    await store.complete_activity(task, activity_result())  # the first run finishing late: ignored
+    assert await azure_hub.pending("i1") == ([EventType.TASK_COMPLETED], [])
     work = await restarted.fetch_work_item("i1", NOW)
     assert work is not None and [m.event_type for m in work.messages] == [EventType.TASK_COMPLETED]
     await restarted.complete_orchestration(

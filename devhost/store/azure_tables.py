@@ -1,0 +1,393 @@
+"""The Table service operations of the `azure` store, as plain HTTP requests on one aiohttp session.
+
+The azure-data-tables SDK spends about a millisecond of CPU on each request in its pipeline and
+model (de)serialization, more than Azurite takes to answer it; every work item makes a few requests,
+so that was most of the store's cost. These requests are built and signed as the SDK builds and signs
+them (keys quoted the same way, SharedKey over the same path, or the connection string's SAS), and
+fail with the same azure.core exceptions: ResourceNotFoundError (404), ResourceExistsError (409),
+ResourceModifiedError (412), HttpResponseError otherwise, ServiceRequestError when no answer came.
+A request that got no answer or a 408/429/5xx is tried again, up to three times.
+
+Entities are dicts of str, int, bool and float values; ints beyond 32 bits travel as Edm.Int64.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from email.utils import formatdate
+from typing import Any, Literal
+from urllib.parse import quote
+
+import aiohttp
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from yarl import URL
+
+VERSION = "2019-02-02"
+_JSON = "application/json"
+_ACCEPT = "application/json;odata=minimalmetadata"
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_RETRIES = 3
+_BACKOFF_SECONDS = 0.2
+_INT32 = range(-(2**31), 2**31)
+_STATUS_LINE = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
+_ETAG_LINE = re.compile(rb"^ETag: (.+?)\r?$", re.MULTILINE | re.IGNORECASE)
+_PARAMETER = re.compile(r"@(\w+)")
+_ERRORS: dict[int, type[HttpResponseError]] = {
+    401: ClientAuthenticationError,
+    403: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+    412: ResourceModifiedError,
+}
+
+Entity = dict[str, Any]
+
+
+class Row(dict[str, Any]):
+    """An entity as read, with the ETag of the version read."""
+
+    etag: str = ""
+
+
+# (kind, entity, etag): "insert" fails if the row exists, "upsert" replaces or inserts, "replace"
+# and "merge" need the row (etag None: any version), "delete" likewise.
+Operation = tuple[Literal["insert", "upsert", "replace", "merge", "delete"], Mapping[str, Any], str | None]
+
+
+def _key(value: str) -> str:
+    return quote(value.replace("'", "''"), safe="")
+
+
+def literal(value: Any) -> str:
+    """A value as an OData literal in a filter (what the SDK's `parameters` substitute)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if value in _INT32 else f"{value}L"
+    if isinstance(value, float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def bind(text: str, parameters: Mapping[str, Any]) -> str:
+    """Substitute @name in a filter, in one pass: a value is never read as filter syntax."""
+    return _PARAMETER.sub(lambda m: literal(parameters[m.group(1)]), text)
+
+
+def encode(entity: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, value in entity.items():
+        if value is None:
+            continue
+        if isinstance(value, (bool, str)):
+            body[name] = value
+        elif isinstance(value, int):
+            if value in _INT32:
+                body[name] = value
+            else:
+                body[name] = str(value)
+                body[name + "@odata.type"] = "Edm.Int64"
+        elif isinstance(value, float):
+            body[name] = value
+            body[name + "@odata.type"] = "Edm.Double"
+        else:
+            raise TypeError(f"table property {name} cannot hold a {type(value).__name__}")
+    return body
+
+
+def decode(body: Mapping[str, Any]) -> Row:
+    """An entity from the service's JSON, without the system and OData properties."""
+    entity = Row()
+    entity.etag = str(body.get("odata.etag", ""))
+    for name, value in body.items():
+        if name.startswith("odata.") or name == "Timestamp" or "@odata." in name:
+            continue
+        kind = body.get(name + "@odata.type")
+        if kind == "Edm.Int64":
+            value = int(value)
+        elif kind == "Edm.Double":
+            value = float(value)
+        entity[name] = value
+    return entity
+
+
+def _error(status: int, body: bytes, what: str) -> HttpResponseError:
+    try:
+        detail = json.loads(body)["odata.error"]
+        message = str(detail["message"]["value"]).splitlines()[0]
+        code = str(detail.get("code", ""))
+    except (ValueError, KeyError, TypeError):
+        message, code = body.decode("utf-8", "replace")[:300] or "no details", ""
+    exc = _ERRORS.get(status, HttpResponseError)(
+        message=f"{what}: {status} {code} {message}".replace("  ", " ")
+    )
+    exc.status_code = status
+    exc.error_code = code or None
+    # In a failed transaction the message starts with the failing operation's position: "1:...".
+    position = re.match(r"(\d+):", message)
+    exc.index = int(position.group(1)) if position else None  # type: ignore[attr-defined]
+    return exc
+
+
+class TableService:
+    """One account's Table service: a connection pool and the credentials to sign requests with."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: AzureNamedKeyCredential | AzureSasCredential | None,
+        *,
+        connection_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        connections: int = 64,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._key: bytes | None = None
+        self._account = ""
+        self._sas = ""
+        if isinstance(credential, AzureNamedKeyCredential):
+            self._account = credential.named_key.name
+            self._key = base64.b64decode(credential.named_key.key)
+        elif isinstance(credential, AzureSasCredential):
+            self._sas = credential.signature.lstrip("?")
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connection_timeout, sock_read=read_timeout)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._date = (0, "")
+
+    def table(self, name: str) -> Table:
+        return Table(self, name)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def create_table(self, name: str) -> None:
+        """Create a table; ResourceExistsError if it exists."""
+        await self.request(
+            "POST", "/Tables", json.dumps({"TableName": name}).encode(), f"create table {name}"
+        )
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def url(self, path: str, query: Mapping[str, str] | None = None) -> URL:
+        url = URL(self.endpoint + path)
+        if self._sas:
+            url = URL(f"{url}?{self._sas}", encoded=True)
+        return url.update_query(query) if query else url
+
+    def _now(self) -> str:
+        second = int(time.time())
+        if self._date[0] != second:
+            self._date = (second, formatdate(second, usegmt=True))
+        return self._date[1]
+
+    def _headers(self, method: str, url: URL, content_type: str, extra: Mapping[str, str]) -> dict[str, str]:
+        date = self._now()
+        headers = {
+            "x-ms-version": VERSION,
+            "x-ms-date": date,
+            "DataServiceVersion": "3.0",
+            "MaxDataServiceVersion": "3.0;NetFx",
+            "Accept": _ACCEPT,
+            **extra,
+        }
+        if content_type:
+            headers["Content-Type"] = content_type
+        if self._key is not None:
+            # SharedKey as the SDK signs it: the path as sent, no query (this store never uses comp=).
+            text = f"{method}\n\n{content_type}\n{date}\n/{self._account}{url.raw_path}"
+            digest = hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).digest()
+            headers["Authorization"] = f"SharedKey {self._account}:{base64.b64encode(digest).decode()}"
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        what: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = _JSON,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send one request (tried again on no answer or a transient status); raise for an error status."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections), timeout=self._timeout
+            )
+        url = self.url(path, query)
+        sent_type = content_type if body is not None else ""
+        for attempt in range(_RETRIES + 1):
+            last = attempt == _RETRIES
+            try:
+                async with self._session.request(
+                    method, url, data=body, headers=self._headers(method, url, sent_type, headers or {})
+                ) as resp:
+                    data = await resp.read()
+                    status, reply = resp.status, resp.headers
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if last:
+                    raise ServiceRequestError(f"{what}: no answer from {self.endpoint}: {exc!r}") from exc
+            else:
+                if status < 300:
+                    return status, reply, data
+                if last or status not in _RETRY_STATUS:
+                    raise _error(status, data, what)
+            await asyncio.sleep(_BACKOFF_SECONDS * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+class Table:
+    """Entity operations on one table."""
+
+    def __init__(self, service: TableService, name: str) -> None:
+        self.service = service
+        self.name = name
+
+    def _path(self, pk: str, rk: str) -> str:
+        return f"/{self.name}(PartitionKey='{_key(pk)}',RowKey='{_key(rk)}')"
+
+    async def get(self, pk: str, rk: str, select: Sequence[str] | None = None) -> Row:
+        """The entity (with its ETag); ResourceNotFoundError if there is none."""
+        query = {"$select": ",".join(select)} if select else None
+        _, headers, data = await self.service.request(
+            "GET", self._path(pk, rk), None, f"read {self.name}", query=query
+        )
+        row = decode(json.loads(data))
+        row.etag = headers.get("ETag", row.etag)
+        return row
+
+    async def upsert(self, entity: Mapping[str, Any]) -> str:
+        """Insert or replace the entity; its new ETag."""
+        return await self._send("PUT", entity, "write", None)
+
+    async def replace(self, entity: Mapping[str, Any], etag: str | None = None) -> str:
+        """Replace the entity if it is still the version `etag` (None: any); its new ETag."""
+        return await self._send("PUT", entity, "update", etag or "*")
+
+    async def merge(self, entity: Mapping[str, Any], etag: str | None = None) -> str:
+        """Set some properties of an existing entity; its new ETag."""
+        return await self._send("MERGE", entity, "update", etag or "*")
+
+    async def _send(self, method: str, entity: Mapping[str, Any], what: str, if_match: str | None) -> str:
+        _, headers, _ = await self.service.request(
+            method,
+            self._path(entity["PartitionKey"], entity["RowKey"]),
+            json.dumps(encode(entity)).encode(),
+            f"{what} {self.name}",
+            headers={"If-Match": if_match} if if_match else None,
+        )
+        return headers.get("ETag", "")
+
+    async def delete(self, pk: str, rk: str, etag: str | None = None) -> None:
+        """Delete the entity; ResourceNotFoundError if there is none."""
+        await self.service.request(
+            "DELETE", self._path(pk, rk), None, f"delete from {self.name}", headers={"If-Match": etag or "*"}
+        )
+
+    async def query(
+        self,
+        where: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Row]:
+        """The matching entities in key order, page by page as the service returns them."""
+        query: dict[str, str] = {}
+        if where:
+            query["$filter"] = bind(where, parameters or {})
+        if select:
+            query["$select"] = ",".join(select)
+        if page_size:
+            query["$top"] = str(min(page_size, 1000))
+        while True:
+            _, headers, data = await self.service.request(
+                "GET", f"/{self.name}()", None, f"query {self.name}", query=query
+            )
+            for body in json.loads(data).get("value", []):
+                yield decode(body)
+            next_pk = headers.get("x-ms-continuation-NextPartitionKey")
+            if not next_pk:
+                return
+            query["NextPartitionKey"] = next_pk
+            next_rk = headers.get("x-ms-continuation-NextRowKey")
+            if next_rk:
+                query["NextRowKey"] = next_rk
+            else:
+                query.pop("NextRowKey", None)
+
+    async def transact(self, operations: Sequence[Operation]) -> list[str]:
+        """One entity group transaction (one partition, at most 100 operations): all or nothing.
+
+        The new ETag of each operation ("" for a delete). If one operation fails, nothing is written
+        and its error is raised with `index` set to the operation's position.
+        """
+        batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
+        base = self.service.url("").with_query(None)
+        parts: list[bytes] = []
+        for n, (kind, entity, etag) in enumerate(operations):
+            head = (
+                f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+                f"Content-ID: {n}\r\n\r\n"
+            )
+            lines: list[str] = []
+            if kind == "insert":
+                lines.append(f"POST {base}/{self.name} HTTP/1.1")
+                lines.append("Prefer: return-no-content")
+            else:
+                method = {"upsert": "PUT", "replace": "PUT", "merge": "MERGE", "delete": "DELETE"}[kind]
+                key = self._path(entity["PartitionKey"], entity["RowKey"])
+                lines.append(f"{method} {base}{key} HTTP/1.1")
+                if kind != "upsert":
+                    lines.append(f"If-Match: {etag or '*'}")
+            lines += [f"x-ms-version: {VERSION}", "DataServiceVersion: 3.0", f"Accept: {_ACCEPT}"]
+            body = b""
+            if kind != "delete":
+                body = json.dumps(encode(entity)).encode()
+                lines += [f"Content-Type: {_JSON}", f"Content-Length: {len(body)}"]
+            parts.append(head.encode() + "\r\n".join(lines).encode() + b"\r\n\r\n" + body + b"\r\n")
+        payload = (
+            f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n".encode()
+            + b"".join(parts)
+            + f"--{changeset}--\r\n\r\n--{batch}--\r\n".encode()
+        )
+        _, _, data = await self.service.request(
+            "POST",
+            "/$batch",
+            payload,
+            f"transaction on {self.name}",
+            content_type=f"multipart/mixed; boundary={batch}",
+        )
+        statuses = [int(s) for s in _STATUS_LINE.findall(data)]
+        if not statuses:
+            raise HttpResponseError(message=f"transaction on {self.name}: unreadable answer")
+        failed = next((s for s in statuses if s >= 300), None)
+        if failed is not None:
+            body = data[data.find(b"{") : data.rfind(b"}") + 1]
+            raise _error(failed, body, f"transaction on {self.name}")
+        etags: list[str] = []
+        for chunk in data.split(b"--changesetresponse_")[1:]:
+            if _STATUS_LINE.search(chunk):
+                tag = _ETAG_LINE.search(chunk)
+                etags.append(tag.group(1).decode() if tag else "")
+        return etags
