@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e browser package-check bench lint clean
+.PHONY: venv run test unit e2e browser package-check bench reliability lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -49,6 +49,12 @@ package-check: $(STAMP)
 ## Benchmarks: devhost in its own process, driven over loopback; prints JSON lines and tables
 bench: $(STAMP)
 	$(PY) -m bench
+
+## Long reliability runs: 200 SIGKILLs under a mixed workload, then 60 s of 32 concurrent clients;
+## each prints a summary (lost, doubled and errors must be 0). SEED=n repeats a run.
+reliability: $(STAMP)
+	$(PY) -m tests.reliability.crash --kills 200 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.load --seconds 60 --clients 32 $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -21,6 +21,7 @@ from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 
 MAX_PAGE = 1000
+_DOT_SEGMENTS = (".", "..")
 _TRUE = "true"
 _HIDDEN = {"OrchestratorStarted", "OrchestratorCompleted", "TaskScheduled", "SubOrchestrationInstanceCreated"}
 _EVENT_NAMES = {e.value: e.name for e in h.EventType}
@@ -194,9 +195,13 @@ class ManagementApi:
         # Checked before anything is created: a bad query value must leave the store as it was.
         deadline = _seconds(request, "timeout", "0") if waits else 0.0
         pause = min(max(0.05, _seconds(request, "pollingInterval", "1")), 60.0)
-        instance_id = await self._control.start(
-            request.match_info["functionName"], request.match_info.get("instanceId"), input_json
-        )
+        requested_id = request.match_info.get("instanceId")
+        if requested_id in _DOT_SEGMENTS:
+            # Every management URL would hold it as a path segment, which clients resolve away.
+            raise RequestError(
+                f"Instance ID must not be '{requested_id}': URLs holding it would lead elsewhere."
+            )
+        instance_id = await self._control.start(request.match_info["functionName"], requested_id, input_json)
         if not waits:
             return self.check_status_response(request, instance_id)
         return await self._wait(request, instance_id, deadline, pause)

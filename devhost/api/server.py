@@ -13,6 +13,10 @@ from .management import ManagementApi
 from .openapi import openapi_document
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit (100 MB)
+# aiohttp refuses request lines and headers over 8 KB with a plain-text 400 before any handler runs; an
+# instance id may be 256 characters, each up to 12 bytes percent-encoded, plus query values: allow 64 KB,
+# so such requests reach the handlers and get their JSON answers.
+HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 64 * 1024}
 OPENAPI_NAME = "openapi.json"
 
 
@@ -21,7 +25,7 @@ def public_app(routes: AppRoutes, api: ManagementApi, keys: HostKeys | None = No
     middlewares = [json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
-    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
     document = openapi_document(api.settings, routes)
 
     async def openapi(request: web.Request) -> web.Response:
@@ -49,7 +53,9 @@ def public_app(routes: AppRoutes, api: ManagementApi, keys: HostKeys | None = No
 
 def rpc_app(api: ManagementApi) -> web.Application:
     """The SDK client's endpoint: no keys (as in the extension), so loopback callers only."""
-    app = web.Application(middlewares=[loopback_only, json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[loopback_only, json_errors], client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS
+    )
     prefix = RPC_PATH.rstrip("/")
     document = openapi_document(api.settings, None, prefix)
 

@@ -1,0 +1,24 @@
+"""Fixtures: the reliability app on a devhost process, per store kind (SQLite, and Azurite when available)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from devhost.process import DevhostProcess
+
+from ..e2e.stores import STORES, store_for
+from .workload import APP
+
+
+@pytest.fixture(scope="session", params=STORES)
+def reliability_host(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevhostProcess]:
+    """The reliability app (the repository's scenarios plus bad-input functions) on its own devhost."""
+    work = tmp_path_factory.mktemp("reliability")
+    store = store_for(request.param, work, request)
+    proc = DevhostProcess(work, store.url, app=APP, env=store.env).start()
+    yield proc
+    proc.stop()
