@@ -174,6 +174,7 @@ class _Known:
     entity: dict[str, Any]
     etag: str
     history: list[str] | None
+    seen: set[tuple[str, Any]] | None = None  # what the history holds one of (see _identity)
 
 
 class AzureStore:
@@ -296,9 +297,14 @@ class AzureStore:
     # -- what this process remembers --------------------------------------------------------------
 
     def _remember(
-        self, instance_id: str, entity: dict[str, Any], etag: str, history: list[str] | None
+        self,
+        instance_id: str,
+        entity: dict[str, Any],
+        etag: str,
+        history: list[str] | None,
+        seen: set[tuple[str, Any]] | None = None,
     ) -> None:
-        self._known[instance_id] = _Known(entity, etag, history)
+        self._known[instance_id] = _Known(entity, etag, history, seen)
         self._known.move_to_end(instance_id)
         while len(self._known) > KNOWN_INSTANCES:
             self._known.popitem(last=False)
@@ -306,7 +312,6 @@ class AzureStore:
     def _forget(self, instance_id: str, *, recheck: bool = True) -> None:
         """Drop what is remembered of an instance; `recheck`: read its partition before its next episode."""
         self._known.pop(instance_id, None)
-        self._fetched.pop(instance_id, None)
         if recheck:
             self._recheck.add(instance_id)
 
@@ -771,53 +776,53 @@ class AzureStore:
     async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         await self._ready()
         await self._drain_hints()
-        ready: list[str] = []
-        unknown: list[tuple[str, bool]] = []
+        moment = format_time(now)
+        # Instances whose partition is read again: their next fetch does that.
+        ready = [i for i in self._recheck if i not in busy][:limit]
+        seen = set(ready)
         orphans: list[str] = []
-        for instance_id in self._recheck - busy:
-            unknown.append((instance_id, False))
-        # Walk the index without awaiting; statuses not known yet are read after.
-        for instance_id, only_if_running in self._index.due_instances(format_time(now), busy):
-            if len(ready) + len(unknown) >= limit:
+        while len(ready) < limit:
+            # Walk the index without awaiting; statuses not known yet are read, then it walks again.
+            unknown: list[str] = []
+            for instance_id, only_if_running in self._index.due_instances(moment, busy):
+                if instance_id in seen:
+                    continue
+                if instance_id not in self._status:
+                    unknown.append(instance_id)
+                    if len(ready) + len(unknown) >= limit:
+                        break
+                    continue
+                seen.add(instance_id)
+                status = self._status[instance_id]
+                if status is None:
+                    orphans.append(instance_id)
+                elif not (only_if_running and status is RuntimeStatus.SUSPENDED):
+                    ready.append(instance_id)
+                    if len(ready) >= limit:
+                        break
+            if not unknown:
                 break
-            if instance_id in self._recheck:
-                continue
-            if instance_id not in self._status:
-                unknown.append((instance_id, only_if_running))
-                continue
-            status = self._status[instance_id]
-            if status is None:
-                orphans.append(instance_id)
-            elif not (only_if_running and status is RuntimeStatus.SUSPENDED):
-                ready.append(instance_id)
-        for instance_id, only_if_running in unknown:
-            status = await self._status_of(instance_id)
-            if status is None:
-                if instance_id in self._recheck:
-                    self._recheck.discard(instance_id)
-                    self._gone_instance(instance_id)
-                orphans.append(instance_id)
-            elif instance_id in self._recheck or not (only_if_running and status is RuntimeStatus.SUSPENDED):
-                ready.append(instance_id)
+            for instance_id in unknown:
+                await self._status_of(instance_id)
         for instance_id in orphans:
             await self._drop_orphans(instance_id)
-        return ready[:limit]
+        return ready
 
     async def _drop_orphans(self, instance_id: str) -> None:
         """Messages for an instance that does not exist (purged, or never created)."""
         old = time.time_ns() - _ORPHAN_SECONDS * 1_000_000_000
         ids = [m for m in self._index.messages_of(instance_id) if m < old]
-        if ids and await self._row(instance_id) is None:
-            await self._write(
-                self._instances,
-                [
-                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": _message_key(m)})
-                    for m in ids
-                ],
-            )
-            for m in ids:
-                self._gone_message(instance_id, m)
-            self._status.pop(instance_id, None)
+        if not ids:
+            return
+        if await self._row(instance_id) is not None:
+            self._status.pop(instance_id, None)  # it exists after all: read its status again
+            return
+        await self._write(
+            self._instances,
+            [("delete", {"PartitionKey": table_key(instance_id), "RowKey": _message_key(m)}) for m in ids],
+        )
+        for m in ids:
+            self._gone_message(instance_id, m)
 
     async def _load(self, instance_id: str) -> _Known | None:
         """Read the instance's partition (row, messages, tasks) and history: the tables are the truth."""
@@ -879,10 +884,12 @@ class AzureStore:
                 instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
             )
         history = known.history
+        if known.seen is None:
+            known.seen = _identities(history)
         bodies = [self._bodies[m] for m in due]
         messages = list(await asyncio.gather(*(self._message(r) for r in bodies)))
         refs = {_number(str(r["RowKey"])): blob_refs(r) for r in bodies}
-        keep, duplicates = _without_duplicates(history, messages, str(entity["ExecutionId"]))
+        keep, duplicates = _without_duplicates(known.seen, messages, str(entity["ExecutionId"]))
         if duplicates:
             log.info("dropping %d duplicate message(s) for %s", len(duplicates), instance_id)
             await self._write(
@@ -919,12 +926,17 @@ class AzureStore:
             row = await self._settle(i.instance_id)
             old, etag, refs = (row[0], row[1], {}) if row else ({}, "", {})
         known = self._known.get(i.instance_id)
-        history = known.history if known is not None and known.etag == etag else None
+        history, seen = (
+            (known.history, known.seen) if known is not None and known.etag == etag else (None, None)
+        )
         start, end = int(old.get("HistoryStart", 0)), int(old.get("HistoryEnd", 0))
         # 1. history rows, invisible until the instance row's window covers them
         history_rows: list[tuple[str, dict[str, Any]]] = []
+        added: set[tuple[str, Any]] = set()
         for n, text in enumerate(result.new_history):
-            event_type = json.loads(text).get("EventType") if text.startswith("{") else None
+            new_event = json.loads(text) if text.startswith("{") else {}
+            added.update(_identity(new_event))
+            event_type = new_event.get("EventType")
             event_row: dict[str, Any] = {
                 "PartitionKey": own,
                 "RowKey": _seq(end + n),
@@ -994,9 +1006,10 @@ class AzureStore:
         for e in written:
             self._note(e)
         if result.reset_history:
-            history = list(result.new_history)
-        elif history is not None:
-            history = history + result.new_history
+            history, seen = list(result.new_history), added
+        else:
+            history = None if history is None else history + result.new_history
+            seen = None if seen is None else seen | added
         cleared = _without_outbox(entity)
         if pending:
             # 3. apply the outbox, 4. clear it
@@ -1010,7 +1023,7 @@ class AzureStore:
                 await self._payloads.delete([str(entity["OutboxBlobName"])])
         else:
             await self._payloads.delete(garbage)
-        self._remember(i.instance_id, cleared, etag, history)
+        self._remember(i.instance_id, cleared, etag, history, seen)
         await self._hint()
 
     @_guarded
@@ -1119,21 +1132,27 @@ class AzureStore:
         return sum([await self.purge(i) for i in ids])
 
 
-def _without_duplicates(
-    history: list[str], messages: list[Message], execution_id: str
-) -> tuple[list[Message], list[Message]]:
-    """Split messages into those to deliver and duplicates of what the history already holds.
-
-    Duplicates only arise from recovery (an outbox applied twice, an activity run twice): a task,
-    sub-orchestration or timer has one result per execution, and an execution one start.
-    """
+def _identities(history: list[str]) -> set[tuple[str, Any]]:
     seen: set[tuple[str, Any]] = set()
     for text in history:
         try:
             event = json.loads(text)
         except ValueError:
             continue
-        seen.update(_identity(event))
+        if isinstance(event, dict):
+            seen.update(_identity(event))
+    return seen
+
+
+def _without_duplicates(
+    history: set[tuple[str, Any]], messages: list[Message], execution_id: str
+) -> tuple[list[Message], list[Message]]:
+    """Split messages into those to deliver and duplicates of what the history already holds.
+
+    Duplicates only arise from recovery (an outbox applied twice, an activity run twice): a task,
+    sub-orchestration or timer has one result per execution, and an execution one start.
+    """
+    seen = set(history)
     keep: list[Message] = []
     duplicates: list[Message] = []
     for m in messages:

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import time
@@ -48,6 +49,8 @@ _INT32 = range(-(2**31), 2**31)
 _STATUS_LINE = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 _ETAG_LINE = re.compile(rb"^ETag: (.+?)\r?$", re.MULTILINE | re.IGNORECASE)
 _PARAMETER = re.compile(r"@(\w+)")
+_BOUNDARY = uuid.uuid4().hex
+_SERIAL = itertools.count()
 _ERRORS: dict[int, type[HttpResponseError]] = {
     401: ClientAuthenticationError,
     403: ClientAuthenticationError,
@@ -342,7 +345,9 @@ class Table:
         The new ETag of each operation ("" for a delete). If one operation fails, nothing is written
         and its error is raised with `index` set to the operation's position.
         """
-        batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
+        # Boundaries only need to be absent from the body: a random prefix and a counter.
+        mark = f"{_BOUNDARY}_{next(_SERIAL)}"
+        batch, changeset = f"batch_{mark}", f"changeset_{mark}"
         base = self.service.url("").with_query(None)
         parts: list[bytes] = []
         for n, (kind, entity, etag) in enumerate(operations):

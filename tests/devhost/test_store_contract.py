@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ServiceRequestError
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
-from devhost.errors import InstanceExistsError
+from devhost.errors import InstanceExistsError, StoreError
 from devhost.history import EventType, event, format_time
 from devhost.store import (
     ActivityTask,
@@ -509,3 +510,116 @@ async def test_azure_work_written_by_another_process_is_found(azure_hub: AzureHu
     await other.create_instance(record(), started())
     serving._drained = 0.0  # its next look reads the hint queues at once
     assert await serving.ready_instances(NOW, 10, set()) == ["i1"]
+
+
+@azure_only
+async def test_azure_a_start_and_its_instance_row_are_written_together(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await azure_hub.store()
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(store._instances, "transact", power_cut)
+        await store.create_instance(record(), started())
+    assert await azure_hub.rows("Instances", "i1") == []
+    await store.create_instance(record(), started())
+    assert await azure_hub.pending("i1") == ([EventType.EXECUTION_STARTED], [])
+    assert await store.ready_instances(NOW, 10, set()) == ["i1"]
+
+
+@azure_only
+async def test_azure_an_episode_of_a_remembered_instance_reads_no_table(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            ['{"n":1}'],
+            [m.id for m in work.messages],
+            activities=[ActivityTask("i1", "e1", 0, "Act", '"x"')],
+        )
+    )
+    for table in (store._instances, store._history):
+        monkeypatch.setattr(table, "get", power_cut)
+        monkeypatch.setattr(table, "query", power_cut)
+    [task] = await store.ready_activities(NOW, 10, set())
+    assert task.input == '"x"'
+    await store.complete_activity(task, activity_result())
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and work.history == ['{"n":1}']
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.COMPLETED), ['{"n":2}'], [m.id for m in work.messages])
+    )
+    monkeypatch.undo()
+    assert await store.get_history("i1") == ['{"n":1}', '{"n":2}']
+    assert await azure_hub.pending("i1") == ([], [])
+
+
+@azure_only
+async def test_azure_a_row_changed_elsewhere_fails_the_commit_and_the_retry_reads_the_tables(
+    azure_hub: AzureHub,
+) -> None:
+    store = await azure_hub.store()
+    await created_and_fetched(store)
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None
+    async with azure_hub.table("Instances") as table:
+        await table.update_entity({"PartitionKey": "i1", "RowKey": "", "CustomStatus": '"elsewhere"'})
+    with pytest.raises(StoreError):
+        await store.complete_orchestration(
+            EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in work.messages])
+        )
+    assert await store.ready_instances(NOW, 10, set()) == ["i1"]
+    retry = await store.fetch_work_item("i1", NOW)
+    assert retry is not None and retry.instance.custom_status == '"elsewhere"'
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in retry.messages])
+    )
+    assert await store.get_history("i1") == ['{"n":1}']
+
+
+@azure_only
+async def test_azure_a_write_whose_answer_was_lost_is_found_by_reading_the_partition_again(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    await store.complete_orchestration(
+        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in work.messages])
+    )
+    upsert = store._instances.upsert
+
+    async def written_then_lost(entity: dict[str, Any]) -> str:
+        await upsert(entity)
+        raise ServiceRequestError("connection reset")
+
+    monkeypatch.setattr(store._instances, "upsert", written_then_lost)
+    with pytest.raises(StoreError):
+        await store.send_message(Message("i1", event(EventType.EVENT_RAISED, NOW, Name="go", Input="1")))
+    monkeypatch.undo()
+    assert await store.ready_instances(NOW, 10, set()) == ["i1"]
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and [m.event["Name"] for m in work.messages] == ["go"]
+
+
+@azure_only
+async def test_azure_an_episode_larger_than_a_transaction_goes_through_the_outbox(
+    azure_hub: AzureHub,
+) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    fan_out = [ActivityTask("i1", "e1", n, "Act", json.dumps(n)) for n in range(150)]
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            ['{"n":1}'],
+            [m.id for m in work.messages],
+            activities=fan_out,
+        )
+    )
+    tasks = await store.ready_activities(NOW, 200, set())
+    assert sorted(t.task_id for t in tasks) == list(range(150))
+    assert not (await azure_hub.instance_row("i1")).get("OutboxPending")
+    reopened = await azure_hub.store()
+    assert len(await reopened.ready_activities(NOW, 200, set())) == 150
