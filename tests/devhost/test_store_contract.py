@@ -307,6 +307,12 @@ def activity_result(task_id: int = 0) -> Message:
     return Message("i1", done, execution_id="e1")
 
 
+def episode(work: WorkItem, history: list[str], **effects: Any) -> EpisodeResult:
+    """An episode of i1 that consumed the work item's messages, running on unless `status` says."""
+    status = effects.pop("status", RuntimeStatus.RUNNING)
+    return EpisodeResult(record(status=status), history, [m.id for m in work.messages], **effects)
+
+
 @azure_only
 async def test_azure_hub_is_named_as_the_durable_extension_names_it(azure_hub: AzureHub) -> None:
     await azure_hub.store()
@@ -459,9 +465,7 @@ async def test_azure_crash_before_the_commit_point_leaves_nothing_visible(
     assert await store.ready_activities(NOW, 10, set()) == []
     retry = await store.fetch_work_item("i1", NOW)
     assert retry is not None and [m.id for m in retry.messages] == [m.id for m in work.messages]
-    await store.complete_orchestration(
-        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"try":2}'], [m.id for m in retry.messages])
-    )
+    await store.complete_orchestration(episode(retry, ['{"try":2}']))
     assert await store.get_history("i1") == ['{"try":2}']
 
 
@@ -472,10 +476,9 @@ async def test_azure_a_result_delivered_twice_after_a_crash_is_taken_once(
     store = await azure_hub.store()
     work = await created_and_fetched(store)
     await store.complete_orchestration(
-        EpisodeResult(
-            record(status=RuntimeStatus.RUNNING),
+        episode(
+            work,
             [json.dumps(m.event) for m in work.messages],
-            [m.id for m in work.messages],
             activities=[ActivityTask("i1", "e1", 0, "Act", None)],
         )
     )
@@ -492,11 +495,7 @@ async def test_azure_a_result_delivered_twice_after_a_crash_is_taken_once(
     assert await azure_hub.pending("i1") == ([EventType.TASK_COMPLETED], [])
     work = await restarted.fetch_work_item("i1", NOW)
     assert work is not None and [m.event_type for m in work.messages] == [EventType.TASK_COMPLETED]
-    await restarted.complete_orchestration(
-        EpisodeResult(
-            record(status=RuntimeStatus.RUNNING), [json.dumps(work.messages[0].event)], [work.messages[0].id]
-        )
-    )
+    await restarted.complete_orchestration(episode(work, [json.dumps(work.messages[0].event)]))
     await restarted.send_message(activity_result())  # an outbox applied twice delivers it once more
     assert await restarted.fetch_work_item("i1", NOW) is None
     assert await restarted.ready_instances(NOW, 10, set()) == []
@@ -533,12 +532,7 @@ async def test_azure_an_episode_of_a_remembered_instance_reads_no_table(
     store = await azure_hub.store()
     work = await created_and_fetched(store)
     await store.complete_orchestration(
-        EpisodeResult(
-            record(status=RuntimeStatus.RUNNING),
-            ['{"n":1}'],
-            [m.id for m in work.messages],
-            activities=[ActivityTask("i1", "e1", 0, "Act", '"x"')],
-        )
+        episode(work, ['{"n":1}'], activities=[ActivityTask("i1", "e1", 0, "Act", '"x"')])
     )
     for table in (store._instances, store._history):
         monkeypatch.setattr(table, "get", power_cut)
@@ -548,9 +542,7 @@ async def test_azure_an_episode_of_a_remembered_instance_reads_no_table(
     await store.complete_activity(task, activity_result())
     work = await store.fetch_work_item("i1", NOW)
     assert work is not None and work.history == ['{"n":1}']
-    await store.complete_orchestration(
-        EpisodeResult(record(status=RuntimeStatus.COMPLETED), ['{"n":2}'], [m.id for m in work.messages])
-    )
+    await store.complete_orchestration(episode(work, ['{"n":2}'], status=RuntimeStatus.COMPLETED))
     monkeypatch.undo()
     assert await store.get_history("i1") == ['{"n":1}', '{"n":2}']
     assert await azure_hub.pending("i1") == ([], [])
@@ -567,15 +559,11 @@ async def test_azure_a_row_changed_elsewhere_fails_the_commit_and_the_retry_read
     async with azure_hub.table("Instances") as table:
         await table.update_entity({"PartitionKey": "i1", "RowKey": "", "CustomStatus": '"elsewhere"'})
     with pytest.raises(StoreError):
-        await store.complete_orchestration(
-            EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in work.messages])
-        )
+        await store.complete_orchestration(episode(work, ['{"n":1}']))
     assert await store.ready_instances(NOW, 10, set()) == ["i1"]
     retry = await store.fetch_work_item("i1", NOW)
     assert retry is not None and retry.instance.custom_status == '"elsewhere"'
-    await store.complete_orchestration(
-        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in retry.messages])
-    )
+    await store.complete_orchestration(episode(retry, ['{"n":1}']))
     assert await store.get_history("i1") == ['{"n":1}']
 
 
@@ -585,9 +573,7 @@ async def test_azure_a_write_whose_answer_was_lost_is_found_by_reading_the_parti
 ) -> None:
     store = await azure_hub.store()
     work = await created_and_fetched(store)
-    await store.complete_orchestration(
-        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in work.messages])
-    )
+    await store.complete_orchestration(episode(work, ['{"n":1}']))
     upsert = store._instances.upsert
 
     async def written_then_lost(entity: dict[str, Any]) -> str:
@@ -610,14 +596,7 @@ async def test_azure_an_episode_larger_than_a_transaction_goes_through_the_outbo
     store = await azure_hub.store()
     work = await created_and_fetched(store)
     fan_out = [ActivityTask("i1", "e1", n, "Act", json.dumps(n)) for n in range(150)]
-    await store.complete_orchestration(
-        EpisodeResult(
-            record(status=RuntimeStatus.RUNNING),
-            ['{"n":1}'],
-            [m.id for m in work.messages],
-            activities=fan_out,
-        )
-    )
+    await store.complete_orchestration(episode(work, ['{"n":1}'], activities=fan_out))
     tasks = await store.ready_activities(NOW, 200, set())
     assert sorted(t.task_id for t in tasks) == list(range(150))
     assert not (await azure_hub.instance_row("i1")).get("OutboxPending")
