@@ -8,7 +8,9 @@ import pytest
 
 from devhost.process import DevhostProcess
 
+from ..azurite import new_hub
 from ..e2e.stores import STORES, store_for
+from .crash import StoreSpec
 from .workload import APP
 
 
@@ -22,3 +24,11 @@ def reliability_host(
     proc = DevhostProcess(work, store.url, app=APP, env=store.env).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(params=STORES)
+def store_spec(request: pytest.FixtureRequest) -> StoreSpec:
+    """A store for a crash or load run: SQLite in the run's folder, or a fresh task hub on Azurite."""
+    if request.param == "azure":
+        return StoreSpec("azure", request.getfixturevalue("azurite"), new_hub())
+    return StoreSpec("sqlite")

@@ -42,6 +42,7 @@ from .workload import (
     APP,
     TERMINAL,
     Client,
+    Outcome,
     Tally,
     Verdict,
     Workload,
@@ -73,22 +74,12 @@ class StoreSpec:
 
 
 @dataclass
-class CrashReport:
+class CrashReport(Outcome):
     seed: int
     store: str
     kills: int
-    verdict: Verdict
-    tally: Tally
     seconds: float
     restart_seconds: list[float] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return len(self.tally.errors)
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict.ok and not self.errors
 
     def summary(self) -> str:
         v = self.verdict
@@ -102,11 +93,6 @@ class CrashReport:
             f"interrupted={self.tally.interrupted} "
             f"restart_median_s={median:.2f} seconds={self.seconds:.0f}"
         )
-
-    def details(self, limit: int = 20) -> str:
-        lines = [*self.verdict.lost, *self.verdict.wrong, *self.verdict.doubled, *self.tally.errors]
-        more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
-        return "\n".join(lines[:limit]) + more
 
 
 async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str, object]]:
@@ -180,7 +166,15 @@ async def run_crash(
         known = workload.expected.get(instance_id)
         sent = known.events if known else None
         verdict.doubled += doubled_steps(instance_id, history, sent or Counter())
-    return CrashReport(seed, spec.kind, done, verdict, tally, time.monotonic() - began, restarts)
+    return CrashReport(
+        verdict=verdict,
+        tally=tally,
+        seed=seed,
+        store=spec.kind,
+        kills=done,
+        seconds=time.monotonic() - began,
+        restart_seconds=restarts,
+    )
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ import aiohttp
 from devhost.process import DevhostProcess, free_port
 
 from .crash import LEDGER_ENV, StoreSpec, azure_spec, settled
-from .workload import APP, Client, Tally, Verdict, Workload, check_ledger, check_outcomes
+from .workload import APP, Client, Outcome, Tally, Verdict, Workload, check_ledger, check_outcomes
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -37,23 +37,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @dataclass
-class LoadReport:
+class LoadReport(Outcome):
     seed: int
     store: str
     clients: int
     seconds: float
-    verdict: Verdict
-    tally: Tally
     scenarios: int
     scenario_latencies: list[float]
-
-    @property
-    def errors(self) -> int:
-        return len(self.tally.errors)
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict.ok and not self.errors
 
     def summary(self) -> str:
         v = self.verdict
@@ -72,10 +62,6 @@ class LoadReport:
                 f"p99={ms[2]:7.1f} ms"
             )
         return "\n".join(lines)
-
-    def details(self, limit: int = 20) -> str:
-        lines = [*self.verdict.lost, *self.verdict.wrong, *self.tally.errors]
-        return "\n".join(lines[:limit])
 
 
 async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, work: Path) -> LoadReport:
@@ -108,14 +94,14 @@ async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, 
     if tally.retried:
         tally.error(f"{tally.retried} requests failed to connect under load")
     return LoadReport(
-        seed,
-        spec.kind,
-        clients,
-        elapsed,
-        verdict,
-        tally,
-        workload.completed_scenarios,
-        workload.instance_latencies,
+        verdict=verdict,
+        tally=tally,
+        seed=seed,
+        store=spec.kind,
+        clients=clients,
+        seconds=elapsed,
+        scenarios=workload.completed_scenarios,
+        scenario_latencies=workload.instance_latencies,
     )
 
 

@@ -8,27 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
-from ..azurite import new_hub
 from .crash import StoreSpec
 from .load import run_load
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20261126"))
 
 
-@pytest.mark.parametrize("store", ["sqlite", pytest.param("azure", marks=pytest.mark.azurite)])
 async def test_concurrent_clients_get_no_errors_and_lose_no_event(
-    store: str, tmp_path: Path, request: pytest.FixtureRequest
+    store_spec: StoreSpec, tmp_path: Path
 ) -> None:
-    spec = (
-        StoreSpec("azure", request.getfixturevalue("azurite"), new_hub())
-        if store == "azure"
-        else StoreSpec("sqlite")
-    )
-    report = await run_load(seconds=3.0, clients=16, seed=SEED, spec=spec, work=tmp_path)
+    report = await run_load(seconds=3.0, clients=16, seed=SEED, spec=store_spec, work=tmp_path)
     print(report.summary())
-    assert report.ok, (
-        f"{report.summary()}\n{report.details()}\nreproduce: python -m tests.reliability.load --seed {SEED}"
-    )
+    command = f"python -m tests.reliability.load --store {store_spec.kind} --seed {SEED}"
+    assert report.ok, f"{report.summary()}\n{report.details()}\nreproduce: {command}"
     assert report.verdict.instances >= 16

@@ -370,6 +370,28 @@ class Verdict:
         return not (self.lost or self.wrong or self.doubled)
 
 
+@dataclass
+class Outcome:
+    """A run's verdict and what its clients saw: the part of the crash and load reports they share."""
+
+    verdict: Verdict
+    tally: Tally
+
+    @property
+    def errors(self) -> int:
+        return len(self.tally.errors)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok and not self.errors
+
+    def details(self, limit: int = 20) -> str:
+        v = self.verdict
+        lines = [*v.lost, *v.wrong, *v.doubled, *self.tally.errors]
+        more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
+        return "\n".join(lines[:limit]) + more
+
+
 async def all_statuses(client: Client) -> dict[str, dict[str, Any]]:
     """Every instance in the task hub, page by page."""
     found: dict[str, dict[str, Any]] = {}
