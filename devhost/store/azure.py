@@ -4,16 +4,19 @@ Layout (names as the Durable extension's Azure Storage provider gives them, wher
 
 - `<hub>Instances`: a partition per instance (PartitionKey = instance id) holding
   - the instance row (RowKey ""): status, input, output, custom status, the window
-    [HistoryStart, HistoryEnd) of its current history, and an outbox while one is pending;
+    [HistoryStart, HistoryEnd) of its current history, its newest events while its activities are
+    out (`HistoryTail`, from `TailStart`; see below), and an outbox while one is pending;
   - its pending messages (RowKey "M" + 20 digits of the message id; `VisibleAt`: a durable timer is a
     message visible later) and its activity tasks (RowKey "W" + 20 digits of the task id).
   They share the partition because an entity group transaction, Azure Tables' only atomic write of
   several rows, is confined to one partition of one table.
 - `<hub>History`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence number,
-  the event's JSON in `Event`. Only rows inside the instance row's window exist for readers.
-- `<hub>-control-00..03`, `<hub>-workitems` queues: wake-up hints only. Queue visibility runs on the
-  server's clock, which neither the contract's explicit `now` nor `--time-skipping` can move, so the
-  messages themselves stay in tables. A hint from another process makes this one reload its index.
+  the event's JSON in `Event`. Readers take the rows in [HistoryStart, TailStart) and then the tail
+  in the instance row; other rows do not exist for them.
+- `<hub>-control-00..03`, `<hub>-workitems` queues: wake-up hints only (in control-00). Queue
+  visibility runs on the server's clock, which neither the contract's explicit `now` nor
+  `--time-skipping` can move, so the messages themselves stay in tables. A hint from another
+  process makes this one reload its index.
 - `<hub>-largemessages` container: property values over 60 KiB (see azure_payloads.py).
 
 Which rows are due is known from an in-memory index (azure_index.py) loaded at open.
@@ -21,11 +24,16 @@ Which rows are due is known from an in-memory index (azure_index.py) loaded at o
 **One episode, and why a crash between any two writes loses and repeats nothing.** Tables have no
 transaction across partitions or tables, so `complete_orchestration` writes in this order:
 
-1. New history rows, upserted at sequence numbers from HistoryEnd on. Readers see only the window,
-   so these rows are invisible; a retry of the episode upserts the same keys.
+1. History rows for the tail and the new events, upserted at sequence numbers from TailStart on.
+   Readers stop at TailStart, so these rows are invisible; a retry of the episode upserts the same
+   keys. This step is skipped while the instance has activities out (it scheduled some, or some are
+   still running or waiting for it): the new events then join the tail in the instance row, which
+   is written in step 2 anyway, so a chain of activities writes its History rows once, when it ends
+   or waits on a timer, an event or a sub-orchestration (or when the tail outgrows 24,000
+   characters).
 2. The commit point, one entity group transaction on the instance's partition: the instance row
-   (new status, new window), replaced only if its ETag is the one the work item was read with; the
-   consumed messages deleted; the messages the episode sends itself (timers, a continue-as-new's
+   (new status, window and tail), replaced only if its ETag is the one the work item was read with;
+   the consumed messages deleted; the messages the episode sends itself (timers, a continue-as-new's
    start) and its activity tasks inserted, under ids chosen here. All of it happens or none does; a
    crash before it leaves the messages in place, and the next attempt replays and overwrites step 1.
    What the transaction cannot hold goes into an *outbox* in the instance row, as fully built
@@ -41,11 +49,18 @@ the same rows) when the store opens, and before any later read of that instance'
 it is replaced by a new start and before it is purged, so no new episode runs before the consumed
 messages it lists are gone. Applying twice can re-create a row that was meanwhile consumed; so when
 a work item is read, a result for a task, timer or sub-orchestration that the history already holds,
-or a second start of the same execution, is dropped as the duplicate it is. Completing an activity
-is one transaction on its instance's partition: the result message inserted and the task deleted;
-if the task is gone (completed before, or purged), nothing is written. `create_instance` inserts the
-instance row and its start message in one transaction. Blobs that a commit made garbage are deleted
-after it (a crash can leave one behind until the instance is purged).
+or a second start of the same execution, is dropped as the duplicate it is. `create_instance`
+inserts the instance row and its start message in one transaction. Blobs that a commit made garbage
+are deleted after it (a crash can leave one behind until the instance is purged).
+
+**Activity results.** When an activity of an instance this process is running completes, its
+result is not written: it waits here, due for the instance, and the commit of the episode that takes
+it deletes the task row instead of a message row, in the same transaction. Until then the task row
+stays, so a crash before that commit runs the activity again (at least once, as any crash before a
+commit would); `close` writes the results still waiting. Otherwise (an instance not run here, or
+suspended) completing an activity is one transaction on its instance's partition: the result
+message inserted and the task deleted. If the task is gone (completed before, or purged), nothing
+is written.
 
 **What this process remembers.** One devhost process serves a hub at a time, and an episode usually
 reads nothing: the instance row with its ETag, the history of recently run instances and the pending
@@ -109,6 +124,19 @@ _DRAIN_EVERY_SECONDS = 1.0
 _BATCH_OPS = 100  # Azure's limit per entity group transaction
 _BATCH_BYTES = 3_000_000  # below the 4 MiB request limit
 KNOWN_INSTANCES = 4096  # instances whose row and history are remembered
+# Recent events kept in the instance row: JSON text (ASCII), well under 60 KiB of UTF-16.
+_TAIL_CHARS = 24_000
+_TAIL_EVENT_CHARS = 4_000  # a larger event goes to the History table at once
+_RECORD = [
+    "InstanceId",
+    "Name",
+    "ExecutionId",
+    "RuntimeStatus",
+    "CreatedTime",
+    "LastUpdatedTime",
+    "Parent",
+    *(p + suffix for p in ("Input", "Output", "CustomStatus", "Ledger") for suffix in ("", "BlobName")),
+]
 _RESULTS = {
     int(EventType.TASK_COMPLETED),
     int(EventType.TASK_FAILED),
@@ -163,6 +191,14 @@ def _size(entity: Mapping[str, Any]) -> int:
     return 200 + sum(2 * len(str(v)) + 2 * len(k) for k, v in entity.items())
 
 
+def _tail(entity: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """Where the events kept in the instance row start, and those events."""
+    text = entity.get("HistoryTail")
+    if not text:
+        return int(entity.get("HistoryEnd", 0)), []
+    return int(entity["TailStart"]), json.loads(text)
+
+
 def _without_outbox(entity: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entity.items() if k not in _OUTBOX}
 
@@ -175,6 +211,15 @@ class _Known:
     etag: str
     history: list[str] | None
     seen: set[tuple[str, Any]] | None = None  # what the history holds one of (see _identity)
+
+
+@dataclass(slots=True)
+class _Result:
+    """An activity's result, held until the commit of the episode that takes it deletes the task."""
+
+    body: dict[str, Any]  # the message row it stands for, its event inline
+    task_id: int
+    task_blobs: set[str]  # garbage once the task row is deleted
 
 
 class AzureStore:
@@ -201,6 +246,9 @@ class AzureStore:
         # Pending messages and tasks as written (by id), so that running them reads nothing.
         self._bodies: dict[int, dict[str, Any]] = {}
         self._task_rows: dict[int, dict[str, Any]] = {}
+        # Activity results not written anywhere yet, by message id; their task ids.
+        self._results: dict[int, _Result] = {}
+        self._held: dict[int, int] = {}
         # Instances whose partition must be read again before their next episode.
         self._recheck: set[str] = set()
         self._fetched: dict[str, tuple[dict[str, Any], str, dict[int, set[str]]]] = {}
@@ -265,6 +313,7 @@ class AzureStore:
         fresh: DueIndex | None = None
         try:
             index = DueIndex()
+            tasks: set[int] = set()
             async for row in self._instances.query(
                 "RowKey gt @row", {"row": ""}, select=["RowKey", "InstanceId", "VisibleAt", "EventType"]
             ):
@@ -274,7 +323,9 @@ class AzureStore:
                         str(row["InstanceId"]), _number(key), str(row["VisibleAt"]), int(row["EventType"])
                     )
                 elif key.startswith("W"):
-                    index.add_task(_number(key), str(row["VisibleAt"]), str(row["InstanceId"]))
+                    tasks.add(_number(key))
+                    if _number(key) not in self._held:
+                        index.add_task(_number(key), str(row["VisibleAt"]), str(row["InstanceId"]))
             fresh = index
         finally:
             self._index.finish_reload(fresh)
@@ -283,8 +334,18 @@ class AzureStore:
         self._known.clear()
         self._bodies.clear()
         self._task_rows.clear()
+        for message_id, held in list(self._results.items()):
+            if held.task_id in tasks:
+                self._hold(message_id, held)
+            else:
+                self._gone_message(str(held.body["InstanceId"]), message_id)  # its task is gone
 
     async def close(self) -> None:
+        for message_id, held in list(self._results.items()):
+            try:
+                await self._write_result(message_id, held)
+            except AzureError as exc:  # its activity runs again when devhost starts next
+                log.warning("activity result not saved: %s", _reason(exc))
         if self._hint_later is not None:
             self._hint_later.cancel()
             await asyncio.gather(self._hint_later, return_exceptions=True)
@@ -330,12 +391,50 @@ class AzureStore:
     def _gone_message(self, instance_id: str, message_id: int) -> None:
         self._index.remove_message(instance_id, message_id)
         self._bodies.pop(message_id, None)
+        held = self._results.pop(message_id, None)
+        if held is not None:
+            self._held.pop(held.task_id, None)
+
+    def _hold(self, message_id: int, held: _Result) -> None:
+        """Keep an activity's result here: due for its instance, its task no longer due."""
+        self._results[message_id] = held
+        self._held[held.task_id] = message_id
+        self._gone_task(held.task_id)
+        body = held.body
+        self._index.add_message(str(body["InstanceId"]), message_id, AT_ONCE, int(body["EventType"]))
+        self._bodies[message_id] = body
+
+    def _task_blobs(self, message_id: int) -> set[str]:
+        held = self._results.get(message_id)
+        return held.task_blobs if held is not None else set()
+
+    def _row_key(self, message_id: int) -> str:
+        """The row a message's consumption deletes: its own, or for a held result its task's."""
+        held = self._results.get(message_id)
+        return _task_key(held.task_id) if held is not None else _message_key(message_id)
+
+    def _held_of(self, instance_id: str) -> list[tuple[int, _Result]]:
+        return [(m, r) for m, r in self._results.items() if r.body["InstanceId"] == instance_id]
+
+    async def _write_result(self, message_id: int, held: _Result) -> None:
+        """Write a held result as an activity completion does when nothing holds it."""
+        body = held.body
+        entity = {k: v for k, v in body.items() if k != "Event"}
+        await self._payloads.put(entity, "Event", str(body["Event"]), str(body["InstanceId"]))
+        task = {"PartitionKey": body["PartitionKey"], "RowKey": _task_key(held.task_id)}
+        with contextlib.suppress(ResourceNotFoundError):  # the task is gone: so is the need
+            await self._instances.transact([("upsert", entity, None), ("delete", task, None)])
+        self._results.pop(message_id, None)
+        self._held.pop(held.task_id, None)
+        await self._payloads.delete(held.task_blobs)
 
     def _gone_task(self, task_id: int) -> None:
         self._index.remove_task(task_id)
         self._task_rows.pop(task_id, None)
 
     def _gone_instance(self, instance_id: str) -> None:
+        for message_id, held in self._held_of(instance_id):
+            del self._results[message_id], self._held[held.task_id]
         for message_id in self._index.messages_of(instance_id):
             self._bodies.pop(message_id, None)
         for task_id in self._index.tasks_of(instance_id):
@@ -359,8 +458,15 @@ class AzureStore:
             elif key.startswith("W"):
                 tasks[_number(key)] = str(row["VisibleAt"])
                 self._task_rows[_number(key)] = dict(row)
+        held = self._held_of(instance_id)
+        for message_id, result in held:
+            if result.task_id not in tasks:
+                del self._results[message_id], self._held[result.task_id]  # its task is gone
         self._index.set_messages(instance_id, messages)
         self._index.set_tasks(instance_id, tasks)
+        for message_id, result in held:
+            if message_id in self._results:
+                self._hold(message_id, result)
 
     # -- rows -------------------------------------------------------------------------------------
 
@@ -507,6 +613,11 @@ class AzureStore:
         )
         return [{"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]} async for r in rows]
 
+    async def _history_of(self, instance_id: str, entity: Mapping[str, Any]) -> list[str]:
+        """The instance's current history: History rows up to the tail, then the tail in its row."""
+        tail_start, tail = _tail(entity)
+        return await self._history_texts(instance_id, int(entity["HistoryStart"]), tail_start) + tail
+
     async def _history_texts(self, instance_id: str, start: int, end: int) -> list[str]:
         if end <= start:
             return []
@@ -559,26 +670,20 @@ class AzureStore:
             log.debug("wake-up hint not sent: %s", _reason(exc))
 
     async def _drain_hints(self) -> None:
-        """At most once a second: read the hint queues; a hint from another writer reloads the index."""
+        """At most once a second: read the hint queue; a hint from another writer reloads the index."""
         if time.monotonic() - self._drained < _DRAIN_EVERY_SECONDS:
             return
         self._drained = time.monotonic()
 
-        async def foreign(name: str) -> bool:
-            found = False
-            queue = self._queues.get_queue_client(name)
-            # Received hints stay hidden until they expire: nobody needs to delete them.
-            async for hint in queue.receive_messages(
-                max_messages=32, visibility_timeout=_HINT_TTL_SECONDS // 2
-            ):
-                try:
-                    found = found or json.loads(hint.content).get("writer") != self._writer
-                except (ValueError, AttributeError):
-                    found = True
-            return found
-
-        names = [*self.names.control_queues, self.names.work_item_queue]
-        if any(await asyncio.gather(*(foreign(n) for n in names))):
+        found = False
+        queue = self._queues.get_queue_client(self.names.control_queues[0])
+        # Received hints stay hidden until they expire: nobody needs to delete them.
+        async for hint in queue.receive_messages(max_messages=32, visibility_timeout=_HINT_TTL_SECONDS // 2):
+            try:
+                found = found or json.loads(hint.content).get("writer") != self._writer
+            except (ValueError, AttributeError):
+                found = True
+        if found:
             await self._reload()
 
     # -- the outbox (see the module docstring) ----------------------------------------------------
@@ -611,7 +716,10 @@ class AzureStore:
             + [("upsert", e) for e in rows],
         )
         for key in consumed:
-            self._gone_message(owner, _number(key))
+            if key.startswith("M"):
+                self._gone_message(owner, _number(key))
+            elif _number(key) in self._held:
+                self._gone_message(owner, self._held[_number(key)])
         for e in rows:
             self._note(e)
         for row, start in outbox.get("children", []):
@@ -711,7 +819,7 @@ class AzureStore:
         known = self._known.get(instance_id)
         if known is not None and known.etag == row[1] and known.history is not None:
             return list(known.history)
-        return await self._history_texts(instance_id, int(row[0]["HistoryStart"]), int(row[0]["HistoryEnd"]))
+        return await self._history_of(instance_id, row[0])
 
     def _filter(self, query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
         clauses: list[str] = ["RowKey eq @row"]  # instance rows, not their messages and tasks
@@ -744,7 +852,8 @@ class AzureStore:
             params["after"] = table_key(after)
         rows: list[dict[str, Any]] = []
         # Pages of limit + 1: the service serializes (and Azurite sorts) no more than that.
-        async for row in self._instances.query(" and ".join(clauses), params, page_size=limit + 1):
+        found = self._instances.query(" and ".join(clauses), params, select=_RECORD, page_size=limit + 1)
+        async for row in found:
             rows.append(dict(row))
             if len(rows) > limit:
                 break
@@ -842,9 +951,7 @@ class AzureStore:
         entity = dict(head)
         if entity.get("OutboxPending"):
             raise StoreError(f"instance '{instance_id}' keeps changing; try again")
-        history = await self._history_texts(
-            instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
-        )
+        history = await self._history_of(instance_id, entity)
         self._remember(instance_id, entity, head.etag, history)
         return self._known[instance_id]
 
@@ -880,9 +987,7 @@ class AzureStore:
         if not due:
             return None
         if known.history is None:
-            known.history = await self._history_texts(
-                instance_id, int(entity["HistoryStart"]), int(entity["HistoryEnd"])
-            )
+            known.history = await self._history_of(instance_id, entity)
         history = known.history
         if known.seen is None:
             known.seen = _identities(history)
@@ -895,13 +1000,14 @@ class AzureStore:
             await self._write(
                 self._instances,
                 [
-                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": _message_key(m.id)})
+                    ("delete", {"PartitionKey": table_key(instance_id), "RowKey": self._row_key(m.id)})
                     for m in duplicates
                 ],
             )
+            garbage = [b for m in duplicates for b in refs.pop(m.id, set()) | self._task_blobs(m.id)]
             for m in duplicates:
                 self._gone_message(instance_id, m.id)
-            await self._payloads.delete(b for m in duplicates for b in refs.pop(m.id, set()))
+            await self._payloads.delete(garbage)
         if not keep:
             return None
         self._fetched[instance_id] = (entity, known.etag, refs)
@@ -915,6 +1021,25 @@ class AzureStore:
         except BaseException:
             self._forget(result.instance.instance_id)
             raise
+
+    def _keeps_tail(self, result: EpisodeResult, tail_text: str) -> bool:
+        """Whether an episode's events may stay in the instance row (no History write this time).
+
+        While its activities are out: a chain of activities then writes its History rows once, when
+        it ends or waits on a timer, an event or a sub-orchestration.
+        """
+        instance_id = result.instance.instance_id
+        consumed = set(result.consumed)
+        return (
+            len(tail_text) <= _TAIL_CHARS
+            and not result.instance.runtime_status.is_terminal
+            and all(len(text) <= _TAIL_EVENT_CHARS for text in result.new_history)
+            and bool(
+                result.activities
+                or self._index.tasks_of(instance_id)
+                or any(m not in consumed for m, _ in self._held_of(instance_id))
+            )
+        )
 
     async def _complete(self, result: EpisodeResult) -> None:
         i = result.instance
@@ -930,41 +1055,49 @@ class AzureStore:
             (known.history, known.seen) if known is not None and known.etag == etag else (None, None)
         )
         start, end = int(old.get("HistoryStart", 0)), int(old.get("HistoryEnd", 0))
-        # 1. history rows, invisible until the instance row's window covers them
-        history_rows: list[tuple[str, dict[str, Any]]] = []
-        added: set[tuple[str, Any]] = set()
-        for n, text in enumerate(result.new_history):
-            new_event = json.loads(text) if text.startswith("{") else {}
-            added.update(_identity(new_event))
-            event_type = new_event.get("EventType")
-            event_row: dict[str, Any] = {
-                "PartitionKey": own,
-                "RowKey": _seq(end + n),
-                "ExecutionId": i.execution_id,
-                **({"EventType": event_type} if isinstance(event_type, int) else {}),
-            }
-            await self._payloads.put(event_row, "Event", text, i.instance_id)
-            history_rows.append(("upsert", event_row))
-        await self._write(self._history, history_rows)
-        # 2. the commit point: one transaction on the instance's partition
+        old_tail_start, tail = _tail(old)
         new_start = end if result.reset_history else start
+        tail_start, tail = (end, []) if result.reset_history else (old_tail_start, tail)
+        tail += result.new_history
+        added: set[tuple[str, Any]] = set()
+        for text in result.new_history:
+            added.update(_identity(json.loads(text) if text.startswith("{") else {}))
         entity = await self._instance_entity(i, new_start, end + len(result.new_history))
+        tail_text = json.dumps(tail, separators=(",", ":"))
+        if self._keeps_tail(result, tail_text):
+            # The events stay in the instance row until the instance waits on something else.
+            if tail:
+                entity.update(HistoryTail=tail_text, TailStart=tail_start)
+        else:
+            # 1. history rows, invisible until the instance row's window covers them
+            history_rows: list[tuple[str, dict[str, Any]]] = []
+            for n, text in enumerate(tail):
+                event_type = json.loads(text).get("EventType") if text.startswith("{") else None
+                event_row: dict[str, Any] = {
+                    "PartitionKey": own,
+                    "RowKey": _seq(tail_start + n),
+                    "ExecutionId": i.execution_id,
+                    **({"EventType": event_type} if isinstance(event_type, int) else {}),
+                }
+                await self._payloads.put(event_row, "Event", text, i.instance_id)
+                history_rows.append(("upsert", event_row))
+            await self._write(self._history, history_rows)
+        # 2. the commit point: one transaction on the instance's partition
         messages = [await self._message_entity(m) for m in result.messages]
         tasks = [await self._task_entity(a) for a in result.activities]
-        consumed = [_message_key(m) for m in result.consumed]
         garbage = sorted(
             (blob_refs(old) - blob_refs(entity) - {str(old.get("OutboxBlobName"))})
-            | {b for m in result.consumed for b in refs.get(m, set())}
+            | {b for m in result.consumed for b in refs.get(m, set()) | self._task_blobs(m)}
         )
         room, space = _BATCH_OPS - 1, _BATCH_BYTES - _size(entity) - 2 * MAX_PROPERTY_BYTES
-        in_commit: list[str] = []
+        in_commit: list[tuple[int, str]] = []
         later_consumed: list[str] = []
-        for key in consumed:
+        for m in result.consumed:
             if room > 0:
-                in_commit.append(key)
+                in_commit.append((m, self._row_key(m)))
                 room, space = room - 1, space - 400
             else:
-                later_consumed.append(key)
+                later_consumed.append(self._row_key(m))
         written: list[dict[str, Any]] = []
         later: list[dict[str, Any]] = []
         for e in [m for m in messages if m["PartitionKey"] == own] + tasks:
@@ -982,7 +1115,7 @@ class AzureStore:
                 [await self._instance_entity(c, 0, 0), await self._message_entity(s)]
                 for c, s in result.new_instances
             ],
-            "drop": [start, new_start] if new_start > start else None,
+            "drop": [start, old_tail_start] if result.reset_history and old_tail_start > start else None,
         }
         pending = any(outbox.values())
         if pending:
@@ -992,7 +1125,7 @@ class AzureStore:
             )
             entity["OutboxPending"] = True
         ops: list[Operation] = [("replace", entity, etag) if etag else ("insert", entity, None)]
-        ops += [("delete", {"PartitionKey": own, "RowKey": key}, None) for key in in_commit]
+        ops += [("delete", {"PartitionKey": own, "RowKey": key}, None) for _, key in in_commit]
         ops += [("upsert", e, None) for e in written]
         try:
             [etag, *_] = await self._instances.transact(ops)
@@ -1001,8 +1134,8 @@ class AzureStore:
                 f"instance '{i.instance_id}' changed while its episode ran; the work item is retried"
             ) from exc
         self._status[i.instance_id] = i.runtime_status
-        for key in in_commit:
-            self._gone_message(i.instance_id, _number(key))
+        for m, _ in in_commit:
+            self._gone_message(i.instance_id, m)
         for e in written:
             self._note(e)
         if result.reset_history:
@@ -1048,6 +1181,8 @@ class AzureStore:
     @_guarded
     async def complete_activity(self, task: ActivityTask, result: Message) -> None:
         await self._ready()
+        if task.id in self._held:
+            return  # completed before: its result is held
         owner = table_key(task.instance_id)
         row = self._task_rows.get(task.id)
         if row is None:
@@ -1056,6 +1191,27 @@ class AzureStore:
             except ResourceNotFoundError:
                 self._gone_task(task.id)
                 return  # completed before (the result was queued then)
+        if (
+            result.instance_id == task.instance_id
+            and result.visible_at is None
+            and task.instance_id in self._known
+            and self._status.get(task.instance_id) is RuntimeStatus.RUNNING
+        ):
+            # Its instance runs here: the commit of the episode that takes the result deletes the
+            # task (a crash before that runs the activity again, as any crash before a commit would).
+            message_id = self._new_id()
+            body: dict[str, Any] = {
+                "PartitionKey": owner,
+                "RowKey": _message_key(message_id),
+                "InstanceId": task.instance_id,
+                "EventType": result.event_type,
+                "VisibleAt": AT_ONCE,
+                "Event": json.dumps(result.event, separators=(",", ":")),
+            }
+            if result.execution_id is not None:
+                body["ExecutionId"] = result.execution_id
+            self._hold(message_id, _Result(body, task.id, blob_refs(row)))
+            return
         message = await self._message_entity(result)
         done: Operation = ("delete", {"PartitionKey": owner, "RowKey": _task_key(task.id)}, None)
         try:
