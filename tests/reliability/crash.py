@@ -36,7 +36,7 @@ from pathlib import Path
 import aiohttp
 
 from devhost.process import DevhostProcess, free_port
-from devhost.store import open_store
+from devhost.store import Store, open_store
 
 from .workload import (
     APP,
@@ -107,7 +107,14 @@ async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str,
 
 async def _histories(spec: StoreSpec, work: Path, ids: list[str]) -> dict[str, list[dict[str, object]]]:
     """Every instance's stored history, read from the store itself once the host has stopped."""
-    store = open_store(spec.url(work), hub_name=spec.hub, app_settings=spec.env())
+    if spec.kind == "azure":
+        # This connection string, whatever AzureWebJobsStorage the environment holds (it would win).
+        from devhost.store.azure import AzureStore
+        from devhost.store.azure_account import parse_account
+
+        store: Store = AzureStore(parse_account(spec.connection), spec.hub)
+    else:
+        store = open_store(spec.url(work), hub_name=spec.hub)
     await store.open()
     try:
         return {i: [json.loads(t) for t in await store.get_history(i)] for i in ids}
