@@ -726,8 +726,10 @@ class AzureStore:
             await self._create_child(row, start)
         drop = outbox.get("drop")
         if drop:
-            key = {"PartitionKey": owner_key}
-            await self._write(self._history, [("delete", {**key, "RowKey": _seq(n)}) for n in range(*drop)])
+            await self._write(
+                self._history,
+                [("delete", {"PartitionKey": owner_key, "RowKey": _seq(n)}) for n in range(*drop)],
+            )
         await self._payloads.delete(outbox.get("garbage", []))
 
     async def _create_child(self, row: dict[str, Any], start: dict[str, Any]) -> None:

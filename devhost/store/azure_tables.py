@@ -141,7 +141,6 @@ def _error(status: int, body: bytes, what: str) -> HttpResponseError:
         message=f"{what}: {status} {code} {message}".replace("  ", " ")
     )
     exc.status_code = status
-    exc.error_code = code or None
     # In a failed transaction the message starts with the failing operation's position: "1:...".
     position = re.match(r"(\d+):", message)
     exc.index = int(position.group(1)) if position else None  # type: ignore[attr-defined]
@@ -154,7 +153,7 @@ class TableService:
     def __init__(
         self,
         endpoint: str,
-        credential: AzureNamedKeyCredential | AzureSasCredential | None,
+        credential: object,
         *,
         connection_timeout: float = 10.0,
         read_timeout: float = 60.0,
@@ -169,6 +168,8 @@ class TableService:
             self._key = base64.b64decode(credential.named_key.key)
         elif isinstance(credential, AzureSasCredential):
             self._sas = credential.signature.lstrip("?")
+        elif credential is not None:
+            raise TypeError("the azure store signs with an account key or a SAS, not with a token")
         self._timeout = aiohttp.ClientTimeout(sock_connect=connection_timeout, sock_read=read_timeout)
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None

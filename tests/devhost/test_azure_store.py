@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableServiceClient
+from azure.data.tables import AccountSasPermissions, ResourceTypes, TableServiceClient, generate_account_sas
 
+from devhost.store.azure_account import DEV_ACCOUNT, DEV_KEY
 from devhost.store.azure_index import AT_ONCE, DueIndex
 from devhost.store.azure_tables import Table, TableService, bind
 
@@ -27,6 +30,30 @@ async def table(azurite: str) -> AsyncIterator[Table]:
     await service.create_table(name)
     try:
         yield service.table(name)
+    finally:
+        await service.close()
+
+
+@pytest.mark.azurite
+async def test_a_shared_access_signature_signs_instead_of_the_key(table: Table, azurite: str) -> None:
+    sas = generate_account_sas(
+        AzureNamedKeyCredential(DEV_ACCOUNT, DEV_KEY),
+        resource_types=ResourceTypes(service=True, container=True, object=True),
+        permission=AccountSasPermissions(
+            read=True, write=True, delete=True, list=True, add=True, update=True
+        ),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    parsed = TableServiceClient.from_connection_string(
+        f"TableEndpoint={table.service.endpoint};SharedAccessSignature={sas}"
+    )
+    service = TableService(parsed.url, parsed.credential)
+    parsed.close()
+    try:
+        other = service.table(table.name)
+        await other.transact([("upsert", {"PartitionKey": "p'1", "RowKey": "", "N": 1}, None)])
+        assert (await other.get("p'1", ""))["N"] == 1
+        assert [r["N"] async for r in other.query("PartitionKey eq @pk", {"pk": "p'1"})] == [1]
     finally:
         await service.close()
 
