@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import itertools
@@ -51,6 +52,10 @@ _ETAG_LINE = re.compile(rb"^ETag: (.+?)\r?$", re.MULTILINE | re.IGNORECASE)
 _PARAMETER = re.compile(r"@(\w+)")
 _BOUNDARY = uuid.uuid4().hex
 _SERIAL = itertools.count()
+_METHODS = {"upsert": "PUT", "replace": "PUT", "merge": "MERGE", "delete": "DELETE"}
+_PART = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+_PART_HEADERS = f"x-ms-version: {VERSION}\r\nDataServiceVersion: 3.0\r\nAccept: {_ACCEPT}\r\n"
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 _ERRORS: dict[int, type[HttpResponseError]] = {
     401: ClientAuthenticationError,
     403: ClientAuthenticationError,
@@ -73,6 +78,7 @@ class Row(dict[str, Any]):
 Operation = tuple[Literal["insert", "upsert", "replace", "merge", "delete"], Mapping[str, Any], str | None]
 
 
+@functools.lru_cache(maxsize=8192)
 def _key(value: str) -> str:
     return quote(value.replace("'", "''"), safe="")
 
@@ -296,7 +302,7 @@ class Table:
         _, headers, _ = await self.service.request(
             method,
             self._path(entity["PartitionKey"], entity["RowKey"]),
-            json.dumps(encode(entity)).encode(),
+            _dumps(encode(entity)).encode(),
             f"{what} {self.name}",
             headers={"If-Match": if_match} if if_match else None,
         )
@@ -349,29 +355,24 @@ class Table:
         # Boundaries only need to be absent from the body: a random prefix and a counter.
         mark = f"{_BOUNDARY}_{next(_SERIAL)}"
         batch, changeset = f"batch_{mark}", f"changeset_{mark}"
-        base = self.service.url("").with_query(None)
+        base, name = self.service.endpoint, self.name
         parts: list[bytes] = []
         for n, (kind, entity, etag) in enumerate(operations):
-            head = (
-                f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
-                f"Content-ID: {n}\r\n\r\n"
-            )
-            lines: list[str] = []
             if kind == "insert":
-                lines.append(f"POST {base}/{self.name} HTTP/1.1")
-                lines.append("Prefer: return-no-content")
+                request = f"POST {base}/{name} HTTP/1.1\r\nPrefer: return-no-content\r\n"
             else:
-                method = {"upsert": "PUT", "replace": "PUT", "merge": "MERGE", "delete": "DELETE"}[kind]
                 key = self._path(entity["PartitionKey"], entity["RowKey"])
-                lines.append(f"{method} {base}{key} HTTP/1.1")
+                request = f"{_METHODS[kind]} {base}{key} HTTP/1.1\r\n"
                 if kind != "upsert":
-                    lines.append(f"If-Match: {etag or '*'}")
-            lines += [f"x-ms-version: {VERSION}", "DataServiceVersion: 3.0", f"Accept: {_ACCEPT}"]
-            body = b""
-            if kind != "delete":
-                body = json.dumps(encode(entity)).encode()
-                lines += [f"Content-Type: {_JSON}", f"Content-Length: {len(body)}"]
-            parts.append(head.encode() + "\r\n".join(lines).encode() + b"\r\n\r\n" + body + b"\r\n")
+                    request += f"If-Match: {etag or '*'}\r\n"
+            head = f"--{changeset}\r\n{_PART}Content-ID: {n}\r\n\r\n{request}{_PART_HEADERS}"
+            if kind == "delete":
+                parts.append(f"{head}\r\n\r\n".encode())
+            else:
+                body = _dumps(encode(entity))  # ASCII: its length is its size in bytes
+                parts.append(
+                    f"{head}Content-Type: {_JSON}\r\nContent-Length: {len(body)}\r\n\r\n{body}\r\n".encode()
+                )
         payload = (
             f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n".encode()
             + b"".join(parts)
