@@ -74,3 +74,5 @@ def read_json_body(req: func.HttpRequest) -> Any:
     except ValueError as exc:
         # UnicodeDecodeError is a ValueError too: the body must be UTF-8 JSON.
         raise BadRequestError(400, f"The request body is not valid JSON: {exc}.") from exc
+    except RecursionError as exc:
+        raise BadRequestError(400, "The request body is JSON nested too deeply to read.") from exc

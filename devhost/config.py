@@ -93,7 +93,7 @@ def _override_host_json(host_json: dict[str, Any], values: dict[str, str]) -> No
     for name, value in overrides.items():
         if not name.lower().startswith(_OVERRIDE_PREFIX):
             continue
-        *path, leaf = name[len(_OVERRIDE_PREFIX):].split("__")
+        *path, leaf = name[len(_OVERRIDE_PREFIX) :].split("__")
         node = host_json
         for part in path:
             key = next((k for k in node if k.lower() == part.lower()), part)

@@ -43,7 +43,7 @@ def custom_status_size(value: Any) -> int:
 
     Raises CustomStatusError if `value` is not JSON-serializable.
     """
-    return len(custom_status_json(value).encode("utf-16-le"))
+    return len(custom_status_json(value).encode("utf-16-le", "surrogatepass"))
 
 
 def check_custom_status(value: Any) -> None:

@@ -9,6 +9,7 @@ to the next timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -30,8 +31,16 @@ _ABANDON_BACKOFF = timedelta(seconds=1)
 class Dispatcher:
     """Runs orchestration episodes and activities until stopped."""
 
-    def __init__(self, store: Store, invoker: Invoker, runner: EpisodeRunner, clock: RealClock, *,
-                 max_orchestrations: int, max_activities: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        invoker: Invoker,
+        runner: EpisodeRunner,
+        clock: RealClock,
+        *,
+        max_orchestrations: int,
+        max_activities: int,
+    ) -> None:
         self._store = store
         self._invoker = invoker
         self._runner = runner
@@ -99,10 +108,8 @@ class Dispatcher:
                     continue
                 self._idle.set()
             timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, _IDLE_POLL_SECONDS))
-            except asyncio.TimeoutError:
-                pass
 
     async def _dispatch_due(self) -> int:
         now = self._clock.now()
@@ -155,9 +162,19 @@ class Dispatcher:
         now = self._clock.now()
         if reply.failure is not None:
             reason, details = reply.failure
-            event = h.event(EventType.TASK_FAILED, now, TaskScheduledId=task.task_id, Reason=reason,
-                            Details=details, FailureDetails=None)
+            event = h.event(
+                EventType.TASK_FAILED,
+                now,
+                TaskScheduledId=task.task_id,
+                Reason=reason,
+                Details=details,
+                FailureDetails=None,
+            )
         else:
-            event = h.event(EventType.TASK_COMPLETED, now, TaskScheduledId=task.task_id,
-                            Result=h.reserialize(reply.result))
+            event = h.event(
+                EventType.TASK_COMPLETED,
+                now,
+                TaskScheduledId=task.task_id,
+                Result=h.reserialize(reply.result),
+            )
         return Message(task.instance_id, event, execution_id=task.execution_id)

@@ -34,7 +34,7 @@ class OrchestrationFailure(Exception):
 def custom_status_size_error(status: Any) -> str | None:
     """The extension's 16 KB rule on compact JSON measured in UTF-16; the error text, or None."""
     text = h.dumps(status)
-    size_kb = int(len(text.encode("utf-16-le")) / 1024.0)
+    size_kb = int(len(text.encode("utf-16-le", "surrogatepass")) / 1024.0)
     if size_kb > CUSTOM_STATUS_LIMIT_KB:
         return (
             "The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. "

@@ -211,10 +211,6 @@ def test_app_routes_refuse_bad_input_cleanly(
     seeded: DevhostProcess, name: str, body: bytes | None, query: dict[str, str]
 ) -> None:
     port = seeded.port
-    if body is not None and body.startswith((b"[" * 1000, b'{"a":' * 1000)):
-        # The app's own JSON parsing (clients/start_request.py) does not catch RecursionError, so such a
-        # body is the app's 500, not devhost's: reported to the app's owner, left out here.
-        return
     query.setdefault("timeout", "0.2")  # HttpStartAndWait answers within the query's timeout
     for route in (
         f"/api/orchestrators/{segment(name)}",

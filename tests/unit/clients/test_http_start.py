@@ -54,6 +54,14 @@ async def test_an_unknown_orchestrator_is_404_and_nothing_starts(rpc: RpcStub) -
     assert rpc.starts == []
 
 
+async def test_a_body_nested_too_deeply_is_400_and_nothing_starts(rpc: RpcStub) -> None:
+    response = await invoke(HTTP_START, rpc, "E1_HelloSequence", body=b"[" * 100_000 + b"]" * 100_000)
+
+    assert response.status_code == 400
+    assert "nested too deeply" in json_body(response)["error"]
+    assert rpc.starts == []
+
+
 async def test_a_malformed_body_is_400_and_nothing_starts(rpc: RpcStub) -> None:
     response = await invoke(HTTP_START, rpc, "E1_HelloSequence", body=b'["Tokyo",')
 

@@ -22,6 +22,8 @@ def test_size_is_utf16_bytes_of_compact_json() -> None:
     # Non-ASCII is stored as itself, not as a \u escape; outside the BMP it takes a surrogate pair.
     assert custom_status_size("é") == 3 * 2
     assert custom_status_size("😀") == (2 + 2) * 2
+    # A lone surrogate (valid JSON: "\ud800") is one UTF-16 unit, as .NET counts it; no codec error.
+    assert custom_status_size("\ud800x") == 4 * 2
 
 
 @pytest.mark.parametrize(
