@@ -263,7 +263,9 @@ class SqliteStore:
 
         self._history.pop(instance.instance_id, None)
         await self._write(tx)
-        self._remember_history(instance.instance_id, [])
+        # An episode may have read (and remembered) the replaced history while this write was under
+        # way; the next read goes to the database.
+        self._history.pop(instance.instance_id, None)
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
@@ -278,7 +280,11 @@ class SqliteStore:
         rows = self._db.execute(
             "SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,)
         ).fetchall()
-        return [r[0] for r in rows]
+        # Read through: nothing awaits between this read and remembering it, and every write that
+        # was under way meanwhile forgets the instance when it completes.
+        history = [r[0] for r in rows]
+        self._remember_history(instance_id, history)
+        return history
 
     def _remember_history(self, instance_id: str, history: list[str]) -> None:
         self._history[instance_id] = history
@@ -455,7 +461,9 @@ class SqliteStore:
             return self._delete_instance(db, instance_id)
 
         self._history.pop(instance_id, None)
-        return int(await self._write(tx))
+        deleted = int(await self._write(tx))
+        self._history.pop(instance_id, None)
+        return deleted
 
     async def purge_by(self, query: InstanceQuery) -> int:
         where, args = self._where(query)
@@ -469,7 +477,9 @@ class SqliteStore:
             return sum(self._delete_instance(db, i) for i in ids)
 
         self._history.clear()
-        return int(await self._write(tx))
+        deleted = int(await self._write(tx))
+        self._history.clear()
+        return deleted
 
     def insert_instances(self, records: list[InstanceRecord]) -> None:
         """Bulk-insert instance rows in one transaction (imports and benchmarks; no messages queued)."""
