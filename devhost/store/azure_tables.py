@@ -390,8 +390,8 @@ class Table:
             raise HttpResponseError(message=f"transaction on {self.name}: unreadable answer")
         failed = next((s for s in statuses if s >= 300), None)
         if failed is not None:
-            body = data[data.find(b"{") : data.rfind(b"}") + 1]
-            raise _error(failed, body, f"transaction on {self.name}")
+            detail = data[data.find(b"{") : data.rfind(b"}") + 1]
+            raise _error(failed, detail, f"transaction on {self.name}")
         etags: list[str] = []
         for chunk in data.split(b"--changesetresponse_")[1:]:
             if _STATUS_LINE.search(chunk):
