@@ -170,7 +170,9 @@ class SqliteStore:
             while self._pending:
                 batch, self._pending = self._pending, []
                 txs = [tx for tx, _ in batch]
-                if self._writer_thread is None:
+                if self._writer_thread is None or len(txs) == 1:
+                    # A lone write commits on the loop's thread: handing it to the writer thread costs
+                    # more than its commit (the thread waits for the GIL), so only batches go there.
                     outcomes = self._commit_batch(txs)
                 else:
                     outcomes = await asyncio.get_running_loop().run_in_executor(
