@@ -47,8 +47,8 @@ package-check: $(STAMP)
 	$(PY) -m pytest tests/deploy
 
 ## Benchmarks: devhost in its own process, driven over loopback; prints JSON lines and tables
-bench: $(STAMP)
-	$(PY) -m bench
+bench: $(STAMP) $(NODE)
+	$(PY) -m bench --stores sqlite,azure
 
 ## Long reliability runs: 200 SIGKILLs under a mixed workload, then 60 s of 32 concurrent clients;
 ## each prints a summary (lost, doubled and errors must be 0). SEED=n repeats a run.
