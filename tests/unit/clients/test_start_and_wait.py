@@ -149,9 +149,10 @@ async def test_after_the_timeout_it_answers_with_the_check_status_response(rpc: 
     body = json_body(response)
     assert body["id"] == INSTANCE_ID
     assert response.headers["Location"] == body["statusQueryGetUri"]
-    assert 0.3 <= elapsed < 1.5
-    # Polled repeatedly at the requested interval, not once and not in a tight loop.
-    assert 3 <= rpc.status_queries <= 8
+    assert elapsed >= 0.3  # it waited for the timeout (an upper bound would only measure the machine)
+    # Polled repeatedly at the requested interval, not once and not in a tight loop (a slow machine
+    # can only make fewer polls).
+    assert 2 <= rpc.status_queries <= 8
 
 
 async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcStub) -> None:
@@ -162,7 +163,8 @@ async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcSt
     response = await wait(rpc, timeout="0.3")
 
     assert response.status_code == 202
-    assert loop.time() - started < 1.5
+    # A hung query is cut at the timeout: well under the 10 s a single query may take otherwise.
+    assert loop.time() - started < 5
 
 
 async def test_other_orchestrators_need_a_target(rpc: RpcStub) -> None:
