@@ -102,7 +102,7 @@ def dumps(value: Any) -> str:
     value is written with escapes instead: the same JSON value, storable in any store.
     """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if _LONE_SURROGATE.search(text):
+    if not text.isascii() and _LONE_SURROGATE.search(text):  # isascii: the common case, scanned in C
         return json.dumps(value, separators=(",", ":"))
     return text
 

@@ -29,9 +29,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -208,19 +209,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
     args = parser.parse_args(argv)
+    return run_driver(
+        "crash",
+        args,
+        lambda spec, seed, work: run_crash(
+            kills=args.kills, seed=seed, spec=spec, work=work, clients=args.clients, log=True
+        ),
+    )
+
+
+def run_driver(
+    name: str, args: argparse.Namespace, run: Callable[[StoreSpec, int, Path], Awaitable[Any]]
+) -> int:
+    """The command line shared by the drivers: seed and work folder, the store, the summary, the exit code.
+
+    `args` carries `seed`, `work` and `store`; `run(spec, seed, work)` returns a report with `ok`,
+    `summary()` and `details()`.
+    """
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    work = args.work or Path(tempfile.mkdtemp(prefix="devhost-crash-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix=f"devhost-{name}-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"crash: seed={seed} store={args.store} kills={args.kills} work={work}", flush=True)
+    print(f"{name}: seed={seed} store={args.store} work={work}", flush=True)
     with contextlib.ExitStack() as stack:
-        spec = stack.enter_context(azure_spec(work)) if args.store == "azure" else StoreSpec("sqlite")
-        report = asyncio.run(
-            run_crash(kills=args.kills, seed=seed, spec=spec, work=work, clients=args.clients, log=True)
-        )
+        spec = stack.enter_context(azure_spec(work)) if args.store == "azure" else StoreSpec(args.store)
+        report = asyncio.run(run(spec, seed, work))
     print(report.summary(), flush=True)
     if not report.ok:
         print(report.details(), flush=True)
-        print(f"crash: FAILED; reproduce with --seed {seed}", flush=True)
+        print(f"{name}: FAILED; reproduce with --seed {seed}", flush=True)
         return 1
     return 0
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import aiohttp
 
 from devhost.process import DevhostProcess, free_port
 
-from .crash import LEDGER_ENV, StoreSpec, azure_spec, settled
+from .crash import LEDGER_ENV, StoreSpec, run_driver, settled
 from .workload import APP, Client, Outcome, Tally, Verdict, Workload, check_ledger, check_outcomes
 
 
@@ -115,20 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["sqlite", "memory", "azure"], default="sqlite")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.randrange(2**31)
-    work = args.work or Path(tempfile.mkdtemp(prefix="devhost-load-"))
-    work.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        spec = stack.enter_context(azure_spec(work)) if args.store == "azure" else StoreSpec(args.store)
-        report = asyncio.run(
-            run_load(seconds=args.seconds, clients=args.clients, seed=seed, spec=spec, work=work)
-        )
-    print(report.summary(), flush=True)
-    if not report.ok:
-        print(report.details(), flush=True)
-        print(f"load: FAILED; reproduce with --seed {seed}", flush=True)
-        return 1
-    return 0
+    return run_driver(
+        "load",
+        args,
+        lambda spec, seed, work: run_load(
+            seconds=args.seconds, clients=args.clients, seed=seed, spec=spec, work=work
+        ),
+    )
 
 
 if __name__ == "__main__":
