@@ -29,17 +29,19 @@ async def start_all(http: aiohttp.ClientSession, base: str, name: str, body: Any
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-async def wait_all_done(http: aiohttp.ClientSession, base: str, timeout: float) -> None:
-    """Until no instance is Pending or Running (one cheap list query every 20 ms)."""
+async def wait_all_done(
+    http: aiohttp.ClientSession, base: str, timeout: float, statuses: str = NON_TERMINAL
+) -> None:
+    """Until no instance has one of `statuses` (default: Pending or Running; a list query every 20 ms)."""
     end = time.perf_counter() + timeout
     while time.perf_counter() < end:
         async with http.get(
-            f"{base}{WEBHOOKS}/instances", params={"runtimeStatus": NON_TERMINAL, "top": "1"}
+            f"{base}{WEBHOOKS}/instances", params={"runtimeStatus": statuses, "top": "1"}
         ) as r:
             if not await r.json():
                 return
         await asyncio.sleep(0.02)
-    raise TimeoutError(f"instances still running after {timeout} s")
+    raise TimeoutError(f"instances still {statuses} after {timeout} s")
 
 
 async def run_hello_cities(

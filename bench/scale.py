@@ -15,7 +15,7 @@ from devhost.process import DevhostProcess
 from devhost.store import InstanceRecord, RuntimeStatus
 from devhost.store.sqlite import SqliteStore
 
-from .hello_cities import WEBHOOKS, start_all
+from .hello_cities import WEBHOOKS, start_all, wait_all_done
 from .stats import ms, percentile
 
 
@@ -87,12 +87,8 @@ async def waiting(app_dir: Path, work: Path, count: int) -> dict[str, Any]:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
             t0 = time.perf_counter()
             ids = await start_all(http, proc.url, "SetStatusTest", {"timeout": 3600}, count)
-            while True:  # until none is Pending any more: all are waiting for their event
-                async with http.get(
-                    f"{proc.url}{WEBHOOKS}/instances", params={"runtimeStatus": "Pending", "top": "1"}
-                ) as r:
-                    if not await r.json():
-                        break
+            # Until none is Pending any more: all are waiting for their event.
+            await wait_all_done(http, proc.url, timeout=600, statuses="Pending")
             started = time.perf_counter() - t0
             lat = await query_latencies(http, proc.url, ids, 500)
         rss = proc.peak_rss_mb()
