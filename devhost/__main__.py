@@ -84,6 +84,8 @@ def banner(host: DevHost) -> str:
     skipped = [fn for fn in host.index.functions.values() if fn.unsupported]
     for fn in skipped:
         lines.append(f"WARNING: {fn.name} is not run: {fn.unsupported}.")
+    # What indexing left out or ignored (v1 functions that fail to load, a mixed app's folders, ...).
+    lines.extend(f"WARNING: {note}" for note in host.index.notes)
     lines.append(
         f"Durable HTTP API: {host.url}/runtime/webhooks/durabletask/   (SDK RPC: {host.rpc_base_url})"
     )

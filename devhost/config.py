@@ -115,8 +115,11 @@ def load_settings(
 ) -> Settings:
     """Read the app's config files; raise ConfigError naming the file and the problem."""
     root = Path(app_dir).resolve()
-    if not (root / "function_app.py").exists():
-        raise ConfigError(f"no function_app.py in {root}: --app must name a Python v2 function app folder")
+    if not (root / "function_app.py").exists() and not any(root.glob("*/function.json")):
+        raise ConfigError(
+            f"no function_app.py and no */function.json in {root}: "
+            "--app must name a Python function app folder"
+        )
     host_json = _read_json(root / "host.json", "host.json")
     local = _read_json(root / "local.settings.json", "local.settings.json")
     raw_values = local.get("Values", {})

@@ -21,7 +21,8 @@ from ..bindings import (
 )
 from ..config import Settings
 from ..errors import RequestError
-from ..functions import AppFunction, FunctionIndex, Kind
+from ..functions import AppFunction, FunctionIndex, Kind, OutValue
+from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
 
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
@@ -121,13 +122,20 @@ class AppRoutes:
                 kwargs[name] = decode_http_request(
                     request.method, str(request.url), dict(request.headers), dict(request.query), params, body
                 )
-            elif kind == "durableClient":
+            elif kind in CLIENT_BINDINGS:
                 kwargs[name] = client_binding_payload(origin, self._rpc_base_url, self._settings)
-        if "context" in fn.parameters and "context" not in kwargs:
-            kwargs["context"] = InvocationContext(fn.name, str(self._settings.app_dir))
+        outputs = {name: OutValue() for name in fn.output_parameters}
+        kwargs.update(outputs)
+        if fn.wants_context:
+            kwargs["context"] = InvocationContext(fn.name, fn.directory or str(self._settings.app_dir))
         if fn.is_async:
             value = await fn.user_function(**kwargs)
         else:
             value = await asyncio.get_running_loop().run_in_executor(None, lambda: fn.user_function(**kwargs))
+        if value is not None and not fn.has_return:
+            # The worker fails such an invocation (the host answers 500).
+            raise RuntimeError(f"function {fn.name!r} without a $return binding returned a non-None value")
+        # A named `http` output (v1 function.json) set through func.Out is the response.
+        value = next((out.get() for out in outputs.values() if out.get() is not None), value)
         result = encode_http_response(value)
         return web.Response(status=result.status, headers=result.headers, body=result.body)

@@ -15,7 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..bindings import decode_activity_input, decode_orchestration_context, encode_activity_output
+from ..bindings import (
+    InvocationContext,
+    decode_activity_input,
+    decode_orchestration_context,
+    encode_activity_output,
+)
 from ..functions import AppFunction, FunctionIndex, Kind
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -84,12 +89,18 @@ def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
     return f"Activity function '{name}' failed: {message}", details
 
 
+def _arguments(fn: AppFunction, default_name: str, value: Any) -> dict[str, Any]:
+    """The trigger value by its binding name, and the invocation context if asked for (as the worker)."""
+    arguments = {fn.trigger.get("name", default_name): value}
+    if fn.wants_context:
+        arguments["context"] = InvocationContext(fn.name, fn.directory)
+    return arguments
+
+
 def call_activity_sync(fn: AppFunction, input_text: str | None) -> ActivityReply:
     """Decode the input, call a sync activity, encode its result; failures become data."""
     try:
-        value = decode_activity_input(input_text)
-        binding = fn.trigger.get("name", "input")
-        result = fn.user_function(**{binding: value})
+        result = fn.user_function(**_arguments(fn, "input", decode_activity_input(input_text)))
         return ActivityReply(result=_encode_result(result))
     except Exception as exc:
         return ActivityReply(failure=activity_failure(fn.name, exc))
@@ -101,8 +112,8 @@ def _encode_result(value: Any) -> str | None:
 
 def call_orchestrator(fn: AppFunction, payload: str) -> EpisodeReply:
     try:
-        binding = fn.trigger.get("name", "context")
-        return parse_episode_output(fn.user_function(**{binding: decode_orchestration_context(payload)}))
+        context = decode_orchestration_context(payload)
+        return parse_episode_output(fn.user_function(**_arguments(fn, "context", context)))
     except Exception as exc:
         return parse_episode_exception(exc)
 
@@ -141,8 +152,7 @@ class InProcessInvoker:
                 self._pool, call_activity_sync, fn, input_text
             )
         try:
-            value = decode_activity_input(input_text)
-            result = await fn.user_function(**{fn.trigger.get("name", "input"): value})
+            result = await fn.user_function(**_arguments(fn, "input", decode_activity_input(input_text)))
             return ActivityReply(result=_encode_result(result))
         except Exception as exc:
             return ActivityReply(failure=activity_failure(fn.name, exc))

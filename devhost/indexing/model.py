@@ -1,0 +1,130 @@
+"""What indexing yields, whatever the programming model: `AppFunction`s, classified by trigger."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import azure.functions as func
+
+
+class Kind(str, Enum):
+    HTTP = "httpTrigger"
+    ORCHESTRATOR = "orchestrationTrigger"
+    ACTIVITY = "activityTrigger"
+    ENTITY = "entityTrigger"
+    OTHER = "other"
+
+
+# `orchestrationClient` is the older name of `durableClient`; the Durable extension binds both.
+CLIENT_BINDINGS = frozenset({"durableClient", "orchestrationClient"})
+SUPPORTED_BINDINGS = frozenset(
+    {"httpTrigger", "http", "orchestrationTrigger", "activityTrigger"} | CLIENT_BINDINGS
+)
+
+
+@dataclass(slots=True)
+class AppFunction:
+    """One indexed function: its name, trigger, bindings and the callable the worker would invoke."""
+
+    name: str
+    kind: Kind
+    trigger_type: str
+    trigger: dict[str, Any]
+    bindings: list[dict[str, Any]]
+    user_function: Callable[..., Any]
+    is_async: bool
+    parameters: set[str] = field(default_factory=set)
+    unsupported: str | None = None
+    # The function's folder (v1) or the app folder (v2): the worker's `context.function_directory`.
+    directory: str = ""
+
+    @property
+    def methods(self) -> list[str]:
+        methods = self.trigger.get("methods")
+        return [str(getattr(m, "value", m)).upper() for m in methods] if methods else []
+
+    @property
+    def route(self) -> str:
+        return str(self.trigger.get("route") or self.name)
+
+    @property
+    def output_parameters(self) -> list[str]:
+        """Named output bindings the function sets through a `func.Out` parameter (not `$return`)."""
+        return [
+            str(b["name"])
+            for b in self.bindings
+            if str(b.get("direction", "")).lower() == "out"
+            and b.get("name") != "$return"
+            and b["name"] in self.parameters
+        ]
+
+    @property
+    def wants_context(self) -> bool:
+        """A `context` parameter no binding fills gets the invocation context, as from the worker."""
+        return "context" in self.parameters and not any(b.get("name") == "context" for b in self.bindings)
+
+    @property
+    def has_return(self) -> bool:
+        """Whether the function's return value goes anywhere (a `$return` binding, or a durable trigger's
+        implicit output); the worker fails an invocation that returns a value with nowhere to go."""
+        return self.kind in (Kind.ORCHESTRATOR, Kind.ACTIVITY, Kind.ENTITY) or any(
+            b.get("name") == "$return" for b in self.bindings
+        )
+
+
+class OutValue(func.Out[Any]):
+    """The value the worker passes for a named output binding; the function calls `set()` on it."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+def plain(value: Any) -> Any:
+    """Binding dicts of the v2 model hold enums (direction, authLevel); keep their wire values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def classify(
+    name: str, bindings: list[dict[str, Any]], user: Callable[..., Any], directory: str = ""
+) -> AppFunction:
+    """An AppFunction from a function's bindings (wire form) and its callable; says what devhost skips."""
+    trigger = next((b for b in bindings if str(b.get("type", "")).endswith("Trigger")), {})
+    trigger_type = str(trigger.get("type", "none"))
+    kind = next((k for k in Kind if k.value == trigger_type), Kind.OTHER)
+    unsupported = None
+    if kind is Kind.OTHER:
+        unsupported = f"trigger type '{trigger_type}' is not run by devhost"
+    elif kind is Kind.ENTITY:
+        unsupported = "durable entities are not supported by devhost"
+    else:
+        extra = sorted({str(b.get("type")) for b in bindings} - SUPPORTED_BINDINGS)
+        if extra:
+            unsupported = f"binding type(s) {', '.join(extra)} are not supported by devhost"
+    return AppFunction(
+        name=name,
+        kind=kind,
+        trigger_type=trigger_type,
+        trigger=trigger,
+        bindings=bindings,
+        user_function=user,
+        is_async=inspect.iscoroutinefunction(user),
+        parameters=set(inspect.signature(user).parameters),
+        unsupported=unsupported,
+        directory=directory,
+    )
