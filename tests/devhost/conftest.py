@@ -14,14 +14,22 @@ from .helpers import APPS
 
 @pytest.fixture(autouse=True)
 def restore_imports() -> Iterator[None]:
-    """devhost imports an app as the module `function_app` with its folder first on sys.path.
+    """devhost imports an app as the module `function_app` with its folder first on sys.path (v2), or its
+    function folders as `__app__.<folder>` with shared code importable from the folder (v1).
 
     That is what a worker does once per process; here several apps load into one, so the previous
-    `function_app` module and sys.path come back after each test (tests/unit imports the real app).
+    `function_app` module and sys.path come back after each test (tests/unit imports the real app), and
+    the modules an app's folder brought in are dropped (two apps may both have a `shared` package).
     """
     path = list(sys.path)
+    before = set(sys.modules)
     previous = sys.modules.get("function_app")
     yield
+    app_dirs = tuple(p for p in sys.path if p not in path)
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if name == "__app__" or name.startswith("__app__.") or (app_dirs and file.startswith(app_dirs)):
+            del sys.modules[name]
     sys.path[:] = path
     if previous is None:
         sys.modules.pop("function_app", None)

@@ -1,7 +1,6 @@
 """An activity taking and returning a custom class; `context` is the worker's invocation context."""
 
 import azure.functions as func
-
 from shared.trip import Leg
 
 

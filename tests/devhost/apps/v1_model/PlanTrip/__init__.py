@@ -12,8 +12,12 @@ def orchestrator_function(context: df.DurableOrchestrationContext):
     for city in trip.cities:
         leg = yield context.call_activity("Greet", Leg(city))
         greetings.append(leg.greeting)
-        context.set_custom_status({"traveller": trip.traveller, "visited": len(greetings), "of": len(trip.cities)})
-    lines = yield context.call_sub_orchestrator("Summarize", Summary(greetings), f"{context.instance_id}:summary")
+        context.set_custom_status(
+            {"traveller": trip.traveller, "visited": len(greetings), "of": len(trip.cities)}
+        )
+    lines = yield context.call_sub_orchestrator(
+        "Summarize", Summary(greetings), f"{context.instance_id}:summary"
+    )
     return {"traveller": trip.traveller, "summary": lines}
 
 

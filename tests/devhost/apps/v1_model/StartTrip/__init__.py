@@ -2,7 +2,6 @@
 
 import azure.durable_functions as df
 import azure.functions as func
-
 from shared.trip import Trip  # the app folder is on sys.path: shared code imports as a top-level package
 
 
