@@ -3,11 +3,13 @@ progress as custom status, then has the Summarize sub-orchestration put the gree
 
 import azure.durable_functions as df
 
-from ..shared.trip import Leg, Summary  # a relative import: the function is the module __app__.PlanTrip
+from ..shared.trip import Leg, Summary, Trip  # a relative import: the function is the module __app__.PlanTrip
 
 
 def orchestrator_function(context: df.DurableOrchestrationContext):
     trip = context.get_input()
+    if isinstance(trip, list):  # plain JSON cities, from the generic starters
+        trip = Trip("guest", trip)
     greetings = []
     for city in trip.cities:
         leg = yield context.call_activity("Greet", Leg(city))

@@ -8,7 +8,8 @@ from shared.trip import Trip  # the app folder is on sys.path: shared code impor
 async def main(req: func.HttpRequest, starter: str, message: func.Out[func.HttpResponse]) -> None:
     cities = req.get_json()
     if not isinstance(cities, list) or not cities:
-        message.set(func.HttpResponse('{"error": "send a JSON list of cities"}', status_code=400))
+        error = '{"error": "send a JSON list of cities"}'
+        message.set(func.HttpResponse(error, status_code=400, mimetype="application/json"))
         return
     client = df.DurableOrchestrationClient(starter)
     instance_id = await client.start_new("PlanTrip", None, Trip(req.route_params["traveller"], cities))
