@@ -14,7 +14,7 @@ from .model import AppFunction, classify, plain
 SCRIPT_FILE = "function_app.py"
 
 
-def import_app(app_dir: Path, module_name: str = "function_app") -> func.FunctionApp:
+def import_app(app_dir: Path, module_name: str = "function_app") -> func.FunctionRegister:
     """Import `function_app.py` from app_dir (with app_dir on sys.path, as the worker does).
 
     Raises AppLoadError if the import fails or the module does not define exactly one FunctionApp.
@@ -48,7 +48,7 @@ def index_v2(app_dir: Path) -> list[AppFunction]:
         raise AppLoadError(f"indexing the app failed: {type(exc).__name__}: {exc}") from exc
     return [
         classify(
-            f.get_function_name(),
+            str(f.get_function_name()),
             [plain(b) for b in f.get_bindings_dict()["bindings"]],
             f.get_user_function(),
             str(app_dir),
