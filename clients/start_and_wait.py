@@ -14,7 +14,7 @@ one polls without blocking the worker, stops when the instance ends, and gives u
 Polling can only report what it saw, so every 200, 409, 500 and 202 body also carries `observed`
 (the custom-status values the polls read, in order, a value repeated by consecutive polls listed
 once, null left out) and `polls` (how many status queries were sent). A status set and replaced
-between two polls is in neither.
+between two polls is never among them.
 """
 
 from __future__ import annotations
