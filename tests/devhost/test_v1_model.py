@@ -147,12 +147,15 @@ def test_folders_that_fail_the_hosts_or_workers_checks_are_left_out_with_the_rea
         "def main(req: func.HttpRequest, starter: df.DurableOrchestrationClient) -> func.HttpResponse:\n"
         "    pass\n",
     )
+    (tmp_path / "NotJson").mkdir()
+    (tmp_path / "NotJson" / "function.json").write_text("{bindings: [")
     (tmp_path / "1bad").mkdir()
     (tmp_path / "1bad" / "function.json").write_text(json.dumps(ACTIVITY_JSON))
     index = FunctionIndex.load(tmp_path)
     assert list(index.functions) == ["Good"]
     notes = "\n".join(index.notes)
     assert "1bad is not run: '1bad' is not a valid function name." in notes
+    assert "NotJson is not run: function.json is not valid JSON" in notes
     assert "NoBindings is not run: At least one binding must be declared." in notes
     assert "BadScript is not run: Invalid script file name configuration." in notes
     assert (
@@ -165,6 +168,17 @@ def test_folders_that_fail_the_hosts_or_workers_checks_are_left_out_with_the_rea
         'type of starter binding in function.json "durableClient" does not match its Python annotation'
         in notes
     )
+
+
+def test_script_file_may_live_in_a_shared_folder(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "handlers.py").write_text("def shout(name):\n    return name.upper()\n")
+    config = {**ACTIVITY_JSON, "scriptFile": "../lib/handlers.py", "entryPoint": "shout"}
+    (tmp_path / "Shout").mkdir()
+    (tmp_path / "Shout" / "function.json").write_text(json.dumps(config))
+    fn = FunctionIndex.load(tmp_path).get("shout", Kind.ACTIVITY)  # names are case-insensitive
+    assert fn is not None and fn.user_function.__module__ == "__app__.lib.handlers"
+    assert fn.user_function(name="ada") == "ADA"
 
 
 def test_out_annotation_must_match_the_binding_direction(tmp_path: Path) -> None:
