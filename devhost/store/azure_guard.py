@@ -217,7 +217,7 @@ class HubGuard:
             f"{self._where()} holds devhost's task hub '{self.hub}' in layout 1, which used the Durable "
             f"extension's names: {', '.join(survey.found)}. This devhost keeps hubs in resources of its "
             f"own (layout {LAYOUT}) and does not carry layout 1 over; nothing was changed. Delete those "
-            f"tables, queues and containers (in Storage Explorer; for Azurite, or stop it and delete its "
+            f"tables, queues and containers (in Storage Explorer, or for Azurite stop it and delete its "
             f"--location folder), or {self._way_out(lead=False)}"
         )
 
