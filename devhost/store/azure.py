@@ -12,13 +12,12 @@ Layout 2: resources named as the Durable extension's provider names its own, wit
     message visible later) and its activity tasks (RowKey "W" + 20 digits of the task id).
   They share the partition because an entity group transaction, Azure Tables' only atomic write of
   several rows, is confined to one partition of one table.
-- `<hub>HistoryDevhost`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence number,
-  the event's JSON in `Event`. Readers take the rows in [HistoryStart, TailStart) and then the tail
-  in the instance row; other rows do not exist for them.
-- `<hub lower>-devhost` queue: wake-up hints only. Queue
-  visibility runs on the server's clock, which neither the contract's explicit `now` nor
-  `--time-skipping` can move, so the messages themselves stay in tables. A hint from another
-  process makes this one reload its index.
+- `<hub>HistoryDevhost`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence
+  number, the event's JSON in `Event`. Readers take the rows in [HistoryStart, TailStart) and then
+  the tail in the instance row; other rows do not exist for them.
+- `<hub lower>-devhost` queue: wake-up hints only. Queue visibility runs on the server's clock,
+  which neither the contract's explicit `now` nor `--time-skipping` can move, so the messages
+  themselves stay in tables. A hint from another process makes this one reload its index.
 - `<hub lower>-devhost` container: property values over 60 KiB (see azure_payloads.py), and the
   layout marker `devhost-layout.json`, written when devhost creates the hub.
 
