@@ -6,10 +6,15 @@ The article's starter polls forever with a blocking sleep and never notices a fa
 one polls without blocking the worker, stops when the instance ends, and gives up after a timeout:
 
 * 200: the custom status equals the target; body {instanceId, runtimeStatus, customStatus, output}.
-* 409: the instance completed, or was terminated or canceled, without reaching the target.
-* 500: the instance failed before reaching the target; `output` holds the failure message.
+* 409: the instance completed, or was terminated or canceled, and no poll saw the target.
+* 500: the instance failed and no poll saw the target; `output` holds the failure message.
 * 202: the timeout passed first; the standard check-status response, to keep polling elsewhere.
 * 400 / 404: a bad query value or body, or an unknown orchestrator (JSON error body).
+
+Polling can only report what it saw, so every 200, 409, 500 and 202 body also carries `observed`
+(the custom-status values the polls read, in order, a value repeated by consecutive polls listed
+once, null left out) and `polls` (how many status queries were sent). A status set and replaced
+between two polls is never among them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import azure.durable_functions as df
@@ -121,16 +127,56 @@ def status_body(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
     }
 
 
-def ended_response(status: df.DurableOrchestrationStatus, target: Any) -> func.HttpResponse:
-    """Return the answer for an instance that ended without its custom status reaching the target."""
+@dataclass
+class Observed:
+    """What the polls saw: the custom-status values in order, consecutive repeats once, and the poll count."""
+
+    values: list[Any] = field(default_factory=list)
+    polls: int = 0
+
+    def record(self, custom_status: Any) -> None:
+        """Add a custom status read by a poll, unless it is unset (null) or the value read last."""
+        if custom_status is None:
+            return
+        if self.values and canonical(self.values[-1]) == canonical(custom_status):
+            return
+        self.values.append(custom_status)
+
+    def body(self) -> dict[str, Any]:
+        """Return the fields every answer carries: {"observed": [...], "polls": n}."""
+        return {"observed": list(self.values), "polls": self.polls}
+
+
+def ended_response(
+    status: df.DurableOrchestrationStatus, target: Any, observed: Observed
+) -> func.HttpResponse:
+    """Return the answer for an instance that ended and no poll saw its custom status at the target."""
     state = status.runtime_status.value if status.runtime_status is not None else "ended"
     failed = status.runtime_status == df.OrchestrationRuntimeStatus.Failed
     body = {
-        "error": f"The orchestration {state.lower()} before its custom status reached the target.",
+        # Only what the polls saw can be stated: the status may have passed through the target
+        # between two of them.
+        "error": f"The orchestration {state.lower()} and the target was not observed while polling: "
+        "a custom status set and replaced between two polls cannot be seen.",
         "target": target,
         **status_body(status),
+        **observed.body(),
     }
     return json_response(500 if failed else 409, body)
+
+
+def timed_out_response(
+    client: df.DurableOrchestrationClient, req: func.HttpRequest, instance_id: str, observed: Observed
+) -> func.HttpResponse:
+    """Return the SDK's 202 check-status response with `observed` and `polls` added to its body.
+
+    Its status code, headers (Location, Retry-After) and every management link stay as the SDK made them.
+    """
+    response = client.create_check_status_response(req, instance_id)
+    body = {**json.loads(response.get_body()), **observed.body()}
+    return func.HttpResponse(
+        json.dumps(body), status_code=response.status_code, headers=dict(response.headers)
+    )
 
 
 async def poll_status(
@@ -140,14 +186,17 @@ async def poll_status(
     target_text: str,
     timeout: float,
     interval: float,
+    observed: Observed,
 ) -> df.DurableOrchestrationStatus | None:
     """Poll until the custom status matches the target or the instance ends; None after `timeout` seconds.
 
-    Returns the last status read: a match, or an ended instance that never matched.
+    Returns the last status read: a match, or an ended instance that never matched. Each poll and
+    the custom status it read are recorded in `observed`.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while (remaining := deadline - loop.time()) > 0:
+        observed.polls += 1
         try:
             status = await asyncio.wait_for(
                 client.get_status(instance_id), timeout=min(GET_STATUS_TIMEOUT_SECONDS, remaining)
@@ -157,6 +206,7 @@ async def poll_status(
             continue
         # A status for an instance that does not exist yet (still Pending) is falsy.
         if status:
+            observed.record(status.custom_status)
             if status_matches(status.custom_status, target, target_text):
                 return status
             if status.runtime_status in ENDED:
@@ -187,9 +237,10 @@ async def start_and_wait(req: func.HttpRequest, client: df.DurableOrchestrationC
     logging.info(
         "Started orchestration %s with ID %s; waiting for %s.", start.function_name, instance_id, target_text
     )
-    status = await poll_status(client, instance_id, target, target_text, timeout, interval)
+    observed = Observed()
+    status = await poll_status(client, instance_id, target, target_text, timeout, interval, observed)
     if status is None:
-        return client.create_check_status_response(req, instance_id)
+        return timed_out_response(client, req, instance_id, observed)
     if status_matches(status.custom_status, target, target_text):
-        return json_response(200, status_body(status))
-    return ended_response(status, target)
+        return json_response(200, {**status_body(status), **observed.body()})
+    return ended_response(status, target, observed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
@@ -46,6 +47,8 @@ async def test_it_answers_once_the_status_reaches_london_by_default(rpc: RpcStub
         "runtimeStatus": "Running",
         "customStatus": "London",
         "output": None,
+        "observed": ["Tokyo", "London"],  # the unset status of the first two polls is not a value
+        "polls": 4,
     }
     assert rpc.status_queries == 4
     ((_, sent),) = rpc.starts
@@ -96,7 +99,13 @@ async def test_1_and_true_are_different_targets(rpc: RpcStub) -> None:
     assert response.status_code == 409
 
 
-async def test_completing_without_reaching_the_target_is_409(rpc: RpcStub) -> None:
+NOT_OBSERVED = (
+    "the target was not observed while polling: "
+    "a custom status set and replaced between two polls cannot be seen."
+)
+
+
+async def test_completing_without_a_poll_seeing_the_target_is_409(rpc: RpcStub) -> None:
     rpc.answer_status(
         status("Running", "Tokyo"), status("Completed", "Seattle", ["Hello Tokyo!", "Hello Seattle!"])
     )
@@ -105,13 +114,51 @@ async def test_completing_without_reaching_the_target_is_409(rpc: RpcStub) -> No
 
     assert response.status_code == 409
     assert json_body(response) == {
-        "error": "The orchestration completed before its custom status reached the target.",
+        "error": f"The orchestration completed and {NOT_OBSERVED}",
         "target": "London",
         "instanceId": INSTANCE_ID,
         "runtimeStatus": "Completed",
         "customStatus": "Seattle",
         "output": ["Hello Tokyo!", "Hello Seattle!"],
+        "observed": ["Tokyo", "Seattle"],
+        "polls": 2,
     }
+
+
+async def test_a_target_set_and_replaced_between_two_polls_is_not_observed(rpc: RpcStub) -> None:
+    # The instance went Tokyo, Seattle, London; the polls read Tokyo twice, then London at the end.
+    rpc.answer_status(
+        NOT_FOUND,
+        status("Running", "Tokyo"),
+        status("Running", "Tokyo"),
+        status("Completed", "London", ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]),
+    )
+
+    response = await wait(rpc, target="Seattle")
+
+    assert response.status_code == 409
+    body = json_body(response)
+    assert body["observed"] == ["Tokyo", "London"]
+    assert "Seattle" not in body["observed"]
+    assert body["polls"] == rpc.status_queries == 4
+    assert body["error"] == f"The orchestration completed and {NOT_OBSERVED}"
+
+
+async def test_only_consecutive_repeats_are_collapsed_and_json_values_compare_as_json(rpc: RpcStub) -> None:
+    rpc.answer_status(
+        status("Running", {"a": 1, "b": 2}),
+        status("Running", {"b": 2, "a": 1}),  # the same object, keys in another order
+        status("Running", "Tokyo"),
+        status("Running", {"a": 1, "b": 2}),
+        status("Running", 1),
+        status("Completed", True, None),  # 1 and true are different values
+    )
+
+    response = await wait(rpc, "SetStatusTest", target="never")
+
+    assert response.status_code == 409
+    assert json_body(response)["observed"] == [{"a": 1, "b": 2}, "Tokyo", {"a": 1, "b": 2}, 1, True]
+    assert json_body(response)["polls"] == 6
 
 
 async def test_a_terminated_instance_is_409(rpc: RpcStub) -> None:
@@ -132,8 +179,9 @@ async def test_a_failed_instance_is_500_with_the_failure(rpc: RpcStub) -> None:
 
     assert response.status_code == 500
     body = json_body(response)
-    assert body["error"] == "The orchestration failed before its custom status reached the target."
+    assert body["error"] == f"The orchestration failed and {NOT_OBSERVED}"
     assert body["output"] == failure
+    assert (body["observed"], body["polls"]) == (["Tokyo"], 2)
     assert rpc.status_queries == 2
 
 
@@ -149,10 +197,32 @@ async def test_after_the_timeout_it_answers_with_the_check_status_response(rpc: 
     body = json_body(response)
     assert body["id"] == INSTANCE_ID
     assert response.headers["Location"] == body["statusQueryGetUri"]
+    assert response.headers["Retry-After"] == "10"
+    assert (body["observed"], body["polls"]) == (["Tokyo"], rpc.status_queries)
     assert elapsed >= 0.3  # it waited for the timeout (an upper bound would only measure the machine)
     # Polled repeatedly at the requested interval, not once and not in a tight loop (a slow machine
     # can only make fewer polls).
     assert 2 <= rpc.status_queries <= 8
+
+
+async def test_the_202_body_is_the_check_status_payload_plus_what_was_observed(rpc: RpcStub) -> None:
+    rpc.answer_status(status("Running", "Tokyo"), status("Running", "Seattle"))
+
+    response = await wait(rpc, timeout="0.3")
+
+    body = json_body(response)
+    links = {key: value for key, value in body.items() if key not in {"observed", "polls"}}
+    # Every link the SDK's own check-status response has (the request's origin is the binding's).
+    assert links == df.DurableOrchestrationClient(rpc.binding()).create_http_management_payload(INSTANCE_ID)
+    assert {
+        "id",
+        "statusQueryGetUri",
+        "sendEventPostUri",
+        "terminatePostUri",
+        "purgeHistoryDeleteUri",
+    } <= set(links)
+    assert body["observed"] == ["Tokyo", "Seattle"]
+    assert body["polls"] == rpc.status_queries
 
 
 async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcStub) -> None:
@@ -163,6 +233,7 @@ async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcSt
     response = await wait(rpc, timeout="0.3")
 
     assert response.status_code == 202
+    assert (json_body(response)["observed"], json_body(response)["polls"]) == ([], 1)
     # A hung query is cut at the timeout: well under the 10 s a single query may take otherwise.
     assert loop.time() - started < 5
 
