@@ -1,8 +1,10 @@
 """Azure Storage store: a task hub in tables, queues and blobs, on Azurite or a real account.
 
-Layout (names as the Durable extension's Azure Storage provider gives them, where it has them):
+Layout 2: resources named as the Durable extension's provider names its own, with `Devhost` added
+(azure_account.py), never the provider's, and refused beside the provider's hub of the same name
+(azure_guard.py, which reads the account before anything is created and before every purge):
 
-- `<hub>Instances`: a partition per instance (PartitionKey = instance id) holding
+- `<hub>InstancesDevhost`: a partition per instance (PartitionKey = instance id) holding
   - the instance row (RowKey ""): status, input, output, custom status, the window
     [HistoryStart, HistoryEnd) of its current history, its newest events while its activities are
     out (`HistoryTail`, from `TailStart`; see below), and an outbox while one is pending;
@@ -10,14 +12,14 @@ Layout (names as the Durable extension's Azure Storage provider gives them, wher
     message visible later) and its activity tasks (RowKey "W" + 20 digits of the task id).
   They share the partition because an entity group transaction, Azure Tables' only atomic write of
   several rows, is confined to one partition of one table.
-- `<hub>History`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence number,
-  the event's JSON in `Event`. Readers take the rows in [HistoryStart, TailStart) and then the tail
-  in the instance row; other rows do not exist for them.
-- `<hub>-control-00..03`, `<hub>-workitems` queues: wake-up hints only (in control-00). Queue
-  visibility runs on the server's clock, which neither the contract's explicit `now` nor
-  `--time-skipping` can move, so the messages themselves stay in tables. A hint from another
-  process makes this one reload its index.
-- `<hub>-largemessages` container: property values over 60 KiB (see azure_payloads.py).
+- `<hub>HistoryDevhost`: PartitionKey = instance id, RowKey = 16 hex digits of the event's sequence
+  number, the event's JSON in `Event`. Readers take the rows in [HistoryStart, TailStart) and then
+  the tail in the instance row; other rows do not exist for them.
+- `<hub lower>-devhost` queue: wake-up hints only. Queue visibility runs on the server's clock,
+  which neither the contract's explicit `now` nor `--time-skipping` can move, so the messages
+  themselves stay in tables. A hint from another process makes this one reload its index.
+- `<hub lower>-devhost` container: property values over 60 KiB (see azure_payloads.py), and the
+  layout marker `devhost-layout.json`, written when devhost creates the hub.
 
 Which rows are due is known from an in-memory index (azure_index.py) loaded at open.
 
@@ -103,6 +105,7 @@ from azure.storage.queue.aio import QueueServiceClient
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
 from .azure_account import Account, HubNames, table_key
+from .azure_guard import HubGuard
 from .azure_index import AT_ONCE, DueIndex
 from .azure_payloads import MAX_PROPERTY_BYTES, Payloads, blob_refs
 from .azure_tables import Operation, Table, TableService
@@ -240,6 +243,7 @@ class AzureStore:
         self._instances: Table = self._tables.table(self.names.instances)
         self._history: Table = self._tables.table(self.names.history)
         self._payloads = Payloads(self._blobs.get_container_client(self.names.container))
+        self._guard = HubGuard(self._tables, self._queues, self._blobs, hub, account.shown)
         self._index = DueIndex()
         self._status: dict[str, RuntimeStatus | None] = {}
         self._known: OrderedDict[str, _Known] = OrderedDict()
@@ -266,18 +270,22 @@ class AzureStore:
     # -- setup ------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the hub's tables, queues and container if missing, recover, load the index."""
+        """Check the account (azure_guard.py), create the hub if missing, recover, load the index.
+
+        Raises HubConflictError (nothing changed) if the hub may not be used, StoreError if the
+        account cannot be.
+        """
         async with self._open_lock:
             if self._opened:
                 return
             try:
+                exists = await self._guard.check()  # before anything is written
+                await self._create(self._blobs.create_container(self.names.container))
+                if not exists:
+                    await self._guard.claim()
                 await asyncio.gather(
                     *(self._create(self._tables.create_table(t)) for t in self.names.tables),
-                    *(
-                        self._create(self._queues.create_queue(q))
-                        for q in [*self.names.control_queues, self.names.work_item_queue]
-                    ),
-                    self._create(self._blobs.create_container(self.names.container)),
+                    self._create(self._queues.create_queue(self.names.hint_queue)),
                 )
                 pending = self._instances.query(
                     "RowKey eq @row and OutboxPending eq @yes",
@@ -663,7 +671,7 @@ class AzureStore:
     async def _send_hint(self) -> None:
         self._hinted = time.monotonic()
         try:
-            await self._queues.get_queue_client(self.names.control_queues[0]).send_message(
+            await self._queues.get_queue_client(self.names.hint_queue).send_message(
                 json.dumps({"writer": self._writer}), time_to_live=_HINT_TTL_SECONDS
             )
         except AzureError as exc:
@@ -676,7 +684,7 @@ class AzureStore:
         self._drained = time.monotonic()
 
         found = False
-        queue = self._queues.get_queue_client(self.names.control_queues[0])
+        queue = self._queues.get_queue_client(self.names.hint_queue)
         # Received hints stay hidden until they expire: nobody needs to delete them.
         async for hint in queue.receive_messages(max_messages=32, visibility_timeout=_HINT_TTL_SECONDS // 2):
             try:
@@ -1264,6 +1272,10 @@ class AzureStore:
     @_guarded
     async def purge(self, instance_id: str) -> int:
         await self._ready()
+        await self._guard.check()  # the real host may have made a hub of this name since open
+        return await self._purge(instance_id)
+
+    async def _purge(self, instance_id: str) -> int:
         self._forget(instance_id, recheck=False)
         row = await self._settle(instance_id)
         await self._delete_instance_data(instance_id)
@@ -1287,7 +1299,8 @@ class AzureStore:
         clauses, params = self._filter(query)
         found = self._instances.query(" and ".join(clauses), params, select=["InstanceId"])
         ids = [str(r["InstanceId"]) async for r in found]
-        return sum([await self.purge(i) for i in ids])
+        await self._guard.check()
+        return sum([await self._purge(i) for i in ids])
 
 
 def _identities(history: list[str]) -> set[tuple[str, Any]]:

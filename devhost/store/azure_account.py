@@ -6,9 +6,14 @@ its well-known development account on the default ports (10000 blob, 10001 queue
 the ports in AZURITE_BLOB_PORT / AZURITE_QUEUE_PORT / AZURITE_TABLE_PORT; any other value is a
 connection string (account key or SAS, optional explicit endpoints).
 
-Names follow the Durable extension's Azure Storage provider, so a task hub looks familiar in Storage
-Explorer: tables `<hub>Instances` and `<hub>History`, queues `<hub>-control-00..03` and
-`<hub>-workitems`, blob container `<hub>-largemessages` (lower case where Azure requires it).
+devhost's own resources of a task hub (`HubNames`) are the Durable extension's names with `Devhost`
+added, so they sit beside the real host's in Storage Explorer and can never be taken for them:
+tables `<hub>InstancesDevhost` and `<hub>HistoryDevhost`, queue and blob container
+`<hub lower>-devhost`. The real provider's own names (`ProviderNames`) are only ever read, by the
+guard in azure_guard.py. Why they cannot meet: a task hub name is letters and digits; the provider's
+table names end in `Instances`, `History` or `Partitions`, devhost's in `Devhost`; its queue and
+container names are the lower-cased hub, one hyphen and a fixed suffix (`control-NN`, `workitems`,
+`leases`, `applease`, `appleaseinfo`, `largemessages`), devhost's suffix is `devhost`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import base64
 import hashlib
 import os
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -33,7 +37,8 @@ _DEV_PORTS = {
     "Queue": ("AZURITE_QUEUE_PORT", 10001),
     "Table": ("AZURITE_TABLE_PORT", 10002),
 }
-CONTROL_QUEUES = 4  # the provider's default partitionCount
+# The provider's default partitionCount (its control queues); the most it allows is 16.
+PROVIDER_PARTITIONS = 16
 
 # Characters Azure Tables refuse in PartitionKey and RowKey.
 _BAD_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
@@ -94,37 +99,64 @@ def parse_account(setting: str) -> Account:
 
 @dataclass(frozen=True, slots=True)
 class HubNames:
-    """The tables, queues and container of one task hub."""
+    """devhost's own tables, queue and container of one task hub (the only ones it writes)."""
 
     hub: str
 
     @property
     def instances(self) -> str:
-        return f"{self.hub}Instances"
+        return f"{self.hub}InstancesDevhost"
 
     @property
     def history(self) -> str:
-        return f"{self.hub}History"
+        return f"{self.hub}HistoryDevhost"
+
+    @property
+    def tables(self) -> list[str]:
+        return [self.instances, self.history]
+
+    @property
+    def hint_queue(self) -> str:
+        return f"{self.hub.lower()}-devhost"
+
+    @property
+    def container(self) -> str:
+        """Large values, under a folder per instance, and the layout marker at the top."""
+        return f"{self.hub.lower()}-devhost"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderNames:
+    """What the Durable extension's Azure Storage provider names a task hub (read, never written).
+
+    Tables keep the hub's case (Azure compares table names case-insensitively); queues and
+    containers take it lower-cased. Earlier devhost versions used the same names, in a layout of
+    their own.
+    """
+
+    hub: str
+
+    @property
+    def tables(self) -> list[str]:
+        return [f"{self.hub}Instances", f"{self.hub}History", f"{self.hub}Partitions"]
 
     @property
     def control_queues(self) -> list[str]:
-        return [f"{self.hub.lower()}-control-{n:02d}" for n in range(CONTROL_QUEUES)]
+        return [f"{self.hub.lower()}-control-{n:02d}" for n in range(PROVIDER_PARTITIONS)]
 
     @property
     def work_item_queue(self) -> str:
         return f"{self.hub.lower()}-workitems"
 
     @property
-    def container(self) -> str:
-        return f"{self.hub.lower()}-largemessages"
+    def leases(self) -> str:
+        """The container holding `taskhub.json` (the task hub description) and partition leases."""
+        return f"{self.hub.lower()}-leases"
 
     @property
-    def tables(self) -> list[str]:
-        return [self.instances, self.history]
-
-    def control_queue_of(self, instance_id: str) -> str:
-        """The control queue an instance's wake-up hints go to (stable per instance id)."""
-        return self.control_queues[zlib.crc32(instance_id.encode()) % CONTROL_QUEUES]
+    def containers(self) -> list[str]:
+        lower = self.hub.lower()
+        return [self.leases, f"{lower}-applease", f"{lower}-appleaseinfo", f"{lower}-largemessages"]
 
 
 def table_key(instance_id: str) -> str:

@@ -1,10 +1,12 @@
 """Large payloads of the `azure` store: whatever a table property cannot hold goes to a blob.
 
 An Azure Table string property holds at most 64 KiB of UTF-16 and an entity 1 MiB. As in the Durable
-extension's provider, a value over 60 KiB is written to the hub's `-largemessages` container and the
-entity keeps only its name in `<Property>BlobName`. Blobs live under a folder per instance, so
-purging an instance deletes them with it; a blob name is random, so a write that is retried never
-clobbers a blob that a committed row already refers to.
+extension's provider, a value over 60 KiB is written to a blob (in the hub's `<hub lower>-devhost`
+container, where the provider has `-largemessages`) and the entity keeps only its name in
+`<Property>BlobName`. Blobs live under a folder per instance (`<quoted id>/...`: a name with a
+slash, so never the layout marker at the top of the container), so purging an instance deletes them
+with it; a blob name is random, so a write that is retried never clobbers a blob that a committed
+row already refers to.
 """
 
 from __future__ import annotations

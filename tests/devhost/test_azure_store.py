@@ -5,6 +5,7 @@ The store's promises are in test_store_contract.py (its azure-only tests at the 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,7 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import AccountSasPermissions, ResourceTypes, TableServiceClient, generate_account_sas
 
-from devhost.store.azure_account import DEV_ACCOUNT, DEV_KEY
+from devhost.store.azure_account import DEV_ACCOUNT, DEV_KEY, HubNames, ProviderNames
 from devhost.store.azure_index import AT_ONCE, DueIndex
 from devhost.store.azure_tables import Table, TableService, bind
 
@@ -155,3 +156,22 @@ def test_the_index_finds_due_work_oldest_first_and_delayed_work_by_time() -> Non
     index.forget_instance("c")
     assert [i for i, _ in index.due_instances(late, set())] == ["b"]
     assert index.due_tasks(late, set(), 10) == [(10, "a")] and index.next_due(early) is None
+
+
+@pytest.mark.parametrize("hub", ["Hub", "CustomStatusHub", "A" + "b9" * 22])
+def test_devhost_names_follow_azures_rules_and_are_never_the_providers(hub: str) -> None:
+    ours = HubNames(hub)
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", t) for t in ours.tables)
+    assert all(
+        re.fullmatch(r"[a-z0-9](-?[a-z0-9])*", n) and 3 <= len(n) <= 63
+        for n in (ours.hint_queue, ours.container)
+    )
+    # The provider's names of this hub and of hubs whose names run on into devhost's suffixes.
+    theirs: set[str] = set()
+    for other in (hub, hub + "Devhost", hub + "Instances", hub + "History", hub.lower()):
+        names = ProviderNames(other)
+        theirs |= {
+            n.lower()
+            for n in [*names.tables, *names.control_queues, names.work_item_queue, *names.containers]
+        }
+    assert not {n.lower() for n in [*ours.tables, ours.hint_queue, ours.container]} & theirs

@@ -32,6 +32,7 @@ from devhost.store import (
     open_store,
 )
 from devhost.store.azure import AzureStore
+from devhost.store.azure_account import HubNames
 from tests.azurite import new_hub
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -267,11 +268,14 @@ class AzureHub:
         await s.open()
         return s
 
-    def table(self, suffix: str) -> TableClient:
-        return TableClient.from_connection_string(self.connection_string, self.name + suffix)
+    def table(self, kind: str) -> TableClient:
+        """devhost's table of that kind ("Instances" or "History") in this hub."""
+        names = HubNames(self.name)
+        name = {"Instances": names.instances, "History": names.history}[kind]
+        return TableClient.from_connection_string(self.connection_string, name)
 
-    async def rows(self, suffix: str, instance_id: str) -> list[dict[str, Any]]:
-        async with self.table(suffix) as table:
+    async def rows(self, kind: str, instance_id: str) -> list[dict[str, Any]]:
+        async with self.table(kind) as table:
             found = table.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id})
             return [dict(r) async for r in found]
 
@@ -314,17 +318,21 @@ def episode(work: WorkItem, history: list[str], **effects: Any) -> EpisodeResult
 
 
 @azure_only
-async def test_azure_hub_is_named_as_the_durable_extension_names_it(azure_hub: AzureHub) -> None:
+async def test_azure_hub_has_names_of_its_own_beside_the_durable_extensions(azure_hub: AzureHub) -> None:
     await azure_hub.store()
-    lower = azure_hub.name.lower()
+    hub, lower = azure_hub.name, azure_hub.name.lower()
     async with TableServiceClient.from_connection_string(azure_hub.connection_string) as tables:
         names = {t.name async for t in tables.list_tables()}
-    assert {f"{azure_hub.name}Instances", f"{azure_hub.name}History"} <= names
+    assert {n for n in names if n.lower().startswith(lower)} == {
+        f"{hub}InstancesDevhost",
+        f"{hub}HistoryDevhost",
+    }
     async with QueueServiceClient.from_connection_string(azure_hub.connection_string) as queues:
         queue_names = {q.name async for q in queues.list_queues(name_starts_with=lower)}
-    assert queue_names == {f"{lower}-control-0{n}" for n in range(4)} | {f"{lower}-workitems"}
+    assert queue_names == {f"{lower}-devhost"}
     async with BlobServiceClient.from_connection_string(azure_hub.connection_string) as blobs:
-        assert await blobs.get_container_client(f"{lower}-largemessages").exists()
+        containers = {c.name async for c in blobs.list_containers(name_starts_with=lower)}
+    assert containers == {f"{lower}-devhost"}
 
 
 @azure_only
