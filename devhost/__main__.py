@@ -55,6 +55,27 @@ def _parser() -> argparse.ArgumentParser:
         help="check keys as Azure does: function keys for function-level routes, the system key for the "
         "Durable HTTP API (keys in <app>/.devhost/keys.json)",
     )
+    start.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any). By default only loopback "
+        "names and the bound address are answered, so that no web page can reach devhost by DNS rebinding",
+    )
+    start.add_argument(
+        "--cors",
+        default=None,
+        metavar="ORIGINS",
+        help="comma-separated origins allowed to call devhost from a browser, with CORS headers, as "
+        "func start --cors (default: local.settings.json Host.CORS; none)",
+    )
+    start.add_argument(
+        "--cors-credentials",
+        action="store_true",
+        default=None,
+        help="allow cross-origin calls with credentials (Access-Control-Allow-Credentials)",
+    )
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
 
@@ -92,6 +113,8 @@ def banner(host: DevHost) -> str:
     if host.settings.auth:
         # The keys themselves are never printed or logged: they are read from the file.
         lines.append(f"Keys required (--auth): function and system keys are in {host.settings.keys_path}")
+    if host.settings.cors_origins:
+        lines.append(f"CORS: {', '.join(host.settings.cors_origins)}")
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 
@@ -106,6 +129,9 @@ async def _serve(args: argparse.Namespace) -> None:
         time_skipping=args.time_skipping,
         auth=args.auth,
         workers=args.workers,
+        allowed_hosts=tuple(args.allow_host),
+        cors=args.cors,
+        cors_credentials=args.cors_credentials,
     )
     await host.start()
     if not is_loopback(args.host):

@@ -38,6 +38,11 @@ class Settings:
     auth: bool = False
     # The system key the check-status URLs carry as `code=` (set at start when auth is on; never shown).
     system_key: str = field(default="", repr=False)
+    # Browser protection (devhost/api/browser_guard.py): extra Host names, and the CORS origins
+    # (`--cors`, else local.settings.json Host.CORS, as func start reads them).
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
 
     @property
     def keys_path(self) -> Path:
@@ -112,6 +117,9 @@ def load_settings(
     store_url: str | None = None,
     time_skipping: bool = False,
     auth: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
+    cors: str | None = None,
+    cors_credentials: bool | None = None,
 ) -> Settings:
     """Read the app's config files; raise ConfigError naming the file and the problem."""
     root = Path(app_dir).resolve()
@@ -134,6 +142,7 @@ def load_settings(
     if not isinstance(prefix, str):
         raise ConfigError("host.json extensions.http.routePrefix must be a string")
     cores = os.cpu_count() or 1
+    origins, credentials = _cors(local, cors, cors_credentials)
     return Settings(
         app_dir=root,
         host=host,
@@ -147,7 +156,25 @@ def load_settings(
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
         values=values,
         auth=auth,
+        allowed_hosts=tuple(allowed_hosts),
+        cors_origins=origins,
+        cors_credentials=credentials,
     )
+
+
+def _cors(local: dict[str, Any], cors: str | None, credentials: bool | None) -> tuple[tuple[str, ...], bool]:
+    """The CORS origins and credentials flag: the command line's, else local.settings.json `Host`'s."""
+    section = local.get("Host") or {}
+    if not isinstance(section, dict):
+        raise ConfigError("local.settings.json 'Host' must be an object")
+    text = cors if cors is not None else section.get("CORS", "")
+    if not isinstance(text, str):
+        raise ConfigError("local.settings.json Host.CORS must be a comma-separated string of origins")
+    origins = tuple(o.strip() for o in text.split(",") if o.strip())
+    if credentials is None:
+        flag = section.get("CORSCredentials", False)
+        credentials = flag if isinstance(flag, bool) else str(flag).strip().lower() == "true"
+    return origins, bool(credentials)
 
 
 def apply_app_settings(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .api.app_routes import AppRoutes
 from .api.auth import HostKeys
+from .api.browser_guard import BrowserPolicy
 from .api.management import ManagementApi
 from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
@@ -52,9 +53,14 @@ class DevHost:
         time_skipping: bool = False,
         auth: bool = False,
         workers: int | None = None,
+        allowed_hosts: tuple[str, ...] | list[str] = (),
+        cors: str | None = None,
+        cors_credentials: bool | None = None,
     ) -> None:
         """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
-        Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0."""
+        Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0.
+        `allowed_hosts`: Host names to answer besides loopback ones ("*": any); `cors`: comma-separated
+        origins given CORS headers (default: local.settings.json Host.CORS), as `func start --cors`."""
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
@@ -63,6 +69,9 @@ class DevHost:
             store_url=store,
             time_skipping=time_skipping,
             auth=auth,
+            allowed_hosts=tuple(allowed_hosts),
+            cors=cors,
+            cors_credentials=cors_credentials,
         )
         self.keys: HostKeys | None = None
         self.clock = VirtualClock() if time_skipping else RealClock()
@@ -116,9 +125,14 @@ class DevHost:
         )
         control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
         api = ManagementApi(control, s)
-        self.rpc_port = await self._serve(rpc_app(api), "127.0.0.1", s.rpc_port, fallback=True)
+        policy = BrowserPolicy(s.host, s.allowed_hosts, s.cors_origins, s.cors_credentials)
+        self.rpc_port = await self._serve(
+            rpc_app(api, BrowserPolicy(allowed_hosts=s.allowed_hosts)), "127.0.0.1", s.rpc_port, fallback=True
+        )
         self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)
-        self.port = await self._serve(public_app(self.routes, api, self.keys), s.host, s.port, fallback=False)
+        self.port = await self._serve(
+            public_app(self.routes, api, self.keys, policy), s.host, s.port, fallback=False
+        )
         await self._dispatcher.start()
         return self
 

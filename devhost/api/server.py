@@ -8,6 +8,7 @@ from aiohttp import web
 from ..bindings import RPC_PATH, WEBHOOK_PATH
 from .app_routes import AppRoutes
 from .auth import HostKeys, loopback_only, system_key_middleware
+from .browser_guard import BrowserPolicy, browser_guard
 from .errors import error_response, json_errors
 from .management import ManagementApi
 from .openapi import openapi_document
@@ -20,9 +21,15 @@ HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 64 * 1024}
 OPENAPI_NAME = "openapi.json"
 
 
-def public_app(routes: AppRoutes, api: ManagementApi, keys: HostKeys | None = None) -> web.Application:
-    """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key."""
-    middlewares = [json_errors]
+def public_app(
+    routes: AppRoutes,
+    api: ManagementApi,
+    keys: HostKeys | None = None,
+    policy: BrowserPolicy | None = None,
+) -> web.Application:
+    """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key.
+    `policy` decides which Host names and browser origins are let in (default: loopback only)."""
+    middlewares = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
@@ -51,10 +58,13 @@ def public_app(routes: AppRoutes, api: ManagementApi, keys: HostKeys | None = No
     return app
 
 
-def rpc_app(api: ManagementApi) -> web.Application:
-    """The SDK client's endpoint: no keys (as in the extension), so loopback callers only."""
+def rpc_app(api: ManagementApi, policy: BrowserPolicy | None = None) -> web.Application:
+    """The SDK client's endpoint: no keys (as in the extension), so loopback callers only, and no page
+    in a browser (a rebinding page is a loopback caller too)."""
     app = web.Application(
-        middlewares=[loopback_only, json_errors], client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS
+        middlewares=[loopback_only, browser_guard(policy or BrowserPolicy()), json_errors],
+        client_max_size=MAX_BODY_BYTES,
+        handler_args=HANDLER_ARGS,
     )
     prefix = RPC_PATH.rstrip("/")
     document = openapi_document(api.settings, None, prefix)
