@@ -10,6 +10,7 @@ import sys
 
 from .api.auth import is_loopback
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT
+from .dashboard.routes import DASHBOARD_PATH
 from .errors import DevHostError
 from .functions import Kind
 from .host import DevHost
@@ -113,6 +114,7 @@ def banner(host: DevHost) -> str:
     if host.settings.auth:
         # The keys themselves are never printed or logged: they are read from the file.
         lines.append(f"Keys required (--auth): function and system keys are in {host.settings.keys_path}")
+    lines.append(f"Dashboard: {host.url}{DASHBOARD_PATH}")
     if host.settings.cors_origins:
         lines.append(f"CORS: {', '.join(host.settings.cors_origins)}")
     lines.append("Press Ctrl+C to stop.")

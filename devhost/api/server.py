@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..bindings import RPC_PATH, WEBHOOK_PATH
+from ..dashboard.routes import API_PATH, dashboard_routes
 from .app_routes import AppRoutes
 from .auth import HostKeys, loopback_only, system_key_middleware
 from .browser_guard import BrowserPolicy, browser_guard
@@ -32,6 +33,7 @@ def public_app(
     middlewares = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
+        middlewares.append(system_key_middleware(keys, API_PATH))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
     document = openapi_document(api.settings, routes)
 
@@ -40,6 +42,7 @@ def public_app(
 
     app.router.add_get(f"{WEBHOOK_PATH}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(WEBHOOK_PATH))
+    app.add_routes(dashboard_routes(api.control))
 
     async def root(request: web.Request) -> web.Response:
         return web.json_response(

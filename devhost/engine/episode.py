@@ -267,6 +267,7 @@ class EpisodeRunner:
     def _commit(self, ep: _Episode, *, reset: bool = False) -> EpisodeResult:
         inst = ep.instance
         inst.last_updated_time = h.format_time(ep.now)
+        ep.ledger.record_status(inst.last_updated_time, inst.custom_status)
         inst.ledger = ep.ledger.to_json()
         return EpisodeResult(
             instance=inst,

@@ -35,6 +35,10 @@ class RetryChain:
         return self.attempt >= self.max_attempts
 
 
+STATUS_LOG_LIMIT = 200
+STATUS_TEXT_LIMIT = 1000
+
+
 @dataclass(slots=True)
 class Ledger:
     next_id: int = 0
@@ -43,6 +47,26 @@ class Ledger:
     chains: dict[int, RetryChain] = field(default_factory=dict)
     retry_tasks: dict[int, int] = field(default_factory=dict)
     retry_timers: dict[int, int] = field(default_factory=dict)
+    # Every value the custom status took in this execution, as [time, JSON text], oldest first: the
+    # dashboard's custom-status timeline. The newest STATUS_LOG_LIMIT are kept; `status_dropped` counts
+    # the older ones left out. A value longer than STATUS_TEXT_LIMIT is kept cut, with a third element
+    # giving its full length, so that the row stays small however large the status.
+    status_log: list[list[Any]] = field(default_factory=list)
+    status_dropped: int = 0
+
+    def record_status(self, when: str, custom_status: str | None) -> None:
+        """Note the custom status at a commit, if it differs from the last value noted."""
+        entry: list[Any] = [when, custom_status]
+        if custom_status is not None and len(custom_status) > STATUS_TEXT_LIMIT:
+            entry = [when, custom_status[:STATUS_TEXT_LIMIT], len(custom_status)]
+        if self.status_log and self.status_log[-1][1:] == entry[1:]:
+            return
+        if not self.status_log and custom_status is None:
+            return
+        self.status_log.append(entry)
+        if len(self.status_log) > STATUS_LOG_LIMIT:
+            del self.status_log[0]
+            self.status_dropped += 1
 
     def take_id(self) -> int:
         task_id = self.next_id
@@ -59,7 +83,8 @@ class Ledger:
         return False
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        status = {"cs": self.status_log, "csd": self.status_dropped} if self.status_log else {}
+        return status | {
             "next": self.next_id,
             "ids": self.action_ids,
             "open": {str(k): v for k, v in self.open.items()},
@@ -92,4 +117,6 @@ class Ledger:
             chains={int(k): RetryChain(*v) for k, v in data["chains"].items()},
             retry_tasks={int(k): v for k, v in data["rtasks"].items()},
             retry_timers={int(k): v for k, v in data["rtimers"].items()},
+            status_log=[list(entry) for entry in data.get("cs", [])],
+            status_dropped=int(data.get("csd", 0)),
         )
