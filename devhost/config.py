@@ -33,6 +33,9 @@ class Settings:
     hub_name: str = DEFAULT_HUB
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
+    # host.json durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds (HttpOptions.cs), sent
+    # to the SDK in every orchestration payload.
+    http_async_sleep_ms: int = 30000
     values: dict[str, str] = field(default_factory=dict)
     # --auth: function routes need a function key and the Durable HTTP API the system key.
     auth: bool = False
@@ -79,6 +82,22 @@ def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
             "start with a letter, and have length between 3 and 45."
         )
     return name
+
+
+def _http_async_sleep_ms(durable: dict[str, Any]) -> int:
+    http_settings = durable.get("httpSettings") or {}
+    value = (
+        http_settings.get("defaultAsyncRequestSleepTimeMilliseconds", 30000)
+        if isinstance(http_settings, dict)
+        else 30000
+    )
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "host.json extensions.durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds "
+            f"must be a whole number of milliseconds, not {value!r}"
+        ) from None
 
 
 _OVERRIDE_PREFIX = "azurefunctionsjobhost__"
@@ -145,6 +164,7 @@ def load_settings(
         hub_name=_hub_name(durable, values),
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
+        http_async_sleep_ms=_http_async_sleep_ms(durable),
         values=values,
         auth=auth,
     )

@@ -1,31 +1,81 @@
-"""`context.call_http`: the built-in HTTP activity, run by the host itself (no user code)."""
+"""`context.call_http`: the built-in HTTP activity, run by the host itself (no user code).
+
+As the extension's TaskHttpActivityShim does, one request is sent and its response is the task result:
+no polling here (see docs/engine-parity.md for why a Python orchestrator gets a 202 as it is).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .invoker import ActivityReply
+
+# What .NET keeps in HttpContentHeaders rather than HttpResponseHeaders; DurableHttpResponse copies only
+# the response headers (DurableHttpResponse.cs, CreateDurableHttpResponseWithHttpResponseMessage).
+_CONTENT_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Allow",
+        "Content-Disposition",
+        "Content-Encoding",
+        "Content-Language",
+        "Content-Length",
+        "Content-Location",
+        "Content-MD5",
+        "Content-Range",
+        "Content-Type",
+        "Expires",
+        "Last-Modified",
+    )
+)
+
+
+def request_headers(headers: Any) -> CIMultiDict[str]:
+    """The request's headers; a value may be a string or a list of strings (HttpHeadersConverter.cs)."""
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in (headers or {}).items() if isinstance(headers, dict) else []:
+        for one in value if isinstance(value, list) else [value]:
+            if one is not None:
+                out.add(str(name), str(one))
+    return out
+
+
+def response_headers(headers: CIMultiDictProxy[str]) -> dict[str, str | list[str]]:
+    """Response headers grouped by name: one value as a string, several as an array, as
+    HttpHeadersConverter.WriteJson writes them. Content headers are left out, as .NET does."""
+    grouped: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        if key in _CONTENT_HEADERS:
+            continue
+        names.setdefault(key, name)
+        grouped.setdefault(key, []).append(value)
+    return {names[k]: v[0] if len(v) == 1 else v for k, v in grouped.items()}
 
 
 async def run_http_activity(input_text: str | None) -> ActivityReply:
     """Send the request the orchestrator described; the response becomes the task result."""
     try:
         request = json.loads(input_text or "null") or {}
-        headers = request.get("headers") or {}
-        headers = {k: (v[0] if isinstance(v, list) and v else v) for k, v in headers.items()}
         timeout = aiohttp.ClientTimeout(total=100)
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.request(
-                request.get("method", "GET"), request["uri"], data=request.get("content"), headers=headers
+                request.get("method") or "GET",
+                request["uri"],
+                data=request.get("content"),
+                headers=request_headers(request.get("headers")),
             ) as response,
         ):
             content = await response.text()
             result = {
                 "statusCode": response.status,
-                "headers": {k: v for k, v in response.headers.items()},
+                "headers": response_headers(response.headers),
                 "content": content,
             }
         return ActivityReply(result=json.dumps(result))
