@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .lenient_json import LenientJsonError, parse_object
 
 DEFAULT_PORT = 7071
 DEFAULT_RPC_PORT = 17071
@@ -53,19 +53,22 @@ class Settings:
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """The file's one JSON object, read leniently as the Functions host reads host.json.
+
+    The host refuses a host.json that `JObject.Parse` refuses ("Unable to parse host configuration
+    file"); devhost refuses it too, and says where and why. Core Tools reads local.settings.json with
+    the same parser but silently drops the whole file when it fails; devhost refuses that as well.
+    """
     if not path.exists():
         return {}
-    text = path.read_text(encoding="utf-8-sig")
     try:
-        data, end = json.JSONDecoder().raw_decode(text.lstrip())
-    except ValueError as exc:
-        raise ConfigError(f"{what} at {path} is not valid JSON: {exc}") from exc
-    if text.lstrip()[end:].strip():
-        # The Functions host reads the first JSON object and ignores what follows; so do we, loudly.
-        log.warning("%s at %s has text after its JSON object; that text is ignored.", what, path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} at {path} must hold a JSON object")
-    return data
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} at {path}: {exc}") from exc
+    try:
+        return parse_object(text)
+    except LenientJsonError as exc:
+        raise ConfigError(f"{what} at {path}, line {exc.line}, column {exc.column}: {exc.message}") from exc
 
 
 def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
