@@ -5,6 +5,7 @@ A devhost process with --time-skipping runs tests/devhost/apps/engine_parity; se
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 
@@ -70,10 +71,12 @@ class _AsyncOperation:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.multi_values: list[list[str]] = []
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.calls.append(request.path_qs)
+        self.multi_values.append(request.headers.getall("X-Multi", []))
         if len(self.calls) <= 2:
             headers = [("Location", f"{self.url}/operation?poll={len(self.calls)}"), ("Retry-After", "3600")]
             headers += [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
@@ -104,7 +107,8 @@ async def test_call_http_hands_a_python_orchestrator_the_first_202_with_grouped_
     DurableHttpResponse.cs + HttpHeadersConverter.cs: response headers (not content headers), one value
     as a string, several as an array."""
     target = f"{async_operation.url}/operation"
-    started = await start(http, parity_host.url, "http_caller", {"url": target})
+    body = {"url": target, "headers": {"X-Multi": ["one", "two"]}}
+    started = await start(http, parity_host.url, "http_caller", body)
     done = await finished(http, parity_host.url, started["id"])
     assert done["runtimeStatus"] == "Completed", done
     response = done["output"]
@@ -115,3 +119,23 @@ async def test_call_http_hands_a_python_orchestrator_the_first_202_with_grouped_
     assert response["headers"]["Set-Cookie"] == ["a=1", "b=2"]
     assert "Content-Type" not in response["headers"] and "Content-Length" not in response["headers"]
     assert async_operation.calls == ["/operation"]
+    assert async_operation.multi_values == [["one", "two"]]
+
+
+async def test_an_orchestrator_polling_with_durable_timers_skips_the_waits(
+    parity_host: DevhostProcess, http: aiohttp.ClientSession, async_operation: _AsyncOperation
+) -> None:
+    """azure-functions-durable-extension, DurableOrchestrationContext.cs (CallHttpAsync): the extension's
+    own loop waits Retry-After seconds on a durable timer between polls; a Python orchestrator does the
+    same itself, and with --time-skipping the two one-hour waits pass at once."""
+    started = await start(http, parity_host.url, "http_poller", {"url": f"{async_operation.url}/operation"})
+    done = await finished(http, parity_host.url, started["id"])
+    assert done["runtimeStatus"] == "Completed", done
+    assert done["output"]["polls"] == 2
+    assert done["output"]["final"]["statusCode"] == 200
+    assert json.loads(done["output"]["final"]["content"]) == {"done": True}
+    assert async_operation.calls == ["/operation", "/operation?poll=1", "/operation?poll=2"]
+    history = await status(http, parity_host.url, started["id"], showHistory="true")
+    events = history["historyEvents"]
+    fire_times = [_moment(e["FireAt"]) for e in events if e["EventType"] == "TimerCreated"]
+    assert len(fire_times) == 2 and fire_times[1] - fire_times[0] >= timedelta(hours=1)

@@ -42,3 +42,18 @@ def restart_after_an_hour(context: df.DurableOrchestrationContext):
     yield context.create_timer(context.current_utc_datetime + timedelta(hours=1))
     context.continue_as_new("second")
     return None
+
+
+@app.orchestration_trigger(context_name="context")
+def http_poller(context: df.DurableOrchestrationContext):
+    """The asynchronous pattern done by the orchestrator, as a Python app on Azure must: while the
+    answer is 202, wait Retry-After seconds on a durable timer, then GET the Location."""
+    response = yield context.call_http("GET", context.get_input()["url"])
+    polls = 0
+    while response["statusCode"] == 202:
+        headers = {k.lower(): v for k, v in response["headers"].items()}
+        wait = timedelta(seconds=int(headers.get("retry-after", "30")))
+        yield context.create_timer(context.current_utc_datetime + wait)
+        response = yield context.call_http("GET", headers["location"])
+        polls += 1
+    return {"polls": polls, "final": response}
