@@ -34,13 +34,30 @@ _CONTENT_HEADERS = frozenset(
 )
 
 
-def request_headers(headers: Any) -> CIMultiDict[str]:
-    """The request's headers; a value may be a string or a list of strings (HttpHeadersConverter.cs)."""
+class _RefusedRequest(Exception):
+    """A request the extension's HTTP activity refuses before sending it."""
+
+
+def request_headers(headers: Any, content: str | None) -> CIMultiDict[str]:
+    """The request's headers; a value may be a string or a list of strings (HttpHeadersConverter.cs).
+
+    As TaskHttpActivityShim.cs does: Content-Type goes with the content (default `text/plain`) and is
+    dropped when there is none; a multipart Content-Type is refused.
+    """
     out: CIMultiDict[str] = CIMultiDict()
-    for name, value in (headers or {}).items() if isinstance(headers, dict) else []:
+    content_type = ""
+    for name, value in headers.items() if isinstance(headers, dict) else []:
         for one in value if isinstance(value, list) else [value]:
-            if one is not None:
+            if one is None:
+                continue
+            if str(name).lower() == "content-type":
+                if "multipart" in str(one):
+                    raise _RefusedRequest("Multipart content is not supported with CallHttpAsync.")
+                content_type = str(one)
+            else:
                 out.add(str(name), str(one))
+    if content is not None:
+        out["Content-Type"] = content_type or "text/plain"
     return out
 
 
@@ -62,23 +79,29 @@ async def run_http_activity(input_text: str | None) -> ActivityReply:
     """Send the request the orchestrator described; the response becomes the task result."""
     try:
         request = json.loads(input_text or "null") or {}
+        content = request.get("content")
+        content = None if content is None else str(content)
+        headers = request_headers(request.get("headers"), content)
         timeout = aiohttp.ClientTimeout(total=100)
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.request(
                 request.get("method") or "GET",
                 request["uri"],
-                data=request.get("content"),
-                headers=request_headers(request.get("headers")),
+                data=None if content is None else content.encode("utf-8"),
+                headers=headers,
             ) as response,
         ):
-            content = await response.text()
+            # ReadAsStringAsync: the declared charset, else UTF-8; bytes that do not decode are replaced.
+            body = await response.text(errors="replace")
             result = {
                 "statusCode": response.status,
                 "headers": response_headers(response.headers),
-                "content": content,
+                "content": body,
             }
         return ActivityReply(result=json.dumps(result))
+    except _RefusedRequest as exc:
+        return ActivityReply(failure=(f"Activity function 'BuiltIn::HttpActivity' failed:  {exc}", ""))
     except Exception as exc:
         reason = f"Activity function 'BuiltIn::HttpActivity' failed:  {type(exc).__name__}: {exc}"
         return ActivityReply(failure=(reason, ""))
