@@ -79,6 +79,12 @@ async def run_http_activity(input_text: str | None) -> ActivityReply:
     """Send the request the orchestrator described; the response becomes the task result."""
     try:
         request = json.loads(input_text or "null") or {}
+        if request.get("tokenSource"):
+            # The extension asks the token source for a bearer token; devhost has no credentials to ask.
+            raise _RefusedRequest(
+                "devhost cannot get a token for the request's tokenSource (managed identity): "
+                "run the app with `func start`, or send an Authorization header yourself."
+            )
         content = request.get("content")
         content = None if content is None else str(content)
         headers = request_headers(request.get("headers"), content)

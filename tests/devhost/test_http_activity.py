@@ -91,3 +91,13 @@ async def test_a_request_that_cannot_be_sent_fails_the_task_not_the_host(text: s
     assert reply.failure is not None and reply.failure[0].startswith(
         "Activity function 'BuiltIn::HttpActivity'"
     )
+
+
+async def test_a_token_source_fails_the_task_instead_of_sending_without_auth(
+    echo: tuple[str, list[dict[str, Any]]],
+) -> None:
+    url, seen = echo
+    source = {"kind": "AzureManagedIdentity", "resource": "https://management.core.windows.net/.default"}
+    reply = await run_http_activity(json.dumps({"method": "GET", "uri": url, "tokenSource": source}))
+    assert reply.failure is not None and "tokenSource" in reply.failure[0]
+    assert seen == []
