@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .lenient_json import LenientJsonError, parse_object
 
 DEFAULT_PORT = 7071
 DEFAULT_RPC_PORT = 17071
@@ -33,6 +33,9 @@ class Settings:
     hub_name: str = DEFAULT_HUB
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
+    # host.json durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds (HttpOptions.cs), sent
+    # to the SDK in every orchestration payload.
+    http_async_sleep_ms: int = 30000
     values: dict[str, str] = field(default_factory=dict)
     # --auth: function routes need a function key and the Durable HTTP API the system key.
     auth: bool = False
@@ -55,19 +58,22 @@ class Settings:
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """The file's one JSON object, read leniently as the Functions host reads host.json.
+
+    The host refuses a host.json that `JObject.Parse` refuses ("Unable to parse host configuration
+    file"); devhost refuses it too, and says where and why. Core Tools reads local.settings.json with
+    the same parser but silently drops the whole file when it fails; devhost refuses that as well.
+    """
     if not path.exists():
         return {}
-    text = path.read_text(encoding="utf-8-sig")
     try:
-        data, end = json.JSONDecoder().raw_decode(text.lstrip())
-    except ValueError as exc:
-        raise ConfigError(f"{what} at {path} is not valid JSON: {exc}") from exc
-    if text.lstrip()[end:].strip():
-        # The Functions host reads the first JSON object and ignores what follows; so do we, loudly.
-        log.warning("%s at %s has text after its JSON object; that text is ignored.", what, path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} at {path} must hold a JSON object")
-    return data
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} at {path}: {exc}") from exc
+    try:
+        return parse_object(text)
+    except LenientJsonError as exc:
+        raise ConfigError(f"{what} at {path}, line {exc.line}, column {exc.column}: {exc.message}") from exc
 
 
 def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
@@ -84,6 +90,22 @@ def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
             "start with a letter, and have length between 3 and 45."
         )
     return name
+
+
+def _http_async_sleep_ms(durable: dict[str, Any]) -> int:
+    http_settings = durable.get("httpSettings") or {}
+    value = (
+        http_settings.get("defaultAsyncRequestSleepTimeMilliseconds", 30000)
+        if isinstance(http_settings, dict)
+        else 30000
+    )
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "host.json extensions.durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds "
+            f"must be a whole number of milliseconds, not {value!r}"
+        ) from None
 
 
 _OVERRIDE_PREFIX = "azurefunctionsjobhost__"
@@ -154,6 +176,7 @@ def load_settings(
         hub_name=_hub_name(durable, values),
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
+        http_async_sleep_ms=_http_async_sleep_ms(durable),
         values=values,
         auth=auth,
         allowed_hosts=tuple(allowed_hosts),

@@ -114,7 +114,7 @@ class DevHost:
             self._store = None
             raise
         self._invoker = await self._make_invoker(s)
-        runner = EpisodeRunner(self.index, self._invoker)
+        runner = EpisodeRunner(self.index, self._invoker, http_poll_ms=s.http_async_sleep_ms)
         self._dispatcher = Dispatcher(
             self._store,
             self._invoker,

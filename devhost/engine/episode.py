@@ -23,6 +23,13 @@ from .ledger import Ledger, RetryChain
 
 CUSTOM_STATUS_LIMIT_KB = 16
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+# What the extension tells out-of-proc SDKs (OrchestrationTriggerAttributeBindingProvider.cs):
+# replay schema V2 in the old field and V3 in the new one, and the Azure Storage provider's timer limits
+# (AzureStorageDurabilityProvider.cs: MaximumDelayTime 6 days, LongRunningTimerIntervalLength 3 days)
+# written as .NET TimeSpans. With them the SDK splits a timer longer than 6 days into 3-day timers.
+SCHEMA_V2, SCHEMA_V3 = 1, 2
+MAX_SHORT_TIMER = "6.00:00:00"
+LONG_TIMER_INTERVAL = "3.00:00:00"
 _CONTROL = (int(EventType.EXECUTION_SUSPENDED), int(EventType.EXECUTION_RESUMED))
 _SCHEDULING = {0, 1, 2, 3, 4, 5, 7, 8, 9}
 
@@ -198,9 +205,15 @@ def _retry_chain(kind: str, action: dict[str, Any], instance_id: str | None) -> 
 class EpisodeRunner:
     """Turns work items into committed transitions, calling user code through the invoker."""
 
-    def __init__(self, index: FunctionIndex, invoker: Invoker) -> None:
+    def __init__(self, index: FunctionIndex, invoker: Invoker, *, http_poll_ms: int = 30000) -> None:
         self._index = index
         self._invoker = invoker
+        self._payload_tail = (
+            f',"upperSchemaVersion":{SCHEMA_V2},"upperSchemaVersionNew":{SCHEMA_V3}'
+            f',"longRunningTimerIntervalDuration":"{LONG_TIMER_INTERVAL}"'
+            f',"maximumShortTimerDuration":"{MAX_SHORT_TIMER}"'
+            f',"defaultHttpAsyncRequestSleepTimeMillseconds":{int(http_poll_ms)}}}'
+        )
 
     async def run(self, work: WorkItem, now: datetime) -> EpisodeResult:
         inst = work.instance
@@ -299,9 +312,12 @@ class EpisodeRunner:
 
     # -- a replay ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _payload(ep: _Episode, frame: list[dict[str, Any]]) -> str:
-        """The orchestration trigger JSON (PROTOCOL section 1); stored events are already JSON text."""
+    def _payload(self, ep: _Episode, frame: list[dict[str, Any]]) -> str:
+        """The orchestration trigger JSON; stored events are already JSON text.
+
+        The fields and their order are those the extension writes (see docs/engine-parity.md):
+        schema V2/V3, the Azure Storage provider's timer limits, and the HTTP polling interval.
+        """
         inst = ep.instance
         played = ep.work.history
         fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]
@@ -318,8 +334,7 @@ class EpisodeRunner:
             + ("true" if played else "false")
             + ',"parentInstanceId":'
             + json.dumps(parent)
-            + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2'
-            + ',"defaultHttpAsyncRequestSleepTimeMillseconds":30000}'
+            + self._payload_tail
         )
 
     async def _replay(self, ep: _Episode, batch: list[Message]) -> EpisodeResult:
@@ -563,6 +578,9 @@ class EpisodeRunner:
         inst.execution_id = uuid.uuid4().hex
         inst.output = None
         inst.runtime_status = RuntimeStatus.CONTINUED_AS_NEW
+        # The Azure Storage provider sets CreatedTime from each ExecutionStarted it writes, so the status
+        # shows when the current execution began (AzureTableTrackingStore.cs, UpdateStateAsync).
+        inst.created_time = h.format_time(ep.now)
         ep.ledger = Ledger()
         ep.discard_outbox(0)
         start = h.execution_started(

@@ -73,11 +73,25 @@ def test_broken_json_names_the_file(tmp_path: Path) -> None:
         load_settings(make_app(tmp_path, '{"version": '))
 
 
-def test_text_after_the_json_object_is_ignored_like_the_host_does(tmp_path: Path) -> None:
-    app = make_app(tmp_path, '{"version": "2.0"}{"version": "2.0"}')
-    assert load_settings(app).hub_name == DEFAULT_HUB
+def test_text_after_the_json_object_is_refused_like_the_host_does(tmp_path: Path) -> None:
+    """azure-functions-host, HostJsonFileConfigurationSource.cs: JObject.Parse refuses a second object."""
+    with pytest.raises(ConfigError, match=r"host\.json.*line 1, column 19"):
+        load_settings(make_app(tmp_path, '{"version": "2.0"}{"version": "2.0"}'))
 
 
 def test_a_folder_without_function_app_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"function_app\.py"):
         load_settings(tmp_path)
+
+
+def test_http_polling_interval_from_host_json(tmp_path: Path) -> None:
+    """azure-functions-durable-extension, Options/HttpOptions.cs: httpSettings, default 30000 ms."""
+    assert load_settings(make_app(tmp_path, {"version": "2.0"})).http_async_sleep_ms == 30000
+    durable = {"durableTask": {"httpSettings": {"defaultAsyncRequestSleepTimeMilliseconds": 500}}}
+    assert (
+        load_settings(make_app(tmp_path, {"version": "2.0", "extensions": durable})).http_async_sleep_ms
+        == 500
+    )
+    durable["durableTask"]["httpSettings"]["defaultAsyncRequestSleepTimeMilliseconds"] = "soon"
+    with pytest.raises(ConfigError, match="defaultAsyncRequestSleepTimeMilliseconds"):
+        load_settings(make_app(tmp_path, {"version": "2.0", "extensions": durable}))

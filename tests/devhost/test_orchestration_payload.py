@@ -1,0 +1,62 @@
+"""The JSON devhost hands the SDK for an episode carries the fields the extension sends.
+
+azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/Bindings/
+OrchestrationTriggerAttributeBindingProvider.cs (OrchestrationContextToString).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from devhost import history as h
+from devhost.engine.episode import EpisodeRunner
+from devhost.engine.invoker import ActivityReply, EpisodeReply
+from devhost.functions import FunctionIndex
+from devhost.store import InstanceRecord, Message, RuntimeStatus, WorkItem
+
+EXTENSION_FIELDS = [
+    "history",
+    "input",
+    "instanceId",
+    "isReplaying",
+    "parentInstanceId",
+    "upperSchemaVersion",
+    "upperSchemaVersionNew",
+    "longRunningTimerIntervalDuration",
+    "maximumShortTimerDuration",
+    "defaultHttpAsyncRequestSleepTimeMillseconds",
+]
+
+
+class _Recorder:
+    """Keeps each payload and answers 'done' (an orchestrator that returns at once)."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+
+    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
+        self.payloads.append(json.loads(payload))
+        return EpisodeReply(state={"isDone": True, "actions": [], "output": "ok"})
+
+    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+        raise AssertionError("no activity is scheduled")
+
+
+async def test_the_payload_has_the_extensions_fields_in_its_order_and_values() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = h.format_time(now)
+    record = InstanceRecord("i1", "orch", "e1", RuntimeStatus.PENDING, stamp, stamp, input='"in"')
+    start = h.execution_started(now, "i1", "e1", "orch", '"in"', None)
+    recorder = _Recorder()
+    runner = EpisodeRunner(FunctionIndex({}), recorder, http_poll_ms=1234)
+    result = await runner.run(WorkItem(record, [], [Message("i1", start, execution_id="e1", id=1)]), now)
+    assert result.instance.runtime_status is RuntimeStatus.COMPLETED
+    (payload,) = recorder.payloads
+    assert list(payload) == EXTENSION_FIELDS
+    assert payload["upperSchemaVersion"] == 1 and payload["upperSchemaVersionNew"] == 2
+    assert payload["longRunningTimerIntervalDuration"] == "3.00:00:00"
+    assert payload["maximumShortTimerDuration"] == "6.00:00:00"
+    assert payload["defaultHttpAsyncRequestSleepTimeMillseconds"] == 1234
+    assert payload["input"] == "in" and payload["isReplaying"] is False
