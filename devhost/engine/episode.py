@@ -300,7 +300,7 @@ class EpisodeRunner:
 
     @staticmethod
     def _payload(ep: _Episode, frame: list[dict[str, Any]]) -> str:
-        """The orchestration trigger JSON (PROTOCOL section 1); stored events are already JSON text."""
+        """The orchestration trigger JSON (docs/protocol.md, 1); stored events are already JSON text."""
         inst = ep.instance
         played = ep.work.history
         fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]

@@ -87,7 +87,7 @@ def retry_always_fails(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def retry_in_task_all(context: df.DurableOrchestrationContext):
-    """PROTOCOL 2.2: task_all([retried a, b]) then c -> ids a=0, b=1, timer=2, a again=3, c=4."""
+    """docs/protocol.md 1: task_all([retried a, b]), c -> ids a=0, b=1, timer=2, a again=3, c=4."""
     options = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
     retried = context.call_activity_with_retry("flaky", options, {"key": context.instance_id, "failures": 1})
     pair = yield context.task_all([retried, context.call_activity("double", 21)])
@@ -100,7 +100,7 @@ def retry_and_race(context: df.DurableOrchestrationContext):
     """A retried activity fails just after another one completes; the completion schedules `double`.
 
     When both results reach one episode, the SDK numbers `double` (on the completion) before the
-    retry timer (on the failure): PROTOCOL 2.2.
+    retry timer (on the failure): docs/protocol.md, section 1.
     """
     options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=2)
     retried = context.call_activity_with_retry(
