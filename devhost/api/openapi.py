@@ -96,7 +96,7 @@ def management_paths(prefix: str) -> dict[str, Any]:
         _query("runtimeStatus", {"type": "string"}, "comma-separated runtime statuses"),
         _query("instanceIdPrefix", {"type": "string"}),
         _query("showInput", _BOOL),
-        _query("top", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        _query("top", {"type": "integer", "minimum": 1}),
     ]
     status_params = [
         _path_param("instanceId"),

@@ -142,6 +142,14 @@ def parent(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def parent_of_waiting_child(context: df.DurableOrchestrationContext):
+    """Runs `status_phases` as its child `{id}-kid`: the parent waits until the child gets 3 "Next"s."""
+    kid = f"{context.instance_id}-kid"
+    result = yield context.call_sub_orchestrator("status_phases", {"from": "parent"}, kid)
+    return result
+
+
+@app.orchestration_trigger(context_name="context")
 def parent_of_failing_child(context: df.DurableOrchestrationContext):
     yield context.call_sub_orchestrator("failing_child", None, f"{context.instance_id}-kid")
     return "unreachable"
