@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from devhost.host import DevHost
 
-from .helpers import WEBHOOKS, call, idle, run, start_waiting, wait_done, wait_until
+from .helpers import WEBHOOKS, call, idle, run, start_waiting, wait_done, wait_for, wait_until
 
 HISTORY = {"showHistory": "true"}
 EVERYTHING = {"showHistory": "true", "showHistoryOutput": "true"}
@@ -60,6 +61,27 @@ async def test_running_sub_orchestration_shows_as_created_until_it_completes(fea
     [done] = _of(events, "SubOrchestrationInstanceCompleted")
     assert done["FunctionName"] == "status_phases" and done["Input"] == created[0]["Input"]
     assert done["Result"] == "done" and "TaskScheduledId" not in done
+
+
+async def test_running_activity_shows_as_task_scheduled(features: DevHost, tmp_path: Path) -> None:
+    """DurableClient.cs: TaskScheduled stays, without Version or EventId, until its answer is merged."""
+    gate = tmp_path / "open"
+    client = features.client()
+    await client.start_new("gated_activity", "held", str(gate))
+
+    async def scheduled() -> bool:
+        return bool(_of(await _events(features, "held"), "TaskScheduled"))
+
+    await wait_for(scheduled)
+    [pending] = _of(await _events(features, "held"), "TaskScheduled")
+    assert set(pending) == {"EventType", "Name", "Input", "Timestamp"}
+    assert pending["Name"] == "wait_for_file" and json.loads(json.loads(pending["Input"])[0]) == str(gate)
+    gate.touch()
+    await wait_done(client, "held")
+    events = await _events(features, "held")
+    assert not _of(events, "TaskScheduled")
+    [completed] = _of(events, "TaskCompleted")
+    assert completed["FunctionName"] == "wait_for_file" and completed["Input"] == pending["Input"]
 
 
 async def test_completed_activity_is_merged_with_its_task_scheduled(features: DevHost) -> None:

@@ -8,6 +8,7 @@ tests/devhost drive it through devhost and assert what each orchestrator returns
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import azure.durable_functions as df
 
@@ -54,6 +55,17 @@ def double(number: int) -> int:
 @app.activity_trigger(input_name="value")
 def echo(value):
     return value
+
+
+@app.activity_trigger(input_name="gate")
+def wait_for_file(gate: str) -> str:
+    """Returns once the file `gate` exists (at most 30 s): a test holds the activity while it looks."""
+    path = Path(gate)
+    for _ in range(3000):
+        if path.exists():
+            return "opened"
+        time.sleep(0.01)
+    return "gave up"
 
 
 @app.activity_trigger(input_name="value")
@@ -139,6 +151,12 @@ def parent(context: df.DurableOrchestrationContext):
     except Exception as exc:
         caught = str(exc)
     return {"named": named, "unnamed": unnamed, "caught": caught}
+
+
+@app.orchestration_trigger(context_name="context")
+def gated_activity(context: df.DurableOrchestrationContext):
+    """Runs `wait_for_file` on the path it is given."""
+    return (yield context.call_activity("wait_for_file", context.get_input()))
 
 
 @app.orchestration_trigger(context_name="context")
