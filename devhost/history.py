@@ -1,7 +1,7 @@
 """History events in the exact JSON shape the Durable extension hands the Python SDK.
 
 PascalCase keys, integer `EventType`s, `EventId` = task id for scheduling events and -1 otherwise,
-ISO-8601 UTC timestamps. See PROTOCOL.md section 1.
+ISO-8601 UTC timestamps. See docs/protocol.md, "History events".
 """
 
 from __future__ import annotations

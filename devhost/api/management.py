@@ -1,6 +1,6 @@
 """The Durable Functions HTTP API: the public webhooks (/runtime/webhooks/durabletask/...) and the
 local RPC endpoint the SDK client calls (/durabletask/...). One handler set serves both, as in the
-real extension; paths, query parameters, status codes and headers follow it (PROTOCOL.md 5 and 6).
+real extension; paths, query parameters, status codes and headers follow it (docs/protocol.md, section 3).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,37 +18,12 @@ from ..config import Settings
 from ..engine.control import Control, status_payload
 from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
+from . import query_params as q
+from .continuation import decode_token, encode_token
+from .history_view import history_view
 
-MAX_PAGE = 1000
 _DOT_SEGMENTS = (".", "..")
-_TRUE = "true"
-_HIDDEN = {"OrchestratorStarted", "OrchestratorCompleted", "TaskScheduled", "SubOrchestrationInstanceCreated"}
-_EVENT_NAMES = {e.value: e.name for e in h.EventType}
-_CAMEL = {
-    "EXECUTION_STARTED": "ExecutionStarted",
-    "EXECUTION_COMPLETED": "ExecutionCompleted",
-    "EXECUTION_TERMINATED": "ExecutionTerminated",
-    "TASK_SCHEDULED": "TaskScheduled",
-    "TASK_COMPLETED": "TaskCompleted",
-    "TASK_FAILED": "TaskFailed",
-    "SUB_ORCHESTRATION_CREATED": "SubOrchestrationInstanceCreated",
-    "SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
-    "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed",
-    "TIMER_CREATED": "TimerCreated",
-    "TIMER_FIRED": "TimerFired",
-    "ORCHESTRATOR_STARTED": "OrchestratorStarted",
-    "ORCHESTRATOR_COMPLETED": "OrchestratorCompleted",
-    "EVENT_SENT": "EventSent",
-    "EVENT_RAISED": "EventRaised",
-    "CONTINUE_AS_NEW": "ContinueAsNew",
-    "EXECUTION_SUSPENDED": "ExecutionSuspended",
-    "EXECUTION_RESUMED": "ExecutionResumed",
-}
-
-
-def _flag(request: web.Request, name: str, default: bool) -> bool:
-    value = request.query.get(name)
-    return default if value is None else value.lower() == _TRUE
+DEFAULT_PAGE = 100
 
 
 def _parse_json_body(raw: bytes) -> Any:
@@ -74,80 +48,16 @@ def _seconds(request: web.Request, name: str, default: str) -> float:
     return value
 
 
-def _query_time(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise RequestError(f"'{name}' must be an ISO-8601 date and time, not {value!r}.") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
-    return h.format_time(moment)
-
-
-def _instance_query(request: web.Request) -> InstanceQuery:
-    statuses: list[RuntimeStatus] = []
-    for value in request.query.getall("runtimeStatus", []):
-        for name in value.split(","):
-            match = next((s for s in RuntimeStatus if s.value.lower() == name.strip().lower()), None)
-            if match is not None:  # unknown names are ignored, as in the extension
-                statuses.append(match)
-    return InstanceQuery(
-        created_from=_query_time(request, "createdTimeFrom"),
-        created_to=_query_time(request, "createdTimeTo"),
-        statuses=tuple(statuses),
+def _instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
+    """The list and purge filters, and whether a status filter was given that no instance can match."""
+    statuses, filtered = q.runtime_statuses(request.query.getall("runtimeStatus", []))
+    query = InstanceQuery(
+        created_from=q.query_time(request, "createdTimeFrom"),
+        created_to=q.query_time(request, "createdTimeTo"),
+        statuses=statuses,
         id_prefix=request.query.get("instanceIdPrefix") or None,
     )
-
-
-def history_view(texts: list[str], show_input: bool, show_output: bool) -> list[dict[str, Any]]:
-    """History as the status API shows it: scheduling events merged into their completions."""
-    scheduled: dict[int, dict[str, Any]] = {}
-    shown: list[dict[str, Any]] = []
-    for text in texts:
-        e = json.loads(text)
-        kind = _CAMEL.get(_EVENT_NAMES.get(e["EventType"], ""), str(e["EventType"]))
-        if kind in ("TaskScheduled", "SubOrchestrationInstanceCreated", "TimerCreated"):
-            scheduled[e["EventId"]] = e
-        if kind in _HIDDEN:
-            continue
-        view: dict[str, Any] = {"EventType": kind}
-        source = scheduled.get(e.get("TaskScheduledId", e.get("TimerId", -2)))
-        if kind == "ExecutionStarted":
-            view["FunctionName"] = e["Name"]
-            if show_input:
-                view["Input"] = _parse(e.get("Input"))
-        elif source is not None:
-            view["ScheduledTime"] = source["Timestamp"]
-            if "Name" in source:
-                view["FunctionName"] = source["Name"]
-            if show_input and "Input" in source:
-                view["Input"] = source["Input"]
-        for key in ("Name", "Reason", "Details", "FireAt", "OrchestrationStatus", "InstanceId"):
-            if key in e and kind != "ExecutionStarted":
-                view[key] = e[key]
-        if kind == "EventRaised" and show_input:
-            view["Input"] = _parse(e.get("Input"))
-        if "OrchestrationStatus" in view:
-            view["OrchestrationStatus"] = {1: "Completed", 3: "Failed", 5: "Terminated"}.get(
-                view["OrchestrationStatus"], view["OrchestrationStatus"]
-            )
-        if show_output and "Result" in e:
-            view["Result"] = _parse(e["Result"])
-        view["Timestamp"] = e["Timestamp"]
-        shown.append(view)
-    return shown
-
-
-def _parse(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return query, filtered and not statuses
 
 
 class ManagementApi:
@@ -228,42 +138,46 @@ class ManagementApi:
     async def status(self, request: web.Request) -> web.Response:
         instance_id = request.match_info["instanceId"]
         record = await self._control.require(instance_id)
-        show_input = _flag(request, "showInput", True)
+        show_input = q.flag(request, "showInput", True)
         events = None
-        if _flag(request, "showHistory", False):
+        # A Pending instance has no history to show: the key is left out (DurableClient.cs).
+        if q.flag(request, "showHistory", False) and record.runtime_status is not RuntimeStatus.PENDING:
             texts = await self._control.store.get_history(instance_id)
-            events = history_view(texts, show_input, _flag(request, "showHistoryOutput", False))
+            events = history_view(texts, show_input, q.flag(request, "showHistoryOutput", False))
         body = status_payload(record, show_input=show_input, history_events=events)
         state = record.runtime_status
         if state.is_active:
             return web.json_response(
                 body, status=202, headers={"Location": str(request.url), "Retry-After": "5"}
             )
-        failed = state is RuntimeStatus.FAILED and _flag(request, "returnInternalServerErrorOnFailure", False)
+        strict = q.flag(request, "returnInternalServerErrorOnFailure", False)
+        failed = state is RuntimeStatus.FAILED and strict
         return web.json_response(body, status=500 if failed else 200)
 
     async def list_instances(self, request: web.Request) -> web.Response:
-        try:
-            top = int(request.query.get("top", "100"))
-        except ValueError as exc:
-            raise RequestError("'top' must be a whole number.") from exc
-        if not 0 < top <= MAX_PAGE:
-            raise RequestError(f"'top' must be between 1 and {MAX_PAGE}.")
-        after = request.headers.get("x-ms-continuation-token") or None
-        page, token = await self._control.store.query_instances(_instance_query(request), top, after)
-        show_input = _flag(request, "showInput", True)
-        headers = {"x-ms-continuation-token": token} if token else {}
-        return web.json_response([status_payload(r, show_input=show_input) for r in page], headers=headers)
+        top = q.dotnet_int(q.raw_value(request, "top"))
+        if top is None:
+            top = DEFAULT_PAGE  # int.TryParse failed: the extension keeps its default page size
+        elif top < 1:
+            raise RequestError(f"'top' must be 1 or more, not {top}.")
+        after = decode_token(request.headers.get("x-ms-continuation-token"))
+        query, matches_nothing = _instance_query(request)
+        page, last = [], None
+        if not matches_nothing:
+            page, last = await self._control.store.query_instances(query, top, after)
+        show_input = q.flag(request, "showInput", True)
+        body = [status_payload(r, show_input=show_input) for r in page]
+        return web.json_response(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def purge(self, request: web.Request) -> web.Response:
         deleted = await self._control.purge(request.match_info["instanceId"])
         return web.json_response({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
-        query = _instance_query(request)
+        query, matches_nothing = _instance_query(request)
         if not query.created_from:
             raise RequestError("Please provide value for 'createdTimeFrom' parameter.")
-        deleted = await self._control.purge_by(query)
+        deleted = 0 if matches_nothing else await self._control.purge_by(query)
         if not deleted:
             raise RequestError("No instances matched the filter.", 404)
         return web.json_response({"instancesDeleted": deleted})
@@ -291,7 +205,7 @@ class ManagementApi:
         return web.Response(status=202)
 
     async def restart(self, request: web.Request) -> web.Response:
-        new_id = _flag(request, "restartWithNewInstanceId", True)
+        new_id = q.flag(request, "restartWithNewInstanceId", True)
         instance_id = await self._control.restart(request.match_info["instanceId"], new_id)
         return self.check_status_response(request, instance_id)
 

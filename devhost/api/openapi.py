@@ -67,7 +67,7 @@ def _instance_op(
 
 
 def management_paths(prefix: str) -> dict[str, Any]:
-    """The Durable HTTP API under `prefix` (PROTOCOL.md sections 5 and 6)."""
+    """The Durable HTTP API under `prefix` (docs/protocol.md, section 3)."""
     instance = f"{prefix}/instances/{{instanceId}}"
     check_status = {
         "202": {
@@ -96,7 +96,7 @@ def management_paths(prefix: str) -> dict[str, Any]:
         _query("runtimeStatus", {"type": "string"}, "comma-separated runtime statuses"),
         _query("instanceIdPrefix", {"type": "string"}),
         _query("showInput", _BOOL),
-        _query("top", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        _query("top", {"type": "integer", "minimum": 1}),
     ]
     status_params = [
         _path_param("instanceId"),

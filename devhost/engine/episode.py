@@ -315,7 +315,7 @@ class EpisodeRunner:
     def _payload(self, ep: _Episode, frame: list[dict[str, Any]]) -> str:
         """The orchestration trigger JSON; stored events are already JSON text.
 
-        The fields and their order are those the extension writes (see docs/engine-parity.md):
+        The fields and their order are those the extension writes (docs/protocol.md, docs/engine-parity.md):
         schema V2/V3, the Azure Storage provider's timer limits, and the HTTP polling interval.
         """
         inst = ep.instance

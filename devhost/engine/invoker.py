@@ -62,7 +62,7 @@ def parse_episode_output(returned: Any) -> EpisodeReply:
 
 
 def parse_episode_exception(exc: BaseException) -> EpisodeReply:
-    """An exception from `handle()`: the SDK appends its state after a marker (PROTOCOL section 2.5)."""
+    """An exception from `handle()`: the SDK appends its state after a marker (docs/protocol.md 1)."""
     text = str(exc)
     if OUT_OF_PROC_MARKER in text:
         message, _, state_text = text.partition(OUT_OF_PROC_MARKER)

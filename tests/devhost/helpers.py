@@ -21,7 +21,7 @@ WEBHOOKS = "/runtime/webhooks/durabletask"
 Status = df.OrchestrationRuntimeStatus
 TERMINAL = {Status.Completed, Status.Failed, Status.Terminated, Status.Canceled}
 
-# The SDK warns on every replay of an event that arrived before anyone waited for it (PROTOCOL 1.1:
+# The SDK warns on every replay of an event that arrived before anyone waited for it (docs/protocol.md 1:
 # it parks the event, which is correct). With filterwarnings=error the warning would be raised inside
 # the orchestrator and fail it, so tests that buffer events let this one warning through.
 buffers_events = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")

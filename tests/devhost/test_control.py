@@ -86,7 +86,7 @@ async def test_sdk_input_is_double_encoded_and_decoded_once_more_by_get_input(fe
     instance_id = await client.start_new("input_echo", None, {"a": 1})
     done = await wait_done(client, instance_id)
     assert done.output == {"type": "dict", "value": {"a": 1}}
-    # As with the real extension, the status shows the JSON text the SDK sent (PROTOCOL 5).
+    # As with the real extension, the status shows the JSON text the SDK sent (docs/protocol.md, section 4).
     assert (await client.get_status(instance_id, show_input=True)).input_ == '{"a": 1}'
 
 
@@ -108,7 +108,7 @@ async def test_restart_with_a_new_id_and_in_place(features: DevHost) -> None:
     client = features.client()
     first = await run(features, "uuids", None, "again")
     restarted = await client.restart("again")
-    # SDK quirk (PROTOCOL 5): restart returns the 202 body, not the id.
+    # SDK quirk (docs/protocol.md, section 4): restart returns the 202 body, not the id.
     assert restarted["id"] != "again"
     other = await wait_done(client, restarted["id"])
     assert other.runtime_status == Status.Completed and other.output["first"] != first.output["first"]

@@ -161,7 +161,7 @@ async def test_events_raised_before_the_orchestrator_waits_are_kept(features: De
     await client.raise_event(instance_id, "First", [1])
     done = await wait_done(client, instance_id)
     assert done.runtime_status == Status.Completed, done.output
-    # The SDK client encodes event data twice, so the orchestrator gets JSON text (PROTOCOL 5).
+    # The SDK client encodes event data twice, so the orchestrator gets JSON text (docs/protocol.md 4).
     assert done.output == {"first": "[1]", "second": "[2]"}
 
 
@@ -280,7 +280,7 @@ async def test_replaying_a_different_action_fails_as_non_deterministic(
 
 
 def _sdk_uuid(instance_id: str, orchestrator_started: str, counter: int) -> uuid.UUID:
-    """PROTOCOL 10: the SDK's new_uuid from the instance id, episode start time and a counter."""
+    """SDK models/DurableOrchestrationContext.py: new_uuid of the instance id, episode start, a counter."""
     from datetime import datetime
 
     moment = datetime.fromisoformat(orchestrator_started.replace("Z", "+00:00"))

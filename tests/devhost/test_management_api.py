@@ -49,7 +49,7 @@ async def test_start_with_an_instance_id_and_wait_for_the_output(features: DevHo
 
 
 async def test_webhook_list_input_fails_in_the_sdk_as_on_azure(features: DevHost) -> None:
-    """PROTOCOL 1: the trigger's `input` is the parsed body; the SDK re-parses only strings and dicts."""
+    """docs/protocol.md 1: the trigger's `input` is the parsed body; the SDK re-parses strings, dicts."""
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo",
                        body=[1, 2], params={"timeout": "5", "pollingInterval": "0.05"})
     assert reply.json()["runtimeStatus"] == "Failed"
@@ -232,13 +232,51 @@ async def test_list_filters_by_status_and_time(features: DevHost) -> None:
         assert reply.status == 200
         return sorted(s["instanceId"] for s in reply.json())
 
+    every = ["l-done", "l-failed", "l-running"]
     assert await ids(runtimeStatus="Failed,Running") == ["l-failed", "l-running"]
     assert await ids(runtimeStatus="Completed,NotAStatus") == ["l-done"]
-    assert await ids(createdTimeFrom=since.isoformat()) == ["l-done", "l-failed", "l-running"]
+    assert await ids(createdTimeFrom=since.isoformat()) == every
     assert await ids(createdTimeTo=since.isoformat()) == []
-    bad_time = {"createdTimeFrom": "yesterday"}
-    _assert_json_error(await call(features, "GET", url, params=bad_time), 400, "ISO-8601")
+
+
+async def test_list_filters_parse_like_the_extension(features: DevHost) -> None:
+    """HttpApiHandler.cs, `TryGetIEnumerableQueryParameterValue` (Enum.TryParse), `DateTime.TryParse`,
+    `int.TryParse`: names are case-sensitive, numbers count, what does not parse is no filter."""
+    await one_of_each(features, "n-")
+    url = f"{WEBHOOKS}/instances/"
+    every = ["n-done", "n-failed", "n-running"]
+
+    async def ids(**params: str) -> list[str]:
+        reply = await call(features, "GET", url, params=params)
+        assert reply.status == 200, reply.text
+        return sorted(s["instanceId"] for s in reply.json())
+
+    assert await ids(runtimeStatus="failed") == every  # wrong case: not a status, so no filter
+    assert await ids(runtimeStatus=" Failed ") == ["n-failed"]
+    assert await ids(runtimeStatus="3") == ["n-failed"]
+    assert await ids(runtimeStatus="0,1") == ["n-done", "n-running"]
+    assert await ids(runtimeStatus="42") == []  # a number parses even outside the enum
+    assert await ids(createdTimeFrom="yesterday") == every
+    assert await ids(createdTimeTo="not a time") == every
+    assert await ids(top="many") == every  # default page size 100
+    assert await ids(top="99999") == every  # no upper bound
     _assert_json_error(await call(features, "GET", url, params={"top": "0"}), 400, "top")
+
+
+async def test_list_always_answers_the_continuation_header(features: DevHost) -> None:
+    """HttpApiHandler.cs adds `x-ms-continuation-token` to every list response, empty on the last page."""
+    await run(features, "input_echo", 1, "c-1")
+    await run(features, "input_echo", 2, "c-2")
+    url = f"{WEBHOOKS}/instances"
+    first = await call(features, "GET", url, params={"top": "1", "instanceIdPrefix": "c-"})
+    token = first.headers["x-ms-continuation-token"]
+    assert token
+    second = await call(features, "GET", url, params={"top": "1", "instanceIdPrefix": "c-"},
+                        headers={"x-ms-continuation-token": token})
+    assert [s["instanceId"] for s in second.json()] == ["c-2"]
+    assert second.headers["x-ms-continuation-token"] == ""
+    bad = await call(features, "GET", url, headers={"x-ms-continuation-token": "c-1"})
+    _assert_json_error(bad, 400, "continuation")
 
 
 async def test_purge_by_filter_needs_created_time_from(features: DevHost) -> None:

@@ -69,3 +69,30 @@ async def test_start_with_an_unknown_name_raises_with_the_message(
 ) -> None:
     with pytest.raises(Exception, match=r"^The function 'NoSuchOrchestrator' doesn't exist"):
         await client.start_new("NoSuchOrchestrator")
+
+
+async def test_history_through_the_sdk_client(client: df.DurableOrchestrationClient) -> None:
+    """The SDK keeps `historyEvents` as an attribute (models/DurableOrchestrationStatus.py, **kwargs);
+    its shape follows extension ContextImplementations/DurableClient.cs, GetDurableOrchestrationStatusAsync:
+    ExecutionStarted Input as JSON text, an activity merged into its completion, trimmed dates."""
+    instance_id = await client.start_new("E1_HelloSequence", None, ["Oslo"])
+    await _until(client, instance_id, Status.Completed)
+    status = await client.get_status(instance_id, show_history=True, show_history_output=True)
+    events = status.historyEvents
+    started = events[0]
+    assert started["EventType"] == "ExecutionStarted" and started["FunctionName"] == "E1_HelloSequence"
+    assert isinstance(started["Input"], str)  # the stored text of the SDK's double-encoded input
+    assert started["Generation"] == 0 and "OrchestrationInstance" not in started
+    [greeting] = [e for e in events if e["EventType"] == "TaskCompleted"]
+    assert greeting["FunctionName"] == "E1_SayHello" and greeting["Result"] == "Hello Oslo!"
+    assert not [e for e in events if e["EventType"] == "TaskScheduled"]
+    assert not any(e["Timestamp"].endswith("0Z") and "." in e["Timestamp"] for e in events)
+
+
+async def test_status_filter_through_the_sdk(client: df.DurableOrchestrationClient) -> None:
+    """HttpApiHandler.cs parses runtimeStatus with Enum.TryParse: the SDK's names work, case-sensitively."""
+    instance_id = await client.start_new("E1_HelloSequence", None, ["Lima"])
+    await _until(client, instance_id, Status.Completed)
+    listed = await client.get_status_by(runtime_status=[Status.Completed])
+    assert instance_id in [s.instance_id for s in listed]
+    assert all(s.runtime_status == Status.Completed for s in listed)

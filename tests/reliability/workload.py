@@ -179,7 +179,8 @@ class Client:
 def expected_from_input(name: str, given: Any) -> tuple[Any, Any] | None:
     """(output, custom status) of an instance started without events, from its input; None if unknown."""
     if isinstance(given, str):
-        # Started through the SDK client (HttpStart): the status shows the input as JSON text (PROTOCOL 5).
+        # Started through the SDK client (HttpStart): the status shows the input as JSON text
+        # (docs/protocol.md 4).
         with contextlib.suppress(ValueError):
             given = json.loads(given)
     if name == "E1_HelloSequence":

@@ -8,6 +8,7 @@ tests/devhost drive it through devhost and assert what each orchestrator returns
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import azure.durable_functions as df
 
@@ -56,6 +57,17 @@ def echo(value):
     return value
 
 
+@app.activity_trigger(input_name="gate")
+def wait_for_file(gate: str) -> str:
+    """Returns once the file `gate` exists (at most 30 s): a test holds the activity while it looks."""
+    path = Path(gate)
+    for _ in range(3000):
+        if path.exists():
+            return "opened"
+        time.sleep(0.01)
+    return "gave up"
+
+
 @app.activity_trigger(input_name="value")
 def slow_echo(value):
     time.sleep(0.2)
@@ -87,7 +99,7 @@ def retry_always_fails(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def retry_in_task_all(context: df.DurableOrchestrationContext):
-    """PROTOCOL 2.2: task_all([retried a, b]) then c -> ids a=0, b=1, timer=2, a again=3, c=4."""
+    """docs/protocol.md 1: task_all([retried a, b]), c -> ids a=0, b=1, timer=2, a again=3, c=4."""
     options = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
     retried = context.call_activity_with_retry("flaky", options, {"key": context.instance_id, "failures": 1})
     pair = yield context.task_all([retried, context.call_activity("double", 21)])
@@ -100,7 +112,7 @@ def retry_and_race(context: df.DurableOrchestrationContext):
     """A retried activity fails just after another one completes; the completion schedules `double`.
 
     When both results reach one episode, the SDK numbers `double` (on the completion) before the
-    retry timer (on the failure): PROTOCOL 2.2.
+    retry timer (on the failure): docs/protocol.md, section 1.
     """
     options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=2)
     retried = context.call_activity_with_retry(
@@ -139,6 +151,20 @@ def parent(context: df.DurableOrchestrationContext):
     except Exception as exc:
         caught = str(exc)
     return {"named": named, "unnamed": unnamed, "caught": caught}
+
+
+@app.orchestration_trigger(context_name="context")
+def gated_activity(context: df.DurableOrchestrationContext):
+    """Runs `wait_for_file` on the path it is given."""
+    return (yield context.call_activity("wait_for_file", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_waiting_child(context: df.DurableOrchestrationContext):
+    """Runs `status_phases` as its child `{id}-kid`: the parent waits until the child gets 3 "Next"s."""
+    kid = f"{context.instance_id}-kid"
+    result = yield context.call_sub_orchestrator("status_phases", {"from": "parent"}, kid)
+    return result
 
 
 @app.orchestration_trigger(context_name="context")
