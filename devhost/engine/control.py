@@ -22,6 +22,9 @@ from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 256
 MAX_EVENT_NAME_LENGTH = 256
+# DurableClient.cs, IsOrchestrationSuspendable and IsOrchestrationSuspended.
+_SUSPENDABLE = frozenset({RuntimeStatus.RUNNING, RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW})
+_RESUMABLE = frozenset({RuntimeStatus.SUSPENDED})
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -59,11 +62,9 @@ class Control:
         """Create an instance; `input_json` is the JSON text stored as its input."""
         fn = self.index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
-            raise RequestError(
-                # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
-                # with this message.
-                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.", 400
-            )
+            # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
+            # with this message.
+            raise RequestError(self.unknown_orchestrator_message(name), 400)
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         now = self.clock.now()
@@ -80,28 +81,64 @@ class Control:
         self._wake()
         return instance_id
 
+    def unknown_orchestrator_message(self, name: str) -> str:
+        """The extension's words, known orchestrators listed (azure-functions-durable-extension,
+        src/WebJobs.Extensions.DurableTask/DurableTaskExtension.cs, GetInvalidOrchestratorFunctionMessage)."""
+        known = [f.name for f in self.index.of_kind(Kind.ORCHESTRATOR)]
+        listed = (
+            "The following are the known orchestrator functions: '" + "', '".join(known) + "'."
+            if known
+            else "No orchestrator functions are currently registered!"
+        )
+        return (
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
+            f"Additional info: {listed}"
+        )
+
     async def require(self, instance_id: str) -> InstanceRecord:
         record = await self.store.get_instance(instance_id)
         if record is None:
             raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
         return record
 
-    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
-        validate_event_name(name)
+    async def event_target(self, instance_id: str) -> InstanceRecord:
+        """The instance an event goes to: RequestError 404 if there is none, 410 if it has finished."""
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
             raise RequestError(
                 f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events.",
                 410,
             )
+        return record
+
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
+        validate_event_name(name)
+        await self.event_target(instance_id)
         event = h.event(EventType.EVENT_RAISED, self.clock.now(), Name=name, Input=input_json)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
 
-    async def _control(self, instance_id: str, kind: EventType, reason: str | None, **fields: Any) -> None:
+    async def _control(
+        self,
+        instance_id: str,
+        kind: EventType,
+        reason: str | None,
+        accepts: frozenset[RuntimeStatus] | None = None,
+        **fields: Any,
+    ) -> None:
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
             raise RequestError(f"The instance '{instance_id}' is already {record.runtime_status.value}.", 410)
+        if accepts is not None and record.runtime_status not in accepts:
+            # DurableClient.SuspendAsync / ResumeAsync throw InvalidOperationException, which the HTTP
+            # API answers with 500 (azure-functions-durable-extension, ContextImplementations/
+            # DurableClient.cs and HttpApiHandler.cs, HandleRequestAsync).
+            verb = "suspend" if kind is EventType.EXECUTION_SUSPENDED else "resume"
+            raise RequestError(
+                f"Cannot {verb} the orchestration instance {instance_id} because instance is in the "
+                f"{record.runtime_status.value} state.",
+                500,
+            )
         event = h.event(kind, self.clock.now(), **fields)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
@@ -110,10 +147,10 @@ class Control:
         await self._control(instance_id, EventType.EXECUTION_TERMINATED, reason, Input=reason)
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
-        await self._control(instance_id, EventType.EXECUTION_SUSPENDED, reason, Reason=reason)
+        await self._control(instance_id, EventType.EXECUTION_SUSPENDED, reason, _SUSPENDABLE, Reason=reason)
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        await self._control(instance_id, EventType.EXECUTION_RESUMED, reason, Reason=reason)
+        await self._control(instance_id, EventType.EXECUTION_RESUMED, reason, _RESUMABLE, Reason=reason)
 
     async def restart(self, instance_id: str, new_instance_id: bool) -> str:
         record = await self.store.get_instance(instance_id)
