@@ -31,6 +31,10 @@ class Settings:
     time_skipping: bool = False
     route_prefix: str = "api"
     hub_name: str = DEFAULT_HUB
+    # host.json extensions.durableTask.overridableExistingInstanceStates: with AnyState a start replaces
+    # an instance of the same id whatever its state (azure-functions-durable-extension,
+    # src/WebJobs.Extensions.DurableTask/OverridableStates.cs).
+    replace_active_instances: bool = False
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
     values: dict[str, str] = field(default_factory=dict)
@@ -79,6 +83,23 @@ def _hub_name(durable: dict[str, Any], values: dict[str, str]) -> str:
             "start with a letter, and have length between 3 and 45."
         )
     return name
+
+
+_OVERRIDABLE_STATES = {"anystate": True, "nonrunningstates": False, "0": True, "1": False}
+
+
+def _replace_active(durable: dict[str, Any]) -> bool:
+    """overridableExistingInstanceStates, read as .NET binds an enum: any case, or its number."""
+    value = durable.get("overridableExistingInstanceStates")
+    if value is None:
+        return False
+    found = _OVERRIDABLE_STATES.get(str(value).strip().lower())
+    if found is None:
+        raise ConfigError(
+            f"host.json extensions.durableTask.overridableExistingInstanceStates must be AnyState or "
+            f"NonRunningStates, not {value!r}"
+        )
+    return found
 
 
 _OVERRIDE_PREFIX = "azurefunctionsjobhost__"
@@ -143,6 +164,7 @@ def load_settings(
         time_skipping=time_skipping,
         route_prefix=prefix.strip("/"),
         hub_name=_hub_name(durable, values),
+        replace_active_instances=_replace_active(durable),
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
         values=values,

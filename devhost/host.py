@@ -114,7 +114,13 @@ class DevHost:
             max_orchestrations=s.max_concurrent_orchestrations,
             max_activities=s.max_concurrent_activities,
         )
-        control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
+        control = Control(
+            self._store,
+            self.index,
+            self.clock,
+            self._dispatcher.notify,
+            replace_active=s.replace_active_instances,
+        )
         api = ManagementApi(control, s)
         self.rpc_port = await self._serve(rpc_app(api), "127.0.0.1", s.rpc_port, fallback=True)
         self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)

@@ -21,6 +21,7 @@ from ..engine.control import Control, status_payload
 from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from .dotnet_text import try_bool
+from .purge_filter import purge_query
 from .wait_arguments import wait_arguments
 
 log = logging.getLogger("devhost.api")
@@ -291,7 +292,12 @@ class ManagementApi:
         return web.json_response({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
-        query = _instance_query(request)
+        """Purge by filter as on Azure: `instanceIdPrefix` is not read (HttpApiHandler.cs,
+        HandleDeleteHistoryWithFiltersRequestAsync), and the Azure Storage provider keeps only the
+        terminal values of `runtimeStatus`; with none left, every instance in the time range goes,
+        running ones too (DurableTask.AzureStorage, Tracking/AzureTableTrackingStore.cs,
+        PurgeInstanceHistoryAsync). That deletes data, so devhost says so in its log."""
+        query = purge_query(_instance_query(request))
         if not query.created_from:
             raise RequestError("Please provide value for 'createdTimeFrom' parameter.")
         deleted = await self._control.purge_by(query)

@@ -7,6 +7,7 @@ Errors are `RequestError`s carrying the status code the HTTP layer answers with.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
 
+log = logging.getLogger("devhost.control")
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 256
 MAX_EVENT_NAME_LENGTH = 256
@@ -51,9 +53,16 @@ class Control:
     """The operations behind the management API, on one store and clock."""
 
     def __init__(
-        self, store: Store, index: FunctionIndex, clock: RealClock, wake: Callable[[], None]
+        self,
+        store: Store,
+        index: FunctionIndex,
+        clock: RealClock,
+        wake: Callable[[], None],
+        *,
+        replace_active: bool = False,
     ) -> None:
         self.store = store
+        self.replace_active = replace_active
         self.index = index
         self.clock = clock
         self._wake = wake
@@ -74,10 +83,17 @@ class Control:
             instance_id, fn.name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
         )
         start = h.execution_started(now, instance_id, execution_id, fn.name, input_json, None)
+        message = Message(instance_id, start, execution_id=execution_id)
         try:
-            await self.store.create_instance(record, Message(instance_id, start, execution_id=execution_id))
+            await self.store.create_instance(record, message)
         except InstanceExistsError as exc:
-            raise RequestError(str(exc), 409) from exc
+            if not self.replace_active:
+                raise RequestError(str(exc), 409) from exc
+            # overridableExistingInstanceStates: AnyState. The running execution is dropped for the new
+            # one (its pending work is discarded), as the extension's empty dedupe list lets happen.
+            log.warning("Instance '%s' was active and is replaced by a new start (AnyState).", instance_id)
+            await self.store.purge(instance_id)
+            await self.store.create_instance(record, message)
         self._wake()
         return instance_id
 
@@ -134,11 +150,12 @@ class Control:
             # API answers with 500 (azure-functions-durable-extension, ContextImplementations/
             # DurableClient.cs and HttpApiHandler.cs, HandleRequestAsync).
             verb = "suspend" if kind is EventType.EXECUTION_SUSPENDED else "resume"
-            raise RequestError(
+            message = (
                 f"Cannot {verb} the orchestration instance {instance_id} because instance is in the "
-                f"{record.runtime_status.value} state.",
-                500,
+                f"{record.runtime_status.value} state."
             )
+            log.warning("%s Answered 500, as on Azure.", message)
+            raise RequestError(message, 500)
         event = h.event(kind, self.clock.now(), **fields)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
@@ -157,7 +174,7 @@ class Control:
         if record is None:
             raise RequestError("InstanceId does not match a valid orchestration instance.", 400)
         target = None if new_instance_id else instance_id
-        if target and record.runtime_status.is_active:
+        if target and record.runtime_status.is_active and not self.replace_active:
             raise RequestError(f"The instance '{instance_id}' is still {record.runtime_status.value}.", 409)
         return await self.start(record.name, target, record.input)
 

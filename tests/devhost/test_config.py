@@ -81,3 +81,19 @@ def test_text_after_the_json_object_is_ignored_like_the_host_does(tmp_path: Path
 def test_a_folder_without_function_app_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"function_app\.py"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(("value", "replaces"), [
+    (None, False), ("NonRunningStates", False), ("AnyState", True), ("anystate", True), (0, True),
+])
+def test_overridable_existing_instance_states(tmp_path: Path, value: object, replaces: bool) -> None:
+    """OverridableStates.cs (azure-functions-durable-extension), bound as an enum: any case or number."""
+    durable = {} if value is None else {"overridableExistingInstanceStates": value}
+    app = make_app(tmp_path, {"version": "2.0", "extensions": {"durableTask": durable}})
+    assert load_settings(app).replace_active_instances is replaces
+
+
+def test_overridable_existing_instance_states_must_be_known(tmp_path: Path) -> None:
+    app = make_app(tmp_path, {"extensions": {"durableTask": {"overridableExistingInstanceStates": "Some"}}})
+    with pytest.raises(ConfigError, match="AnyState or NonRunningStates"):
+        load_settings(app)

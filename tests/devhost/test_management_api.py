@@ -8,7 +8,8 @@ import pytest
 
 from devhost.host import DevHost
 
-from .helpers import WEBHOOKS, call, idle, one_of_each, poll_url, run, start_waiting
+from .conftest import host_for
+from .helpers import WEBHOOKS, call, idle, one_of_each, poll_url, run, start_waiting, wait_done
 
 CHECK_STATUS_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
                      "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
@@ -126,6 +127,30 @@ async def test_management_urls_encode_the_id_as_webutility_does(features: DevHos
     assert links["sendEventPostUri"].split("?")[0].endswith("/instances/a+b%7Ec%2Bd/raiseEvent/{eventName}")
     assert (await call(features, "GET", links["statusQueryGetUri"])).status == 404
     assert (await call(features, "GET", f"{WEBHOOKS}/instances/a%20b~c%2Bd")).status in (200, 202)
+
+
+async def test_start_of_an_active_id_is_refused_by_default(features: DevHost) -> None:
+    await start_waiting(features, "dup")
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/dup", body={})
+    _assert_json_error(reply, 409, "dup")
+
+
+async def test_any_state_lets_a_start_replace_an_active_instance(monkeypatch) -> None:
+    """host.json overridableExistingInstanceStates: AnyState (azure-functions-durable-extension,
+    OverridableStates.cs: no dedupe statuses; DurableClient.cs, StartNewAsync), through the SDK client."""
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__durableTask__overridableExistingInstanceStates",
+                       "AnyState")
+    async for host in host_for("features"):
+        await start_waiting(host, "dup")
+        client = host.client()
+        assert await client.start_new("input_echo", "dup", {"second": True}) == "dup"
+        status = await wait_done(client, "dup")
+        assert status.name == "input_echo" and status.output == {"type": "dict", "value": {"second": True}}
+        await start_waiting(host, "dup-running")
+        restart = await call(host, "POST", f"{WEBHOOKS}/instances/dup-running/restart",
+                             params={"restartWithNewInstanceId": "false"})
+        assert restart.status == 202 and restart.json()["id"] == "dup-running"
+        await idle(host)
 
 
 @pytest.mark.parametrize(("path", "data", "status", "fragment"), [
@@ -401,10 +426,35 @@ async def test_purge_by_filter_needs_created_time_from(features: DevHost) -> Non
     _assert_json_error(await call(features, "DELETE", url), 400, "createdTimeFrom")
     future = (datetime.now(timezone.utc) + timedelta(days=400)).isoformat()
     _assert_json_error(await call(features, "DELETE", url, params={"createdTimeFrom": future}), 404)
-    reply = await call(features, "DELETE", url, params={"createdTimeFrom": since.isoformat()})
+    finished = {"createdTimeFrom": since.isoformat(), "runtimeStatus": "Completed,Failed,Running"}
+    reply = await call(features, "DELETE", url, params=finished)
     assert reply.status == 200 and reply.json() == {"instancesDeleted": 2}
     remaining = (await call(features, "GET", url)).json()
     assert [s["instanceId"] for s in remaining] == ["p-running"]
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"runtimeStatus": "Running,Pending"},
+    {"instanceIdPrefix": "keep-"},
+])
+async def test_purge_by_filter_deletes_what_azure_deletes(features: DevHost, params, caplog) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleDeleteHistoryWithFiltersRequestAsync
+    ignores instanceIdPrefix; DurableTask.AzureStorage's AzureTableTrackingStore.cs,
+    PurgeInstanceHistoryAsync, drops non-terminal statuses, and with none left purges every status:
+    running instances go too. devhost does the same and warns in its log."""
+    since = await one_of_each(features, "keep-")
+    reply = await call(features, "DELETE", f"{WEBHOOKS}/instances",
+                       params={"createdTimeFrom": since.isoformat(), **params})
+    assert reply.status == 200 and reply.json() == {"instancesDeleted": 3}
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances")).json() == []
+    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/keep-running/raiseEvent/Next",
+                                  body=1), 404)
+    await idle(features)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "devhost.api"]
+    assert any("EVERY status in the time range, running ones included" in w for w in warnings)
+    if "instanceIdPrefix" in params:
+        assert any("instanceIdPrefix='keep-' is ignored" in w for w in warnings)
 
 
 async def test_purge_one_instance_over_http(features: DevHost) -> None:
