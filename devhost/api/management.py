@@ -22,6 +22,7 @@ from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from .dotnet_text import try_bool
 from .purge_filter import purge_query
+from .task_hub import check_task_hub
 from .wait_arguments import wait_arguments
 
 log = logging.getLogger("devhost.api")
@@ -55,8 +56,9 @@ _CAMEL = {
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def _by_method(methods: dict[str, Handler]) -> Handler:
+def _by_method(methods: dict[str, Handler], settings: Settings) -> Handler:
     async def dispatch(request: web.Request) -> web.Response:
+        check_task_hub(request, settings)
         handler = methods.get(request.method)
         if handler is None:
             raise RequestError(
@@ -190,7 +192,7 @@ class ManagementApi:
             f"{i}/{{operation}}": {"POST": self.operation},
         }
         return [
-            *(web.route("*", path, _by_method(methods)) for path, methods in by_path.items()),
+            *(web.route("*", path, _by_method(methods, self._settings)) for path, methods in by_path.items()),
             web.route("*", f"{p}/entities/{{tail:.*}}", self.unsupported),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]

@@ -374,6 +374,25 @@ async def test_operation_names_match_in_any_case(features: DevHost) -> None:
     assert status.json()["runtimeStatus"] == "Terminated"
 
 
+async def test_task_hub_and_connection_must_name_devhosts_own(features: DevHost) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), GetClient: taskHub and connection (keys in
+    any case, blank values ignored) select the hub; devhost has one and refuses another with 400."""
+    await run(features, "input_echo", {}, "hub-one")
+    url = f"{WEBHOOKS}/instances/hub-one"
+    for params in ({"taskHub": "testhubname"}, {"TASKHUB": "TestHubName", "Connection": "Storage"},
+                   {"taskHub": " ", "connection": "AzureWebJobsStorage"}):
+        assert (await call(features, "GET", url, params=params)).status == 200
+    _assert_json_error(await call(features, "GET", url, params={"taskHub": "OtherHub"}), 400,
+                       "taskHub='OtherHub' names another task hub", "'TestHubName'")
+    _assert_json_error(await call(features, "DELETE", url, params={"connection": "Other"}), 400,
+                       "connection='Other'")
+    assert (await call(features, "GET", url)).status == 200  # not purged
+    await start_waiting(features, "hub-two")
+    with pytest.raises(Exception):  # the SDK sends taskHub= on raise_event
+        await features.client().raise_event("hub-two", "Next", 1, task_hub_name="OtherHub")
+    assert (await features.client().get_status("hub-two")).custom_status == "one"
+
+
 async def test_entities_and_rewind_are_refused_with_json(features: DevHost) -> None:
     _assert_json_error(await call(features, "GET", f"{WEBHOOKS}/entities/counter/one"), 501, "entities")
     _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind"), 501, "Rewind")
