@@ -1,6 +1,7 @@
 """The Durable Functions HTTP API: the public webhooks (/runtime/webhooks/durabletask/...) and the
 local RPC endpoint the SDK client calls (/durabletask/...). One handler set serves both, as in the
-real extension; paths, query parameters, status codes and headers follow it (PROTOCOL.md 5 and 6).
+real extension; paths, query parameters, status codes and headers follow it
+(docs/durable-http-operations.md names the upstream sources).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def _instance_op(
 
 
 def management_paths(prefix: str) -> dict[str, Any]:
-    """The Durable HTTP API under `prefix` (PROTOCOL.md sections 5 and 6)."""
+    """The Durable HTTP API under `prefix`."""
     instance = f"{prefix}/instances/{{instanceId}}"
     check_status = {
         "202": {

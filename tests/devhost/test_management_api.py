@@ -50,7 +50,7 @@ async def test_start_with_an_instance_id_and_wait_for_the_output(features: DevHo
 
 
 async def test_webhook_list_input_fails_in_the_sdk_as_on_azure(features: DevHost) -> None:
-    """PROTOCOL 1: the trigger's `input` is the parsed body; the SDK re-parses only strings and dicts."""
+    """The trigger's `input` is the parsed body; the SDK re-parses only strings and dicts."""
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo",
                        body=[1, 2], params={"timeout": "5", "pollingInterval": "0.05"})
     assert reply.json()["runtimeStatus"] == "Failed"
