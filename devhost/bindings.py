@@ -8,6 +8,7 @@ the same objects it sees on Azure.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,10 @@ from urllib.parse import quote
 import azure.functions as func
 from azure.functions import meta
 
+from .api.dotnet_text import url_encode
 from .config import Settings
 
+log = logging.getLogger("devhost.bindings")
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask/"
 
@@ -105,7 +108,7 @@ def decode_client_binding(payload: str) -> Any:
 
 def management_query(settings: Settings) -> str:
     """The query every management URL ends with; with auth on, the system key (`code=`) as on Azure."""
-    return f"taskHub={quote(settings.hub_name)}&connection=Storage" + _code(settings, "&")
+    return f"taskHub={url_encode(settings.hub_name)}&connection=Storage" + _code(settings, "&")
 
 
 def _code(settings: Settings, separator: str) -> str:
@@ -113,8 +116,19 @@ def _code(settings: Settings, separator: str) -> str:
 
 
 def management_urls(base_url: str, settings: Settings, instance_id: str) -> dict[str, str]:
-    """The check-status links for one instance (the webhook start response; 8 keys, no rewind)."""
-    root = f"{base_url}{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}"
+    """The check-status links for one instance (the webhook start response; 8 keys, no rewind).
+
+    The id is encoded with `WebUtility.UrlEncode`, as the extension does (azure-functions-durable-extension,
+    src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs, GetClientResponseLinks): a space becomes '+',
+    which a URL path keeps as '+', so those links lead to another id (a 404), on Azure as here.
+    """
+    if " " in instance_id:
+        log.warning(
+            "Instance id %r has a space: its management URLs hold '+' instead, as on Azure, "
+            "and answer 404 there and here. Use ids without spaces.",
+            instance_id,
+        )
+    root = f"{base_url}{WEBHOOK_PATH}/instances/{url_encode(instance_id)}"
     q = management_query(settings)
     return {
         "id": instance_id,

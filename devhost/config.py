@@ -31,6 +31,10 @@ class Settings:
     time_skipping: bool = False
     route_prefix: str = "api"
     hub_name: str = DEFAULT_HUB
+    # host.json extensions.durableTask.overridableExistingInstanceStates: with AnyState a start replaces
+    # an instance of the same id whatever its state (azure-functions-durable-extension,
+    # src/WebJobs.Extensions.DurableTask/OverridableStates.cs).
+    replace_active_instances: bool = False
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
     # host.json durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds (HttpOptions.cs), sent
@@ -108,6 +112,23 @@ def _http_async_sleep_ms(durable: dict[str, Any]) -> int:
         ) from None
 
 
+_OVERRIDABLE_STATES = {"anystate": True, "nonrunningstates": False, "0": True, "1": False}
+
+
+def _replace_active(durable: dict[str, Any]) -> bool:
+    """overridableExistingInstanceStates, read as .NET binds an enum: any case, or its number."""
+    value = durable.get("overridableExistingInstanceStates")
+    if value is None:
+        return False
+    found = _OVERRIDABLE_STATES.get(str(value).strip().lower())
+    if found is None:
+        raise ConfigError(
+            f"host.json extensions.durableTask.overridableExistingInstanceStates must be AnyState or "
+            f"NonRunningStates, not {value!r}"
+        )
+    return found
+
+
 _OVERRIDE_PREFIX = "azurefunctionsjobhost__"
 
 
@@ -174,6 +195,7 @@ def load_settings(
         time_skipping=time_skipping,
         route_prefix=prefix.strip("/"),
         hub_name=_hub_name(durable, values),
+        replace_active_instances=_replace_active(durable),
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
         http_async_sleep_ms=_http_async_sleep_ms(durable),

@@ -123,7 +123,13 @@ class DevHost:
             max_orchestrations=s.max_concurrent_orchestrations,
             max_activities=s.max_concurrent_activities,
         )
-        control = Control(self._store, self.index, self.clock, self._dispatcher.notify)
+        control = Control(
+            self._store,
+            self.index,
+            self.clock,
+            self._dispatcher.notify,
+            replace_active=s.replace_active_instances,
+        )
         api = ManagementApi(control, s)
         policy = BrowserPolicy(s.host, s.allowed_hosts, s.cors_origins, s.cors_credentials)
         self.rpc_port = await self._serve(

@@ -1,13 +1,15 @@
 """The Durable Functions HTTP API: the public webhooks (/runtime/webhooks/durabletask/...) and the
 local RPC endpoint the SDK client calls (/durabletask/...). One handler set serves both, as in the
-real extension; paths, query parameters, status codes and headers follow it (docs/protocol.md, section 3).
+real extension; paths, query parameters, status codes and headers follow it (docs/protocol.md, section 3;
+docs/durable-http-operations.md names the upstream sources).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,10 +22,37 @@ from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
+from .dotnet_text import try_bool
 from .history_view import history_view
+from .purge_filter import purge_query
+from .task_hub import check_task_hub
+from .wait_arguments import wait_arguments
 
+log = logging.getLogger("devhost.api")
 _DOT_SEGMENTS = (".", "..")
 DEFAULT_PAGE = 100
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _by_method(methods: dict[str, Handler], settings: Settings) -> Handler:
+    async def dispatch(request: web.Request) -> web.Response:
+        check_task_hub(request, settings)
+        handler = methods.get(request.method)
+        if handler is None:
+            raise RequestError(
+                f"The Durable HTTP API answers {request.path} to {' and '.join(methods)} only "
+                f"(404 for {request.method}, as the Durable extension answers).",
+                404,
+            )
+        return await handler(request)
+
+    return dispatch
+
+
+async def _no_route(request: web.Request) -> web.Response:
+    raise RequestError(f"The Durable HTTP API has no route {request.method} {request.path}.", 404)
 
 
 def _parse_json_body(raw: bytes) -> Any:
@@ -34,18 +63,6 @@ def _parse_json_body(raw: bytes) -> Any:
     except RecursionError as exc:
         # Python's parser recurses per nesting level; a body of 100,000 '[' must not become a 500.
         raise RequestError("Invalid JSON content: nested too deeply.") from exc
-
-
-def _seconds(request: web.Request, name: str, default: str) -> float:
-    """A query value in seconds: a finite number (not nan or inf), else RequestError(400)."""
-    text = request.query.get(name, default)
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise RequestError(f"'{name}' must be a finite number of seconds, not {text!r}.")
-    return value
 
 
 def _instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
@@ -68,33 +85,42 @@ class ManagementApi:
         self._settings = settings
 
     @property
-    def control(self) -> Control:
-        return self._control
-
-    @property
     def settings(self) -> Settings:
         return self._settings
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
+        """Every route takes any method; one the extension does not serve there answers 404, as a
+        wrong method or an unknown route does in HttpApiHandler.cs (HandleRequestAsync)."""
         p = prefix.rstrip("/")
         i = f"{p}/instances/{{instanceId}}"
+        by_path: dict[str, dict[str, Handler]] = {
+            f"{p}/orchestrators/{{functionName}}": {"POST": self.start},
+            f"{p}/orchestrators/{{functionName}}/{{instanceId}}": {"POST": self.start},
+            f"{p}/instances": {"GET": self.list_instances, "DELETE": self.purge_by},
+            f"{p}/instances/": {"GET": self.list_instances, "DELETE": self.purge_by},
+            i: {"GET": self.status, "DELETE": self.purge},
+            f"{i}/raiseEvent/{{eventName}}": {"POST": self.raise_event},
+            f"{i}/{{operation}}": {"POST": self.operation},
+        }
         return [
-            web.post(f"{p}/orchestrators/{{functionName}}", self.start),
-            web.post(f"{p}/orchestrators/{{functionName}}/{{instanceId}}", self.start),
-            web.get(f"{p}/instances", self.list_instances),
-            web.get(f"{p}/instances/", self.list_instances),
-            web.delete(f"{p}/instances", self.purge_by),
-            web.delete(f"{p}/instances/", self.purge_by),
-            web.get(i, self.status),
-            web.delete(i, self.purge),
-            web.post(f"{i}/raiseEvent/{{eventName}}", self.raise_event),
-            web.post(f"{i}/terminate", self.terminate),
-            web.post(f"{i}/suspend", self.suspend),
-            web.post(f"{i}/resume", self.resume),
-            web.post(f"{i}/restart", self.restart),
-            web.post(f"{i}/rewind", self.unsupported),
+            *(web.route("*", path, _by_method(methods, self._settings)) for path, methods in by_path.items()),
             web.route("*", f"{p}/entities/{{tail:.*}}", self.unsupported),
+            web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
+
+    async def operation(self, request: web.Request) -> web.Response:
+        """POST instances/{id}/{operation}: the operation name matches in any case, as in the extension."""
+        operations: dict[str, Handler] = {
+            "terminate": self.terminate,
+            "rewind": self.unsupported,
+            "restart": self.restart,
+            "suspend": self.suspend,
+            "resume": self.resume,
+        }
+        handler = operations.get(request.match_info["operation"].lower())
+        if handler is None:
+            return await _no_route(request)
+        return await handler(request)
 
     def check_status_response(self, request: web.Request, instance_id: str) -> web.Response:
         urls = management_urls(f"{request.scheme}://{request.host}", self._settings, instance_id)
@@ -105,10 +131,6 @@ class ManagementApi:
     async def start(self, request: web.Request) -> web.Response:
         raw = await request.read()
         input_json = h.dumps(_parse_json_body(raw)) if raw.strip() else None
-        waits = "timeout" in request.query
-        # Checked before anything is created: a bad query value must leave the store as it was.
-        deadline = _seconds(request, "timeout", "0") if waits else 0.0
-        pause = min(max(0.05, _seconds(request, "pollingInterval", "1")), 60.0)
         requested_id = request.match_info.get("instanceId")
         if requested_id in _DOT_SEGMENTS:
             # Every management URL would hold it as a path segment, which clients resolve away.
@@ -116,24 +138,37 @@ class ManagementApi:
                 f"Instance ID must not be '{requested_id}': URLs holding it would lead elsewhere."
             )
         instance_id = await self._control.start(request.match_info["functionName"], requested_id, input_json)
-        if not waits:
+        return await self._answer_started(request, instance_id)
+
+    async def _answer_started(self, request: web.Request, instance_id: str) -> web.Response:
+        """The check-status response, or the wait for the outcome when `timeout` and `pollingInterval`
+        both parse (HttpApiHandler.cs, HandleStartOrchestratorRequestAsync and
+        HandleRestartInstanceRequestAsync; the values are read after the instance was started)."""
+        wait = wait_arguments(request.query)
+        if wait is None:
             return self.check_status_response(request, instance_id)
+        try:
+            deadline, pause = wait.checked()
+        except RequestError:
+            log.warning("Instance '%s' was started, though the answer is 400 (as on Azure).", instance_id)
+            raise
         return await self._wait(request, instance_id, deadline, pause)
 
     async def _wait(
         self, request: web.Request, instance_id: str, deadline: float, pause: float
     ) -> web.Response:
         loop = asyncio.get_running_loop()
-        end = loop.time() + min(deadline, 3600)
+        end = loop.time() + deadline
         while True:
             record = await self._control.require(instance_id)
             if record.runtime_status is RuntimeStatus.COMPLETED:
                 return web.Response(body=record.output or "null", content_type="application/json")
             if record.runtime_status.is_terminal:
                 return web.json_response(status_payload(record))
-            if loop.time() >= end:
+            remaining = end - loop.time()
+            if remaining <= 0:
                 return self.check_status_response(request, instance_id)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(min(pause, remaining))
 
     async def status(self, request: web.Request) -> web.Response:
         instance_id = request.match_info["instanceId"]
@@ -174,7 +209,13 @@ class ManagementApi:
         return web.json_response({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
-        query, matches_nothing = _instance_query(request)
+        """Purge by filter as on Azure: `instanceIdPrefix` is not read (HttpApiHandler.cs,
+        HandleDeleteHistoryWithFiltersRequestAsync), and the Azure Storage provider keeps only the
+        terminal values of `runtimeStatus`; with none left, every instance in the time range goes,
+        running ones too (DurableTask.AzureStorage, Tracking/AzureTableTrackingStore.cs,
+        PurgeInstanceHistoryAsync). That deletes data, so devhost says so in its log."""
+        requested, matches_nothing = _instance_query(request)
+        query = purge_query(requested)
         if not query.created_from:
             raise RequestError("Please provide value for 'createdTimeFrom' parameter.")
         deleted = 0 if matches_nothing else await self._control.purge_by(query)
@@ -183,10 +224,15 @@ class ManagementApi:
         return web.json_response({"instancesDeleted": deleted})
 
     async def raise_event(self, request: web.Request) -> web.Response:
-        if request.content_type != "application/json":
+        """Checked in the extension's order: 404, 410, content type, JSON; an empty body is not JSON
+        (azure-functions-durable-extension, HttpApiHandler.cs, HandleRaiseEventRequestAsync)."""
+        await self._control.event_target(request.match_info["instanceId"])
+        if request.content_type.lower() != "application/json":
             raise RequestError("Only application/json request content is supported.")
         raw = await request.read()
-        input_json = h.dumps(_parse_json_body(raw)) if raw.strip() else None
+        if not raw.strip():
+            raise RequestError("Invalid JSON content: the body is empty.")
+        input_json = h.dumps(_parse_json_body(raw))
         await self._control.raise_event(
             request.match_info["instanceId"], request.match_info["eventName"], input_json
         )
@@ -205,9 +251,10 @@ class ManagementApi:
         return web.Response(status=202)
 
     async def restart(self, request: web.Request) -> web.Response:
-        new_id = q.flag(request, "restartWithNewInstanceId", True)
-        instance_id = await self._control.restart(request.match_info["instanceId"], new_id)
-        return self.check_status_response(request, instance_id)
+        # bool.TryParse: a value it cannot read means the default, a new instance id.
+        new_id = try_bool(request.query.get("restartWithNewInstanceId"))
+        instance_id = await self._control.restart(request.match_info["instanceId"], new_id is not False)
+        return await self._answer_started(request, instance_id)
 
     async def unsupported(self, request: web.Request) -> web.Response:
         what = "Durable entities are" if "/entities/" in request.path else "Rewind is"

@@ -75,12 +75,15 @@ def management_paths(prefix: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckStatus"}}},
         }
     }
+    wait_params = [
+        _query("timeout", {"type": "number"}, "seconds to wait for the end (with pollingInterval)"),
+        _query("pollingInterval", {"type": "number"}, "seconds between checks (with timeout)"),
+    ]
     start = {
         "summary": "Start an orchestration; the JSON body is its input",
         "parameters": [
             _path_param("functionName"),
-            _query("timeout", {"type": "number", "minimum": 0}, "seconds to wait for the end"),
-            _query("pollingInterval", {"type": "number", "minimum": 0}, "seconds between checks"),
+            *wait_params,
         ],
         "requestBody": _JSON_BODY,
         "responses": {
@@ -153,7 +156,7 @@ def management_paths(prefix: str) -> dict[str, Any]:
                 check_status,
                 400,
                 409,
-                params=[*with_id, _query("restartWithNewInstanceId", _BOOL)],
+                params=[*with_id, _query("restartWithNewInstanceId", _BOOL), *wait_params],
             )
         },
         f"{instance}/rewind": {

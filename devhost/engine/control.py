@@ -7,6 +7,7 @@ Errors are `RequestError`s carrying the status code the HTTP layer answers with.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -19,9 +20,13 @@ from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
 
+log = logging.getLogger("devhost.control")
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 256
 MAX_EVENT_NAME_LENGTH = 256
+# DurableClient.cs, IsOrchestrationSuspendable and IsOrchestrationSuspended.
+_SUSPENDABLE = frozenset({RuntimeStatus.RUNNING, RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW})
+_RESUMABLE = frozenset({RuntimeStatus.SUSPENDED})
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -48,9 +53,16 @@ class Control:
     """The operations behind the management API, on one store and clock."""
 
     def __init__(
-        self, store: Store, index: FunctionIndex, clock: RealClock, wake: Callable[[], None]
+        self,
+        store: Store,
+        index: FunctionIndex,
+        clock: RealClock,
+        wake: Callable[[], None],
+        *,
+        replace_active: bool = False,
     ) -> None:
         self.store = store
+        self.replace_active = replace_active
         self.index = index
         self.clock = clock
         self._wake = wake
@@ -59,11 +71,9 @@ class Control:
         """Create an instance; `input_json` is the JSON text stored as its input."""
         fn = self.index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
-            raise RequestError(
-                # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
-                # with this message.
-                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.", 400
-            )
+            # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
+            # with this message.
+            raise RequestError(self.unknown_orchestrator_message(name), 400)
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         now = self.clock.now()
@@ -73,12 +83,33 @@ class Control:
             instance_id, fn.name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
         )
         start = h.execution_started(now, instance_id, execution_id, fn.name, input_json, None)
+        message = Message(instance_id, start, execution_id=execution_id)
         try:
-            await self.store.create_instance(record, Message(instance_id, start, execution_id=execution_id))
+            await self.store.create_instance(record, message)
         except InstanceExistsError as exc:
-            raise RequestError(str(exc), 409) from exc
+            if not self.replace_active:
+                raise RequestError(str(exc), 409) from exc
+            # overridableExistingInstanceStates: AnyState. The running execution is dropped for the new
+            # one (its pending work is discarded), as the extension's empty dedupe list lets happen.
+            log.warning("Instance '%s' was active and is replaced by a new start (AnyState).", instance_id)
+            await self.store.purge(instance_id)
+            await self.store.create_instance(record, message)
         self._wake()
         return instance_id
+
+    def unknown_orchestrator_message(self, name: str) -> str:
+        """The extension's words, known orchestrators listed (azure-functions-durable-extension,
+        src/WebJobs.Extensions.DurableTask/DurableTaskExtension.cs, GetInvalidOrchestratorFunctionMessage)."""
+        known = [f.name for f in self.index.of_kind(Kind.ORCHESTRATOR)]
+        listed = (
+            "The following are the known orchestrator functions: '" + "', '".join(known) + "'."
+            if known
+            else "No orchestrator functions are currently registered!"
+        )
+        return (
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
+            f"Additional info: {listed}"
+        )
 
     async def require(self, instance_id: str) -> InstanceRecord:
         record = await self.store.get_instance(instance_id)
@@ -86,22 +117,45 @@ class Control:
             raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
         return record
 
-    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
-        validate_event_name(name)
+    async def event_target(self, instance_id: str) -> InstanceRecord:
+        """The instance an event goes to: RequestError 404 if there is none, 410 if it has finished."""
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
             raise RequestError(
                 f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events.",
                 410,
             )
+        return record
+
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
+        validate_event_name(name)
+        await self.event_target(instance_id)
         event = h.event(EventType.EVENT_RAISED, self.clock.now(), Name=name, Input=input_json)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
 
-    async def _control(self, instance_id: str, kind: EventType, reason: str | None, **fields: Any) -> None:
+    async def _control(
+        self,
+        instance_id: str,
+        kind: EventType,
+        reason: str | None,
+        accepts: frozenset[RuntimeStatus] | None = None,
+        **fields: Any,
+    ) -> None:
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
             raise RequestError(f"The instance '{instance_id}' is already {record.runtime_status.value}.", 410)
+        if accepts is not None and record.runtime_status not in accepts:
+            # DurableClient.SuspendAsync / ResumeAsync throw InvalidOperationException, which the HTTP
+            # API answers with 500 (azure-functions-durable-extension, ContextImplementations/
+            # DurableClient.cs and HttpApiHandler.cs, HandleRequestAsync).
+            verb = "suspend" if kind is EventType.EXECUTION_SUSPENDED else "resume"
+            message = (
+                f"Cannot {verb} the orchestration instance {instance_id} because instance is in the "
+                f"{record.runtime_status.value} state."
+            )
+            log.warning("%s Answered 500, as on Azure.", message)
+            raise RequestError(message, 500)
         event = h.event(kind, self.clock.now(), **fields)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
@@ -110,17 +164,17 @@ class Control:
         await self._control(instance_id, EventType.EXECUTION_TERMINATED, reason, Input=reason)
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
-        await self._control(instance_id, EventType.EXECUTION_SUSPENDED, reason, Reason=reason)
+        await self._control(instance_id, EventType.EXECUTION_SUSPENDED, reason, _SUSPENDABLE, Reason=reason)
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        await self._control(instance_id, EventType.EXECUTION_RESUMED, reason, Reason=reason)
+        await self._control(instance_id, EventType.EXECUTION_RESUMED, reason, _RESUMABLE, Reason=reason)
 
     async def restart(self, instance_id: str, new_instance_id: bool) -> str:
         record = await self.store.get_instance(instance_id)
         if record is None:
             raise RequestError("InstanceId does not match a valid orchestration instance.", 400)
         target = None if new_instance_id else instance_id
-        if target and record.runtime_status.is_active:
+        if target and record.runtime_status.is_active and not self.replace_active:
             raise RequestError(f"The instance '{instance_id}' is still {record.runtime_status.value}.", 409)
         return await self.start(record.name, target, record.input)
 

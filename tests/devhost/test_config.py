@@ -95,3 +95,19 @@ def test_http_polling_interval_from_host_json(tmp_path: Path) -> None:
     durable["durableTask"]["httpSettings"]["defaultAsyncRequestSleepTimeMilliseconds"] = "soon"
     with pytest.raises(ConfigError, match="defaultAsyncRequestSleepTimeMilliseconds"):
         load_settings(make_app(tmp_path, {"version": "2.0", "extensions": durable}))
+
+
+@pytest.mark.parametrize(("value", "replaces"), [
+    (None, False), ("NonRunningStates", False), ("AnyState", True), ("anystate", True), (0, True),
+])
+def test_overridable_existing_instance_states(tmp_path: Path, value: object, replaces: bool) -> None:
+    """OverridableStates.cs (azure-functions-durable-extension), bound as an enum: any case or number."""
+    durable = {} if value is None else {"overridableExistingInstanceStates": value}
+    app = make_app(tmp_path, {"version": "2.0", "extensions": {"durableTask": durable}})
+    assert load_settings(app).replace_active_instances is replaces
+
+
+def test_overridable_existing_instance_states_must_be_known(tmp_path: Path) -> None:
+    app = make_app(tmp_path, {"extensions": {"durableTask": {"overridableExistingInstanceStates": "Some"}}})
+    with pytest.raises(ConfigError, match="AnyState or NonRunningStates"):
+        load_settings(app)

@@ -8,7 +8,8 @@ import pytest
 
 from devhost.host import DevHost
 
-from .helpers import WEBHOOKS, call, idle, one_of_each, poll_url, run, start_waiting
+from .conftest import host_for
+from .helpers import WEBHOOKS, call, idle, one_of_each, poll_url, run, start_waiting, wait_done
 
 CHECK_STATUS_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
                      "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
@@ -69,6 +70,87 @@ async def test_start_and_wait_past_the_timeout_answers_202(features: DevHost) ->
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/status_phases",
                        params={"timeout": "0.1", "pollingInterval": "0.05"})
     assert reply.status == 202 and set(reply.json()) == CHECK_STATUS_KEYS
+
+
+@pytest.mark.parametrize("params", [
+    {"timeout": "5"},  # a timeout alone does not wait
+    {"pollingInterval": "0.05"},
+    {"timeout": "five", "pollingInterval": "0.05"},  # unreadable: as if absent
+    {"timeout": "5", "pollingInterval": "1_0"},  # double.TryParse takes no '_'
+])
+async def test_start_waits_only_when_timeout_and_interval_both_parse(features: DevHost, params) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleStartOrchestratorRequestAsync."""
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo", body=1, params=params)
+    assert reply.status == 202 and set(reply.json()) == CHECK_STATUS_KEYS
+
+
+async def test_start_waits_with_dotnet_number_forms(features: DevHost) -> None:
+    """HttpApiHandler.cs, TryGetTimeSpanQueryParameterValue: double.TryParse, group separators allowed."""
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo", body={"n": 1},
+                       params={"timeout": " 1,000 ", "pollingInterval": ".05"})
+    assert reply.status == 200 and reply.json() == {"type": "dict", "value": {"n": 1}}
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ({"timeout": "1", "pollingInterval": "5"}, "Total timeout 1 should be bigger than retry timeout 5"),
+    ({"timeout": "NaN", "pollingInterval": "1"}, "'timeout' must be a finite number"),
+    ({"timeout": "5", "pollingInterval": "-Infinity"}, "'pollingInterval' must be a finite number"),
+])
+async def test_start_with_bad_wait_values_is_400_after_the_start(features: DevHost, params, fragment) -> None:
+    """HttpApiHandler.cs: the wait values are read after StartNewAsync, so the instance runs although
+    the answer is 400 (WaitForCompletionOrCreateCheckStatusResponseAsync throws ArgumentException)."""
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/started-anyway", body={},
+                       params=params)
+    _assert_json_error(reply, 400, "One or more of the arguments submitted is incorrect", fragment)
+    done = await poll_url(features, f"{WEBHOOKS}/instances/started-anyway")
+    assert done.json()["runtimeStatus"] == "Completed"
+
+
+async def test_unknown_orchestrator_lists_the_known_ones(features: DevHost) -> None:
+    """DurableTaskExtension.cs (azure-functions-durable-extension), GetInvalidOrchestratorFunctionMessage;
+    the SDK's start_new raises with the host's message."""
+    with pytest.raises(Exception) as raised:
+        await features.client().start_new("no_such_orchestrator")
+    message = str(raised.value)
+    assert "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator " \
+           "function. Additional info: The following are the known orchestrator functions: '" in message
+    assert "'input_echo'" in message and "'status_phases'" in message and "'echo'" not in message
+
+
+async def test_management_urls_encode_the_id_as_webutility_does(features: DevHost) -> None:
+    """HttpApiHandler.cs, GetClientResponseLinks: WebUtility.UrlEncode, so a space becomes '+' and '~'
+    %7E; the '+' link then names another id, a 404 (azure-functions-durable-extension issue 2590)."""
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/a%20b~c%2Bd", body=1)
+    links = reply.json()
+    assert links["id"] == "a b~c+d"
+    assert links["statusQueryGetUri"].startswith(f"{features.url}{WEBHOOKS}/instances/a+b%7Ec%2Bd?")
+    assert links["sendEventPostUri"].split("?")[0].endswith("/instances/a+b%7Ec%2Bd/raiseEvent/{eventName}")
+    assert (await call(features, "GET", links["statusQueryGetUri"])).status == 404
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances/a%20b~c%2Bd")).status in (200, 202)
+
+
+async def test_start_of_an_active_id_is_refused_by_default(features: DevHost) -> None:
+    await start_waiting(features, "dup")
+    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/dup", body={})
+    _assert_json_error(reply, 409, "dup")
+
+
+async def test_any_state_lets_a_start_replace_an_active_instance(monkeypatch) -> None:
+    """host.json overridableExistingInstanceStates: AnyState (azure-functions-durable-extension,
+    OverridableStates.cs: no dedupe statuses; DurableClient.cs, StartNewAsync), through the SDK client."""
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__durableTask__overridableExistingInstanceStates",
+                       "AnyState")
+    async for host in host_for("features"):
+        await start_waiting(host, "dup")
+        client = host.client()
+        assert await client.start_new("input_echo", "dup", {"second": True}) == "dup"
+        status = await wait_done(client, "dup")
+        assert status.name == "input_echo" and status.output == {"type": "dict", "value": {"second": True}}
+        await start_waiting(host, "dup-running")
+        restart = await call(host, "POST", f"{WEBHOOKS}/instances/dup-running/restart",
+                             params={"restartWithNewInstanceId": "false"})
+        assert restart.status == 202 and restart.json()["id"] == "dup-running"
+        await idle(host)
 
 
 @pytest.mark.parametrize(("path", "data", "status", "fragment"), [
@@ -163,6 +245,24 @@ async def test_raise_event_codes(features: DevHost) -> None:
     _assert_json_error(await call(features, "POST", nobody, body=1), 404)
 
 
+async def test_raise_event_checks_in_the_extensions_order(features: DevHost) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleRaiseEventRequestAsync: 404, then
+    410, then the content type, then the JSON; an empty JSON body is "Invalid JSON content"."""
+    text = {"Content-Type": "text/plain"}
+    nobody = f"{WEBHOOKS}/instances/nobody/raiseEvent/Next"
+    _assert_json_error(await call(features, "POST", nobody, data=b"{", headers=text), 404)
+    await run(features, "input_echo", 1, "ev-done")
+    done = f"{WEBHOOKS}/instances/ev-done/raiseEvent/Next"
+    _assert_json_error(await call(features, "POST", done, data=b"{", headers=text), 410)
+    await start_waiting(features, "ev-order")
+    url = f"{WEBHOOKS}/instances/ev-order/raiseEvent/Next"
+    for empty in (b"", b"  "):
+        reply = await call(features, "POST", url, data=empty, headers=JSON)
+        _assert_json_error(reply, 400, "Invalid JSON content")
+    upper = {"Content-Type": "Application/JSON; charset=utf-8"}
+    assert (await call(features, "POST", url, data=b"1", headers=upper)).status == 202
+
+
 @pytest.mark.parametrize("operation", ["terminate", "suspend", "resume"])
 async def test_control_operations_on_a_finished_instance_are_410(features: DevHost, operation: str) -> None:
     await run(features, "input_echo", 1, "finished")
@@ -186,6 +286,27 @@ async def test_suspend_resume_and_terminate_over_http(features: DevHost) -> None
     assert (final.json()["runtimeStatus"], final.json()["output"]) == ("Terminated", "stop now")
 
 
+async def test_suspend_of_a_suspended_and_resume_of_a_running_instance_fail(features: DevHost) -> None:
+    """DurableClient.cs (azure-functions-durable-extension), SuspendAsync / ResumeAsync throw
+    InvalidOperationException, answered 500 by HttpApiHandler.cs; the SDK client then raises."""
+    client = features.client()
+    instance_id = await start_waiting(features, "ctl-state")
+    with pytest.raises(Exception, match="unexpected status code 500"):
+        await client.resume(instance_id, "not suspended")
+    reply = await call(features, "POST", f"{WEBHOOKS}/instances/ctl-state/resume")
+    _assert_json_error(reply, 500, "Cannot resume the orchestration instance ctl-state because instance "
+                                   "is in the Running state.")
+    await client.suspend(instance_id, "pause")
+    await idle(features)
+    with pytest.raises(Exception, match="unexpected status code 500"):
+        await client.suspend(instance_id, "again")
+    reply = await call(features, "POST", f"{WEBHOOKS}/instances/ctl-state/suspend")
+    _assert_json_error(reply, 500, "because instance is in the Suspended state.")
+    await client.resume(instance_id, "go")
+    await idle(features)
+    assert (await client.get_status(instance_id)).runtime_status.value == "Running"
+
+
 async def test_restart_over_http_answers_check_status(features: DevHost) -> None:
     await run(features, "input_echo", "again", "to-restart")
     reply = await call(features, "POST", f"{WEBHOOKS}/instances/to-restart/restart")
@@ -193,6 +314,84 @@ async def test_restart_over_http_answers_check_status(features: DevHost) -> None
     assert reply.json()["id"] != "to-restart"
     done = await poll_url(features, reply.headers["Location"])
     assert done.json()["output"] == {"type": "str", "value": "again"}
+
+
+@pytest.mark.parametrize(("flag", "same_id"), [
+    ("false", True), ("False", True), (" FALSE ", True), ("0", False), ("no", False), ("true", False),
+])
+async def test_restart_with_new_instance_id_is_read_with_bool_tryparse(features: DevHost, flag: str,
+                                                                      same_id: bool) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleRestartInstanceRequestAsync:
+    bool.TryParse; a value it cannot read means the default, a new id."""
+    await run(features, "input_echo", 1, "re-flag")
+    reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-flag/restart",
+                       params={"restartWithNewInstanceId": flag})
+    assert reply.status == 202
+    assert (reply.json()["id"] == "re-flag") is same_id
+    await idle(features)
+
+
+async def test_restart_waits_like_a_start(features: DevHost) -> None:
+    """HttpApiHandler.cs, HandleRestartInstanceRequestAsync: timeout and pollingInterval, as on a start;
+    the SDK client's restart sends restartWithNewInstanceId=false and gets the same id back."""
+    await run(features, "input_echo", "again", "re-wait")
+    reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-wait/restart",
+                       params={"timeout": "5", "pollingInterval": "0.05"})
+    assert reply.status == 200 and reply.json() == {"type": "str", "value": "again"}
+    bad = {"timeout": "1", "pollingInterval": "2"}
+    reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-wait/restart", params=bad)
+    _assert_json_error(reply, 400, "Total timeout 1 should be bigger than retry timeout 2")
+    await idle(features)
+    await features.client().restart("re-wait", restart_with_new_instance_id=False)
+    await idle(features)
+    status = await call(features, "GET", f"{WEBHOOKS}/instances/re-wait")
+    assert status.json()["runtimeStatus"] == "Completed"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "orchestrators/input_echo"),
+    ("PUT", "instances"),
+    ("POST", "instances/x"),
+    ("GET", "instances/x/terminate"),
+    ("POST", "instances/x/explode"),
+    ("GET", "instances/x/raiseEvent/Next"),
+    ("GET", "no/such/route"),
+])
+async def test_wrong_method_or_unknown_route_is_404(features: DevHost, method: str, path: str) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleRequestAsync: 404 for both (devhost
+    adds a JSON body saying so, where the extension's is empty)."""
+    reply = await call(features, method, f"{WEBHOOKS}/{path}")
+    _assert_json_error(reply, 404)
+    assert "Allow" not in reply.headers
+
+
+async def test_operation_names_match_in_any_case(features: DevHost) -> None:
+    """HttpApiHandler.cs, HandleRequestAsync compares operations with OrdinalIgnoreCase."""
+    await start_waiting(features, "ctl-case")
+    assert (await call(features, "POST", f"{WEBHOOKS}/instances/ctl-case/TERMINATE")).status == 202
+    await idle(features)
+    status = await call(features, "GET", f"{WEBHOOKS}/instances/ctl-case")
+    assert status.json()["runtimeStatus"] == "Terminated"
+
+
+async def test_task_hub_and_connection_must_name_devhosts_own(features: DevHost) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), GetClient: taskHub and connection (keys in
+    any case, blank values ignored) select the hub; devhost has one and refuses another with 400."""
+    await run(features, "input_echo", {}, "hub-one")
+    url = f"{WEBHOOKS}/instances/hub-one"
+    for params in ({"taskHub": "testhubname"}, {"TASKHUB": "TestHubName", "Connection": "Storage"},
+                   {"taskHub": " ", "connection": "AzureWebJobsStorage"}):
+        assert (await call(features, "GET", url, params=params)).status == 200
+    _assert_json_error(await call(features, "GET", url, params={"taskHub": "OtherHub"}), 400,
+                       "taskHub='OtherHub' names another task hub", "'TestHubName'")
+    _assert_json_error(await call(features, "DELETE", url, params={"connection": "Other"}), 400,
+                       "connection='Other'")
+    assert (await call(features, "GET", url)).status == 200  # not purged
+    await start_waiting(features, "hub-two")
+    # The SDK sends taskHub= on raise_event; its words for any 400 are about the content type.
+    with pytest.raises(Exception, match="Only application/json"):
+        await features.client().raise_event("hub-two", "Next", 1, task_hub_name="OtherHub")
+    assert (await features.client().get_status("hub-two")).custom_status == "one"
 
 
 async def test_entities_and_rewind_are_refused_with_json(features: DevHost) -> None:
@@ -285,10 +484,35 @@ async def test_purge_by_filter_needs_created_time_from(features: DevHost) -> Non
     _assert_json_error(await call(features, "DELETE", url), 400, "createdTimeFrom")
     future = (datetime.now(timezone.utc) + timedelta(days=400)).isoformat()
     _assert_json_error(await call(features, "DELETE", url, params={"createdTimeFrom": future}), 404)
-    reply = await call(features, "DELETE", url, params={"createdTimeFrom": since.isoformat()})
+    finished = {"createdTimeFrom": since.isoformat(), "runtimeStatus": "Completed,Failed,Running"}
+    reply = await call(features, "DELETE", url, params=finished)
     assert reply.status == 200 and reply.json() == {"instancesDeleted": 2}
     remaining = (await call(features, "GET", url)).json()
     assert [s["instanceId"] for s in remaining] == ["p-running"]
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"runtimeStatus": "Running,Pending"},
+    {"instanceIdPrefix": "keep-"},
+])
+async def test_purge_by_filter_deletes_what_azure_deletes(features: DevHost, params, caplog) -> None:
+    """HttpApiHandler.cs (azure-functions-durable-extension), HandleDeleteHistoryWithFiltersRequestAsync
+    ignores instanceIdPrefix; DurableTask.AzureStorage's AzureTableTrackingStore.cs,
+    PurgeInstanceHistoryAsync, drops non-terminal statuses, and with none left purges every status:
+    running instances go too. devhost does the same and warns in its log."""
+    since = await one_of_each(features, "keep-")
+    reply = await call(features, "DELETE", f"{WEBHOOKS}/instances",
+                       params={"createdTimeFrom": since.isoformat(), **params})
+    assert reply.status == 200 and reply.json() == {"instancesDeleted": 3}
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances")).json() == []
+    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/keep-running/raiseEvent/Next",
+                                  body=1), 404)
+    await idle(features)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "devhost.api"]
+    assert any("EVERY status in the time range, running ones included" in w for w in warnings)
+    if "instanceIdPrefix" in params:
+        assert any("instanceIdPrefix='keep-' is ignored" in w for w in warnings)
 
 
 async def test_purge_one_instance_over_http(features: DevHost) -> None:

@@ -217,6 +217,18 @@ async def test_purge_by_filter_keeps_running_instances_unless_asked(store: Store
     assert await store.get_instance("run") is not None
 
 
+async def test_purge_by_filter_of_every_status_takes_running_instances(store: Store) -> None:
+    """What the purge API asks when Azure would purge every status (AzureTableTrackingStore.cs in
+    Azure/durabletask, PurgeInstanceHistoryAsync): all statuses named, running ones go too."""
+    await store.create_instance(record("run", RuntimeStatus.RUNNING), started("run"))
+    await store.create_instance(record("done", RuntimeStatus.COMPLETED), started("done"))
+    since = format_time(NOW - timedelta(days=1))
+    everything = InstanceQuery(created_from=since, statuses=tuple(RuntimeStatus))
+    assert await store.purge_by(everything) == 2
+    assert await store.get_instance("run") is None
+    assert await store.ready_instances(NOW, 10, set()) == []
+
+
 async def test_continue_as_new_resets_history(store: Store) -> None:
     await store.create_instance(record(), started())
     await store.complete_orchestration(EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"old":1}'], []))

@@ -195,10 +195,18 @@ def test_webhook_and_rpc_api_refuse_bad_input_cleanly(
     )
     check_answer(answer, f"{verb} {path} {values} {query}")
     assert send(seeded.port, "GET", "/").status == 200, "the host stopped answering"
-    if answer.status >= 400:
+    if answer.status >= 400 and not started_anyway(answer):
         assert snapshot(seeded.port) == before, f"a refused {verb} {path} changed the store"
     else:
         settle(seeded.port)
+
+
+def started_anyway(answer: Answer) -> bool:
+    """A start or restart whose timeout/pollingInterval the extension refuses only after it started the
+    instance (HttpApiHandler.cs, HandleStartOrchestratorRequestAsync): the one 400 that changes the store."""
+    return answer.status == 400 and "One or more of the arguments submitted is incorrect" in str(
+        answer.json().get("Message")
+    )
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -229,6 +237,16 @@ def test_app_routes_refuse_bad_input_cleanly(
 
 
 def test_bodies_over_the_limit_are_413(seeded: DevhostProcess) -> None:
+    # A purge by filter of the fuzz test above may have deleted the waiting instance, as on Azure.
+    answer = send(
+        seeded.port,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/SetStatusTest/bad-waiting",
+        body=b'{"timeout": 3600}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status in (202, 409)
+    settle(seeded.port)
     before = snapshot(seeded.port)
     huge = b"[" + b"1," * (50 * 1024 * 1024) + b"1]"  # 100 MB and a little more
     for path in (

@@ -1,0 +1,56 @@
+""".NET's lenient text rules, as the Durable extension applies them to query values and URLs.
+
+The extension reads `timeout`, `pollingInterval` and `restartWithNewInstanceId` with `double.TryParse`
+and `bool.TryParse`, and puts instance ids into management URLs with `WebUtility.UrlEncode`
+(azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs:
+TryGetTimeSpanQueryParameterValue, TryGetBooleanQueryParameterValue, GetClientResponseLinks).
+A value these parsers reject is not an error there: the parameter counts as absent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+# double.TryParse with NumberStyles.Float | AllowThousands, invariant culture: optional white space and
+# sign, digits with ',' group separators before the point, a fraction, an exponent.
+_DOUBLE = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_SPECIAL = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
+# .NET trims white space and NUL characters around a boolean.
+_BOOL_TRIM = " \t\n\r\x0b\x0c\x00"
+# WebUtility.UrlEncode keeps letters, digits and these; a space becomes '+', every other byte %XX.
+_URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!*()")
+
+
+def try_double(text: str | None) -> float | None:
+    """The number `double.TryParse` reads from `text`, or None where it reads none."""
+    if text is None:
+        return None
+    value = text.strip()
+    if value.lower() in _SPECIAL:
+        return _SPECIAL[value.lower()]
+    if not _DOUBLE.fullmatch(value):
+        return None
+    number = float(value.replace(",", ""))
+    return number
+
+
+def try_bool(text: str | None) -> bool | None:
+    """True or False as `bool.TryParse` reads `text` ("true"/"false" in any case), else None."""
+    if text is None:
+        return None
+    value = text.strip(_BOOL_TRIM).lower()
+    return {"true": True, "false": False}.get(value)
+
+
+def url_encode(text: str) -> str:
+    """`text` as `WebUtility.UrlEncode` writes it: UTF-8, space as '+', upper-case %XX escapes."""
+    out = []
+    for byte in text.encode("utf-8", "surrogatepass"):
+        if byte in _URL_SAFE:
+            out.append(chr(byte))
+        elif byte == 0x20:
+            out.append("+")
+        else:
+            out.append(f"%{byte:02X}")
+    return "".join(out)
