@@ -85,6 +85,10 @@ class ManagementApi:
         self._settings = settings
 
     @property
+    def control(self) -> Control:
+        return self._control
+
+    @property
     def settings(self) -> Settings:
         return self._settings
 
