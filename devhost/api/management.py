@@ -44,6 +44,7 @@ _CAMEL = {
     "CONTINUE_AS_NEW": "ContinueAsNew",
     "EXECUTION_SUSPENDED": "ExecutionSuspended",
     "EXECUTION_RESUMED": "ExecutionResumed",
+    "GENERIC_EVENT": "GenericEvent",
 }
 
 
@@ -178,7 +179,7 @@ class ManagementApi:
             web.post(f"{i}/suspend", self.suspend),
             web.post(f"{i}/resume", self.resume),
             web.post(f"{i}/restart", self.restart),
-            web.post(f"{i}/rewind", self.unsupported),
+            web.post(f"{i}/rewind", self.rewind),
             web.route("*", f"{p}/entities/{{tail:.*}}", self.unsupported),
         ]
 
@@ -291,6 +292,11 @@ class ManagementApi:
         instance_id = await self._control.restart(request.match_info["instanceId"], new_id)
         return self.check_status_response(request, instance_id)
 
+    async def rewind(self, request: web.Request) -> web.Response:
+        await self._control.rewind(request.match_info["instanceId"], request.query.get("reason"))
+        return web.Response(status=202)
+
     async def unsupported(self, request: web.Request) -> web.Response:
-        what = "Durable entities are" if "/entities/" in request.path else "Rewind is"
-        raise RequestError(f"{what} not supported by devhost; run the app with `func start` for that.", 501)
+        raise RequestError(
+            "Durable entities are not supported by devhost; run the app with `func start` for that.", 501
+        )

@@ -43,6 +43,10 @@ class Ledger:
     chains: dict[int, RetryChain] = field(default_factory=dict)
     retry_tasks: dict[int, int] = field(default_factory=dict)
     retry_timers: dict[int, int] = field(default_factory=dict)
+    # Ids of tasks run under retry options (every attempt), and of failed tasks a rewind runs again
+    # when the replay asks for them.
+    retried: set[int] = field(default_factory=set)
+    rewound: set[int] = field(default_factory=set)
 
     def take_id(self) -> int:
         task_id = self.next_id
@@ -79,6 +83,8 @@ class Ledger:
             },
             "rtasks": {str(k): v for k, v in self.retry_tasks.items()},
             "rtimers": {str(k): v for k, v in self.retry_timers.items()},
+            **({"retried": sorted(self.retried)} if self.retried else {}),
+            **({"rewound": sorted(self.rewound)} if self.rewound else {}),
         }
 
     @classmethod
@@ -92,4 +98,6 @@ class Ledger:
             chains={int(k): RetryChain(*v) for k, v in data["chains"].items()},
             retry_tasks={int(k): v for k, v in data["rtasks"].items()},
             retry_timers={int(k): v for k, v in data["rtimers"].items()},
+            retried=set(data.get("retried", ())),
+            rewound=set(data.get("rewound", ())),
         )

@@ -195,9 +195,9 @@ async def test_restart_over_http_answers_check_status(features: DevHost) -> None
     assert done.json()["output"] == {"type": "str", "value": "again"}
 
 
-async def test_entities_and_rewind_are_refused_with_json(features: DevHost) -> None:
+async def test_entities_are_refused_and_rewind_of_an_unknown_id_is_404(features: DevHost) -> None:
     _assert_json_error(await call(features, "GET", f"{WEBHOOKS}/entities/counter/one"), 501, "entities")
-    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind"), 501, "Rewind")
+    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind"), 404, "'x'")
 
 
 # -- list and purge --------------------------------------------------------------------------------
