@@ -22,8 +22,8 @@ from devhost.bindings import client_binding_payload
 from devhost.config import load_settings
 
 from .devhost_process import ROOT, DevhostProcess
-from .http_steps import WEBHOOKS
-from .stores import STORES, store_for
+from .http_steps import WEBHOOKS, finished, status
+from .stores import STORES, DurableStore, store_for
 
 REWIND_APP = ROOT / "tests" / "e2e" / "apps" / "rewind"
 Status = df.OrchestrationRuntimeStatus
@@ -151,3 +151,34 @@ async def test_rewind_of_a_running_instance_is_refused_as_the_extension_does(
     await client.raise_event(instance_id, "go", "went")
     done = await _until(client, instance_id, Status.Completed, Status.Failed)
     assert done.runtime_status is Status.Completed  # the refused rewind changed nothing
+
+
+async def test_a_rewind_answered_202_survives_sigkill(tmp_path: Path, durable_store: DurableStore) -> None:
+    """Killed at once after the 202, wherever the rewind had got to (the request queued, the parent
+    rewound with its child's request queued, the child's activity running): after a restart on the
+    same store the instance is not Failed and completes."""
+    marker = tmp_path / "child-fails"
+    marker.touch()
+    store, env = durable_store.url, durable_store.env
+    first = DevhostProcess(tmp_path, store, app=REWIND_APP, env=env).start()
+    async with aiohttp.ClientSession() as http:
+        try:
+            start = f"{first.url}{WEBHOOKS}/orchestrators/RewindParent"
+            async with http.post(start, json={"marker": str(marker)}) as resp:
+                started = await resp.json()
+            failed = await finished(http, first.url, started["id"])
+            assert failed["runtimeStatus"] == "Failed", failed
+            marker.unlink()
+            url = f"{first.url}{WEBHOOKS}/instances/{started['id']}/rewind?reason=crash"
+            async with http.post(url) as resp:
+                assert resp.status == 202
+        finally:
+            first.kill()
+        second = DevhostProcess(tmp_path, store, app=REWIND_APP, port=first.port, env=env).start()
+        try:
+            assert (await status(http, second.url, started["id"]))["runtimeStatus"] != "Failed"
+            done = await finished(http, second.url, started["id"])
+            assert done["runtimeStatus"] == "Completed", done
+            assert done["output"] == {"child": ["step 1 done", "step 2 done"], "after": "after the child"}
+        finally:
+            second.stop()
