@@ -126,7 +126,7 @@ def history_view(texts: list[str], show_input: bool, show_output: bool) -> list[
                 view["FunctionName"] = source["Name"]
             if show_input and "Input" in source:
                 view["Input"] = source["Input"]
-        for key in ("Name", "Reason", "Details", "FireAt", "OrchestrationStatus", "InstanceId"):
+        for key in ("Name", "Reason", "Details", "Data", "FireAt", "OrchestrationStatus", "InstanceId"):
             if key in e and kind != "ExecutionStarted":
                 view[key] = e[key]
         if kind == "EventRaised" and show_input:

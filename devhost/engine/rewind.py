@@ -26,18 +26,19 @@ from .. import history as h
 from ..history import EventType
 from .ledger import Ledger
 
-# The message that asks an instance to rewind; `Data` holds the caller's reason. DurableTask.Core
-# sends the same kind of event (a GenericEvent with the reason as its data) to wake a rewound instance.
-REWIND_MARKER = "DevhostRewind"
 _FAILED = 3
 
 
 def rewind_event(at: Any, reason: str | None) -> dict[str, Any]:
-    return h.event(EventType.GENERIC_EVENT, at, Data=reason or "", Name=REWIND_MARKER)
+    """The message that asks an instance to rewind: a GenericEvent with the reason as its `Data`, the
+    message DurableTask.AzureStorage sends to wake a rewound instance (`RewindTaskOrchestrationAsync`
+    in src/DurableTask.AzureStorage/AzureStorageOrchestrationService.cs)."""
+    return h.event(EventType.GENERIC_EVENT, at, Data=reason or "")
 
 
-def is_rewind(event: dict[str, Any]) -> bool:
-    return event.get("EventType") == EventType.GENERIC_EVENT and event.get("Name") == REWIND_MARKER
+def is_rewind(message_event: dict[str, Any]) -> bool:
+    """Whether a queued message is a rewind request (devhost queues no other GenericEvent)."""
+    return message_event.get("EventType") == EventType.GENERIC_EVENT
 
 
 @dataclass(slots=True)
