@@ -242,6 +242,10 @@ class EpisodeRunner:
         consumed = [m.id for m in work.messages if m.id <= request.id]
         ledger = Ledger.from_json(inst.ledger)
         plan = plan_rewind(work.history, ledger)
+        # Ids taken for tasks whose events a host-side failure discarded (an unknown activity, say)
+        # are asked for again too: nothing else would ever schedule them.
+        recorded = _recorded_tasks(plan.history)
+        ledger.rewound |= {i for i in ledger.action_ids if i != -1 and i not in recorded}
         inst.runtime_status = RuntimeStatus.PENDING
         inst.output = None
         ep = _Episode(WorkItem(inst, plan.history, []), now, ledger, consumed)
@@ -433,21 +437,17 @@ class EpisodeRunner:
         return False
 
     def _schedule_again(self, ep: _Episode, action: dict[str, Any], task_id: int) -> None:
-        """A rewound activity, asked for again by the replay: scheduled anew under its old id."""
+        """A rewound task, asked for again by the replay: scheduled anew under its old id."""
         ep.ledger.rewound.discard(task_id)
-        kind = action.get("actionType")
-        if kind == 8:
-            self._schedule_activity(ep, task_id, HTTP_ACTIVITY, h.dumps(action.get("httpRequest")))
-            return
-        name = action.get("functionName")
-        if kind not in (0, 1) or self._index.get(name, Kind.ACTIVITY) is None:
+        if action.get("actionType") not in _SCHEDULING:
             raise OrchestrationFailure(
-                f"Non-deterministic workflow detected: the rewound task {task_id} was an activity, but "
-                f"on replay the orchestrator asks for {_describe_action(action)} there."
+                f"Non-deterministic workflow detected: on replay the orchestrator asks for "
+                f"{_describe_action(action)} where the rewound task {task_id} was."
             )
-        self._schedule_activity(ep, task_id, name, action.get("input"))
+        self._schedule(ep, action, task_id)
 
-    def _schedule(self, ep: _Episode, action: dict[str, Any]) -> None:
+    def _schedule(self, ep: _Episode, action: dict[str, Any], again: int | None = None) -> None:
+        """Schedule a new action under the next id, or (`again`) a rewound one under its old id."""
         led = ep.ledger
         kind = action.get("actionType")
         if kind not in _SCHEDULING:
@@ -455,8 +455,11 @@ class EpisodeRunner:
                 raise OrchestrationFailure(f"devhost does not know action type {kind!r}.")
             led.action_ids.append(-1)
             return
-        task_id = led.take_id()
-        led.action_ids.append(task_id)
+        if again is None:
+            task_id = led.take_id()
+            led.action_ids.append(task_id)
+        else:
+            task_id = again
         if kind in (0, 1):
             name = action["functionName"]
             if self._index.get(name, Kind.ACTIVITY) is None:

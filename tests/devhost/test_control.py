@@ -247,3 +247,14 @@ async def test_rewind_of_a_failure_after_retries_is_refused_with_501(features: D
     reply = await call(features, "POST", "/runtime/webhooks/durabletask/instances/retried/rewind")
     assert reply.status == 501 and "retry options" in reply.json()["Message"]
     assert (await client.get_status("retried")).runtime_status is Status.Failed
+
+
+async def test_rewind_of_a_host_side_failure_replays_to_the_same_failure(features: DevHost) -> None:
+    """A failure devhost raised itself (an unknown activity) recorded no TaskScheduled for the task id
+    it had taken: the rewind's replay must ask for it again, not wait for it forever."""
+    client = features.client()
+    first = await run(features, "unknown_activity", None, "unknown")
+    assert first.runtime_status is Status.Failed and "no_such_activity" in first.output
+    await client.rewind("unknown", "still unknown")
+    again = await wait_done(client, "unknown")
+    assert again.runtime_status is Status.Failed and again.output == first.output
