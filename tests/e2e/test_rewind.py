@@ -110,6 +110,27 @@ async def test_a_failed_sub_orchestration_is_rewound_with_its_parent(
     assert child.runtime_status is Status.Completed
     assert child.custom_status == {"reached": "end"}
 
+    def rewound(status: df.DurableOrchestrationStatus) -> list[str]:
+        return [
+            e["Reason"] for e in status.historyEvents if e["EventType"] == "GenericEvent" and "Reason" in e
+        ]
+
+    parent_history = await client.get_status(instance_id, show_history=True)
+    assert rewound(parent_history) == [
+        "Rewound: SubOrchestrationInstanceFailed",
+        "Rewound: ExecutionCompleted",
+    ]
+    completed = [
+        e for e in parent_history.historyEvents if e["EventType"] == "SubOrchestrationInstanceCompleted"
+    ]
+    assert [e["FunctionName"] for e in completed] == ["RewindSteps"]  # the same child, run on
+    child_history = await client.get_status(child_id, show_history=True)
+    assert rewound(child_history) == [
+        "Rewound: TaskScheduled",
+        "Rewound: TaskFailed",
+        "Rewound: ExecutionCompleted",
+    ]
+
 
 async def test_rewind_of_a_completed_instance_is_410(
     client: df.DurableOrchestrationClient, rewind_devhost: DevhostProcess, tmp_path: Path
