@@ -116,7 +116,7 @@ class ManagementApi:
         """POST instances/{id}/{operation}: the operation name matches in any case, as in the extension."""
         operations: dict[str, Handler] = {
             "terminate": self.terminate,
-            "rewind": self.unsupported,
+            "rewind": self.rewind,
             "restart": self.restart,
             "suspend": self.suspend,
             "resume": self.resume,
@@ -260,6 +260,11 @@ class ManagementApi:
         instance_id = await self._control.restart(request.match_info["instanceId"], new_id is not False)
         return await self._answer_started(request, instance_id)
 
+    async def rewind(self, request: web.Request) -> web.Response:
+        await self._control.rewind(request.match_info["instanceId"], request.query.get("reason"))
+        return web.Response(status=202)
+
     async def unsupported(self, request: web.Request) -> web.Response:
-        what = "Durable entities are" if "/entities/" in request.path else "Rewind is"
-        raise RequestError(f"{what} not supported by devhost; run the app with `func start` for that.", 501)
+        raise RequestError(
+            "Durable entities are not supported by devhost; run the app with `func start` for that.", 501
+        )

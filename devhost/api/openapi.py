@@ -30,6 +30,7 @@ def _error_responses(*codes: int) -> dict[str, Any]:
         409: "an active instance has this id",
         410: "the instance has ended",
         413: "body larger than the host accepts",
+        500: "rewind of an instance that is neither Failed nor ended (the extension's answer)",
         501: "not supported by devhost",
     }
     return {
@@ -160,7 +161,15 @@ def management_paths(prefix: str) -> dict[str, Any]:
             )
         },
         f"{instance}/rewind": {
-            "post": _instance_op("Not supported by devhost", {}, 501, params=[*with_id, _REASON])
+            "post": _instance_op(
+                "Rewind a Failed instance: its failed activities and sub-orchestrations run again",
+                _ACCEPTED,
+                404,
+                410,
+                500,
+                501,
+                params=[*with_id, _REASON],
+            )
         },
     }
 

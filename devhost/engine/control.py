@@ -19,6 +19,8 @@ from ..errors import InstanceExistsError, RequestError
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
+from .ledger import Ledger
+from .rewind import retried_failures, rewind_event
 
 log = logging.getLogger("devhost.control")
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
@@ -27,6 +29,8 @@ MAX_EVENT_NAME_LENGTH = 256
 # DurableClient.cs, IsOrchestrationSuspendable and IsOrchestrationSuspended.
 _SUSPENDABLE = frozenset({RuntimeStatus.RUNNING, RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW})
 _RESUMABLE = frozenset({RuntimeStatus.SUSPENDED})
+_GONE = (RuntimeStatus.COMPLETED, RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED)
+ONLY_FAILED = "The rewind operation is only supported on failed orchestration instances."
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -178,6 +182,32 @@ class Control:
             raise RequestError(f"The instance '{instance_id}' is still {record.runtime_status.value}.", 409)
         return await self.start(record.name, target, record.input)
 
+    async def rewind(self, instance_id: str, reason: str | None) -> None:
+        """Rewind a failed instance: one atomic store change marks it Pending and queues the request,
+        which its next episode carries out (rewind.py).
+
+        As the extension answers (azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/
+        HttpApiHandler.cs, `HandleRewindInstanceRequestAsync`, and DurableClient.cs, `RewindAsync`):
+        404 for no such instance, 410 Gone for a Completed, Terminated or Canceled one, and for any
+        other state that is not Failed the 500 its unhandled InvalidOperationException becomes.
+        """
+        record = await self.require(instance_id)
+        _check_rewindable(instance_id, record.runtime_status)
+        retried = retried_failures(await self.store.get_history(instance_id), Ledger.from_json(record.ledger))
+        if retried:
+            raise RequestError(
+                f"The instance '{instance_id}' failed in task {retried[0]}, which ran with retry options: "
+                "devhost cannot rewind a task with retry options; run the app with `func start` for that.",
+                501,
+            )
+        now = self.clock.now()
+        request = Message(instance_id, rewind_event(now, reason), execution_id=record.execution_id)
+        before = await self.store.request_rewind(instance_id, request, h.format_time(now))
+        if before is None:
+            raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
+        _check_rewindable(instance_id, before)  # it changed since it was read: nothing was done
+        self._wake()
+
     async def purge(self, instance_id: str) -> int:
         deleted = await self.store.purge(instance_id)
         if not deleted:
@@ -186,6 +216,13 @@ class Control:
 
     async def purge_by(self, query: InstanceQuery) -> int:
         return await self.store.purge_by(query)
+
+
+def _check_rewindable(instance_id: str, status: RuntimeStatus) -> None:
+    if status in _GONE:
+        raise RequestError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}", 410)
+    if status is not RuntimeStatus.FAILED:
+        raise RequestError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}", 500)
 
 
 def status_payload(

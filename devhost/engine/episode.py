@@ -20,6 +20,7 @@ from ..history import EventType
 from ..store import ActivityTask, EpisodeResult, InstanceRecord, Message, RuntimeStatus, WorkItem
 from .invoker import EpisodeReply, Invoker
 from .ledger import Ledger, RetryChain
+from .rewind import failed_execution, is_rewind, plan_rewind, rewind_event
 
 CUSTOM_STATUS_LIMIT_KB = 16
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
@@ -217,6 +218,9 @@ class EpisodeRunner:
 
     async def run(self, work: WorkItem, now: datetime) -> EpisodeResult:
         inst = work.instance
+        rewinds = [m for m in work.messages if is_rewind(m.event)]
+        if rewinds:
+            return await self._rewind(work, now, rewinds)
         if inst.runtime_status.is_terminal:
             # Late timers, results and events for a finished instance are dropped, as DTFx does.
             return EpisodeResult(inst, [], [m.id for m in work.messages])
@@ -236,6 +240,35 @@ class EpisodeRunner:
             # No execution to deliver to (its start was lost with a purge): drop, do not spin.
             return self._commit(ep)
         return await self._replay(ep, batch)
+
+    async def _rewind(self, work: WorkItem, now: datetime, rewinds: list[Message]) -> EpisodeResult:
+        """Rewind a failed execution (rewind.py) and replay it, so its failed work runs again.
+
+        Messages older than the request came while the instance had failed and are dropped, as for
+        any finished instance; newer ones wait for the next episode. A request for an instance whose
+        execution has not failed (a second request, or one for a child rewound already) does nothing.
+        """
+        inst = work.instance
+        request = rewinds[-1]
+        if not failed_execution(work.history):
+            return EpisodeResult(inst, [], [m.id for m in rewinds])
+        consumed = [m.id for m in work.messages if m.id <= request.id]
+        ledger = Ledger.from_json(inst.ledger)
+        plan = plan_rewind(work.history, ledger)
+        # Ids taken for tasks whose events a host-side failure discarded (an unknown activity, say)
+        # are asked for again too: nothing else would ever schedule them.
+        recorded = _recorded_tasks(plan.history)
+        ledger.rewound |= {i for i in ledger.action_ids if i != -1 and i not in recorded}
+        inst.runtime_status = RuntimeStatus.PENDING
+        inst.output = None
+        ep = _Episode(WorkItem(inst, plan.history, []), now, ledger, consumed)
+        reason = request.event.get("Data")
+        ep.messages += [Message(child, rewind_event(now, reason)) for child in plan.children]
+        result = await self._replay(ep, [request])
+        if not result.reset_history:  # a continue-as-new has reset it already
+            result.new_history = plan.history + result.new_history
+            result.reset_history = True
+        return result
 
     # -- outcomes ---------------------------------------------------------------------------------
 
@@ -396,6 +429,9 @@ class EpisodeRunner:
                 mismatch = _replay_mismatch(action, task_id, recorded.get(task_id))
                 if mismatch:
                     raise OrchestrationFailure(mismatch)
+                if task_id in led.rewound:
+                    self._schedule_again(ep, action, task_id)
+                    continue
                 if (
                     action.get("actionType") == 5
                     and action.get("isCanceled")
@@ -416,7 +452,18 @@ class EpisodeRunner:
             self._finish(ep, RuntimeStatus.COMPLETED, output)
         return False
 
-    def _schedule(self, ep: _Episode, action: dict[str, Any]) -> None:
+    def _schedule_again(self, ep: _Episode, action: dict[str, Any], task_id: int) -> None:
+        """A rewound task, asked for again by the replay: scheduled anew under its old id."""
+        ep.ledger.rewound.discard(task_id)
+        if action.get("actionType") not in _SCHEDULING:
+            raise OrchestrationFailure(
+                f"Non-deterministic workflow detected: on replay the orchestrator asks for "
+                f"{_describe_action(action)} where the rewound task {task_id} was."
+            )
+        self._schedule(ep, action, task_id)
+
+    def _schedule(self, ep: _Episode, action: dict[str, Any], again: int | None = None) -> None:
+        """Schedule a new action under the next id, or (`again`) a rewound one under its old id."""
         led = ep.ledger
         kind = action.get("actionType")
         if kind not in _SCHEDULING:
@@ -424,8 +471,11 @@ class EpisodeRunner:
                 raise OrchestrationFailure(f"devhost does not know action type {kind!r}.")
             led.action_ids.append(-1)
             return
-        task_id = led.take_id()
-        led.action_ids.append(task_id)
+        if again is None:
+            task_id = led.take_id()
+            led.action_ids.append(task_id)
+        else:
+            task_id = again
         if kind in (0, 1):
             name = action["functionName"]
             if self._index.get(name, Kind.ACTIVITY) is None:
@@ -436,6 +486,7 @@ class EpisodeRunner:
             if kind == 1:
                 led.chains[task_id] = _retry_chain("activity", action, None)
                 led.retry_tasks[task_id] = task_id
+                led.retried.add(task_id)
         elif kind in (2, 3):
             name = action["functionName"]
             if self._index.get(name, Kind.ORCHESTRATOR) is None:
@@ -455,6 +506,7 @@ class EpisodeRunner:
             if kind == 3:
                 led.chains[task_id] = _retry_chain("sub", action, action.get("instanceId"))
                 led.retry_tasks[task_id] = task_id
+                led.retried.add(task_id)
         elif kind == 5:
             self._schedule_timer(ep, task_id, h.parse_time(action["fireAt"]))
             if action.get("isCanceled"):
@@ -564,6 +616,7 @@ class EpisodeRunner:
             chain.attempt += 1
             task_id = led.take_id()
             led.retry_tasks[task_id] = chain_key
+            led.retried.add(task_id)
             if chain.kind == "activity":
                 self._schedule_activity(ep, task_id, chain.name, chain.input)
             else:

@@ -67,6 +67,10 @@ class Ledger:
         if len(self.status_log) > STATUS_LOG_LIMIT:
             del self.status_log[0]
             self.status_dropped += 1
+    # Ids of tasks run under retry options (every attempt), and of failed tasks a rewind runs again
+    # when the replay asks for them.
+    retried: set[int] = field(default_factory=set)
+    rewound: set[int] = field(default_factory=set)
 
     def take_id(self) -> int:
         task_id = self.next_id
@@ -104,6 +108,8 @@ class Ledger:
             },
             "rtasks": {str(k): v for k, v in self.retry_tasks.items()},
             "rtimers": {str(k): v for k, v in self.retry_timers.items()},
+            **({"retried": sorted(self.retried)} if self.retried else {}),
+            **({"rewound": sorted(self.rewound)} if self.rewound else {}),
         }
 
     @classmethod
@@ -119,4 +125,6 @@ class Ledger:
             retry_timers={int(k): v for k, v in data["rtimers"].items()},
             status_log=[list(entry) for entry in data.get("cs", [])],
             status_dropped=int(data.get("csd", 0)),
+            retried=set(data.get("retried", ())),
+            rewound=set(data.get("rewound", ())),
         )

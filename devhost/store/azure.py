@@ -882,6 +882,35 @@ class AzureStore:
         self._note(entity)
         await self._hint()
 
+    @_guarded
+    async def request_rewind(self, instance_id: str, request: Message, at: str) -> RuntimeStatus | None:
+        """The instance row (Pending, no output) and the request message: one transaction on its partition."""
+        await self._ready()
+        row = await self._settle(instance_id)
+        if row is None:
+            return None
+        entity, etag = row
+        status = RuntimeStatus(entity["RuntimeStatus"])
+        if status is not RuntimeStatus.FAILED:
+            return status
+        old_output = entity.pop("OutputBlobName", None)
+        entity.pop("Output", None)
+        entity.update(RuntimeStatus=RuntimeStatus.PENDING.value, LastUpdatedTime=at)
+        message = await self._message_entity(request)
+        try:
+            await self._instances.transact([("replace", entity, etag), ("upsert", message, None)])
+        except (ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise StoreError(f"instance '{instance_id}' changed while being rewound; try again") from exc
+        finally:
+            # Whatever happened, the partition is read again before the instance's next episode.
+            self._forget(instance_id)
+        self._status[instance_id] = RuntimeStatus.PENDING
+        self._note(message)
+        if old_output:
+            await self._payloads.delete([str(old_output)])
+        await self._hint()
+        return status
+
     async def _status_of(self, instance_id: str) -> RuntimeStatus | None:
         if instance_id not in self._status:
             try:

@@ -160,6 +160,10 @@ class Store(Protocol):
     async def next_due(self, after: datetime) -> datetime | None:
         """The earliest time after `after` at which a message or activity becomes due."""
 
+    async def request_rewind(self, instance_id: str, request: Message, at: str) -> RuntimeStatus | None:
+        """If the instance is Failed: mark it Pending at `at` (output cleared) and queue `request`, as
+        one atomic change; otherwise change nothing. Its status before, or None if there is none."""
+
     async def purge(self, instance_id: str) -> int:
         """Delete an instance with its history and messages; the number deleted (0 or 1)."""
 

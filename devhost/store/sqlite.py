@@ -458,6 +458,25 @@ class SqliteStore:
         ).fetchone()
         return parse_time(row[0]) if row and row[0] else None
 
+    async def request_rewind(self, instance_id: str, request: Message, at: str) -> RuntimeStatus | None:
+        def tx(db: sqlite3.Connection) -> Any:
+            row = db.execute(
+                "SELECT runtime_status FROM instances WHERE instance_id=?", (instance_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            status = RuntimeStatus(row["runtime_status"])
+            if status is RuntimeStatus.FAILED:
+                db.execute(
+                    "UPDATE instances SET runtime_status=?, output=NULL, last_updated_time=? "
+                    "WHERE instance_id=?",
+                    (RuntimeStatus.PENDING.value, at, instance_id),
+                )
+                self._insert_message(db, request)
+            return status
+
+        return await self._write(tx)
+
     async def purge(self, instance_id: str) -> int:
         def tx(db: sqlite3.Connection) -> Any:
             return self._delete_instance(db, instance_id)

@@ -17,7 +17,9 @@ from .helpers import (
     idle,
     one_of_each,
     run,
+    scheduled_ids,
     start_waiting,
+    stored_history,
     wait_done,
     wait_until,
 )
@@ -217,8 +219,45 @@ async def test_wait_for_completion_times_out_into_check_status(features: DevHost
     assert status.status == 202 and status.json()["instanceId"] == instance_id
 
 
-async def test_rewind_is_refused_with_a_clear_message(features: DevHost) -> None:
+async def test_rewind_runs_the_failed_activity_again_under_its_old_id(features: DevHost) -> None:
+    """DurableTask.AzureStorage's RewindHistoryAsync (durabletask, src/DurableTask.AzureStorage/
+    Tracking/AzureTableTrackingStore.cs): the failure and its TaskScheduled become GenericEvents, and
+    the replay schedules the activity again; `boom` fails again, so the instance fails again."""
     client = features.client()
-    await run(features, "activity_raises", None, "broken")
-    with pytest.raises(Exception, match="Rewind is not supported by devhost"):
-        await client.rewind("broken", "try again")
+    first = await run(features, "activity_raises", None, "broken")
+    assert first.runtime_status is Status.Failed
+    await client.rewind("broken", "try again")
+    again = await wait_done(client, "broken")
+    assert again.runtime_status is Status.Failed and again.output == first.output
+    history = await stored_history(features, "broken")
+    generic = [(e["EventId"], e["Reason"]) for e in history if e["EventType"] == 17 and "Reason" in e]
+    assert generic == [
+        (0, "Rewound: TaskScheduled"),
+        (-1, "Rewound: TaskFailed"),
+        (1, "Rewound: ExecutionCompleted"),
+    ]
+    assert [e["Data"] for e in history if e["EventType"] == 17 and "Reason" not in e] == ["try again"]
+    assert scheduled_ids(history) == [(0, "boom")]  # scheduled anew, under the same id
+    assert [e["EventType"] for e in history].count(1) == 1  # one ExecutionCompleted, the new one
+    await client.rewind("broken", "once more")  # a rewound instance that failed again can be rewound
+    assert (await wait_done(client, "broken")).runtime_status is Status.Failed
+    assert len(scheduled_ids(await stored_history(features, "broken"))) == 1
+
+
+async def test_rewind_of_a_failure_after_retries_is_refused_with_501(features: DevHost) -> None:
+    client = features.client()
+    assert (await run(features, "retry_always_fails", None, "retried")).runtime_status is Status.Failed
+    reply = await call(features, "POST", "/runtime/webhooks/durabletask/instances/retried/rewind")
+    assert reply.status == 501 and "retry options" in reply.json()["Message"]
+    assert (await client.get_status("retried")).runtime_status is Status.Failed
+
+
+async def test_rewind_of_a_host_side_failure_replays_to_the_same_failure(features: DevHost) -> None:
+    """A failure devhost raised itself (an unknown activity) recorded no TaskScheduled for the task id
+    it had taken: the rewind's replay must ask for it again, not wait for it forever."""
+    client = features.client()
+    first = await run(features, "unknown_activity", None, "unknown")
+    assert first.runtime_status is Status.Failed and "no_such_activity" in first.output
+    await client.rewind("unknown", "still unknown")
+    again = await wait_done(client, "unknown")
+    assert again.runtime_status is Status.Failed and again.output == first.output

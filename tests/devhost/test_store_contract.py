@@ -685,3 +685,42 @@ async def test_azure_continue_as_new_drops_the_old_rows_and_tail(azure_hub: Azur
     assert await store.get_history("i1") == ['{"new":1}']
     assert await azure_hub.rows("History", "i1") == []
     assert await (await azure_hub.store()).get_history("i1") == ['{"new":1}']
+
+
+async def _failed(store: Store, instance_id: str = "i1") -> None:
+    await store.create_instance(record(instance_id), started(instance_id))
+    work = await store.fetch_work_item(instance_id, NOW)
+    assert work is not None
+    failed = record(instance_id, status=RuntimeStatus.FAILED)
+    failed.output = '"it broke"'
+    await store.complete_orchestration(EpisodeResult(failed, ['{"n":1}'], [m.id for m in work.messages]))
+
+
+def _rewind_request(instance_id: str = "i1") -> Message:
+    return Message(instance_id, event(EventType.GENERIC_EVENT, NOW, Data="why"), execution_id="e1")
+
+
+async def test_rewind_request_marks_a_failed_instance_pending_and_queues_the_request(store: Store) -> None:
+    await _failed(store)
+    later = format_time(NOW + timedelta(seconds=1))
+    assert await store.request_rewind("i1", _rewind_request(), later) is RuntimeStatus.FAILED
+    got = await store.get_instance("i1")
+    assert got is not None
+    assert (got.runtime_status, got.output, got.last_updated_time) == (RuntimeStatus.PENDING, None, later)
+    assert await store.get_history("i1") == ['{"n":1}']  # the episode that takes the request rewrites it
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and [m.event["Data"] for m in work.messages] == ["why"]
+
+
+async def test_rewind_request_changes_nothing_unless_the_instance_failed(store: Store) -> None:
+    assert await store.request_rewind("nobody", _rewind_request("nobody"), format_time(NOW)) is None
+    await store.create_instance(record(), started())
+    assert await store.request_rewind("i1", _rewind_request(), format_time(NOW)) is RuntimeStatus.PENDING
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None and [m.event_type for m in work.messages] == [EventType.EXECUTION_STARTED]
+    await _failed(store, "i2")
+    assert await store.request_rewind("i2", _rewind_request("i2"), format_time(NOW)) is RuntimeStatus.FAILED
+    # A second request finds it Pending: refused, nothing queued twice.
+    assert await store.request_rewind("i2", _rewind_request("i2"), format_time(NOW)) is RuntimeStatus.PENDING
+    work = await store.fetch_work_item("i2", NOW)
+    assert work is not None and len(work.messages) == 1

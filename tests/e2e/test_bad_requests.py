@@ -101,12 +101,11 @@ async def test_wrong_method_on_an_app_route_is_405(
         assert "POST" in str(body)
 
 
-async def test_rewind_and_entities_say_they_are_not_supported(
+async def test_rewind_of_an_unknown_id_is_404_and_entities_are_not_supported(
     devhost: DevhostProcess, http: aiohttp.ClientSession
 ) -> None:
-    started = await start(http, devhost.url, "E1_HelloSequence")
-    async with http.post(f"{devhost.url}{WEBHOOKS}/instances/{started['id']}/rewind?reason=x") as resp:
-        body = await _json_error(resp, 501)
-        assert "not supported" in str(body)
+    async with http.post(f"{devhost.url}{WEBHOOKS}/instances/never-started/rewind?reason=x") as resp:
+        body = await _json_error(resp, 404)
+        assert "never-started" in str(body)
     async with http.get(f"{devhost.url}{WEBHOOKS}/entities/counter/one") as resp:
         await _json_error(resp, 501)
