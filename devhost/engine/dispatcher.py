@@ -9,7 +9,6 @@ to the next timer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -53,6 +52,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
+        self._stopping = False
 
     def notify(self) -> None:
         """New work may be due (a start, an event, a commit): look again now."""
@@ -62,12 +62,17 @@ class Dispatcher:
         self._loop_task = asyncio.create_task(self._run(), name="devhost-dispatcher")
 
     async def stop(self) -> None:
+        """Stop the loop and every running work item; returns even if a cancel is swallowed on the way.
+
+        The loop also checks `_stopping` after every await, so a cancel lost in library code (Python
+        3.11's `asyncio.wait_for` drops one that lands as its awaitable completes) still ends it; the
+        cancel is repeated until the task is done.
+        """
+        self._stopping = True
+        self._wake.set()
         if self._loop_task:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await _cancel_and_wait({self._loop_task})
+        await _cancel_and_wait(set(self._tasks))
 
     async def wait_idle(self) -> None:
         """Until nothing is running and nothing is due (used by tests and the library API)."""
@@ -87,7 +92,7 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 started = await self._dispatch_due()
@@ -95,7 +100,7 @@ class Dispatcher:
                 log.exception("store failed while looking for work; retrying")
                 await asyncio.sleep(1)
                 continue
-            if started:
+            if started or self._stopping:
                 continue
             now = self._clock.now()
             next_due = await self._store.next_due(now)
@@ -108,8 +113,16 @@ class Dispatcher:
                     continue
                 self._idle.set()
             timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, _IDLE_POLL_SECONDS))
+            await self._sleep_until_woken(min(timeout, _IDLE_POLL_SECONDS))
+
+    async def _sleep_until_woken(self, timeout: float) -> None:
+        """Until notify() or `timeout` seconds. Not `asyncio.wait_for`: on Python 3.11 it swallows a
+        cancel that arrives in the loop turn the event is set, and the loop would then never stop."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
 
     async def _dispatch_due(self) -> int:
         now = self._clock.now()
@@ -178,3 +191,11 @@ class Dispatcher:
                 Result=h.reserialize(reply.result),
             )
         return Message(task.instance_id, event, execution_id=task.execution_id)
+
+
+async def _cancel_and_wait(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` until all are done: a task that swallows one cancel gets another."""
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        _, tasks = await asyncio.wait(tasks, timeout=0.1)
