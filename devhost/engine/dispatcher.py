@@ -15,7 +15,6 @@ from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..errors import StoreError
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from .episode import HTTP_ACTIVITY, EpisodeRunner
@@ -24,7 +23,13 @@ from .invoker import ActivityReply, Invoker
 
 log = logging.getLogger("devhost.engine")
 _IDLE_POLL_SECONDS = 30.0  # a safety net only: commits wake the loop at once
-_ABANDON_BACKOFF = timedelta(seconds=1)
+_RETRY_FIRST_SECONDS = 1.0  # pause after a work item's first infrastructure failure, doubled each time
+_RETRY_MAX_SECONDS = 30.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failure in a row (1, 2, 4, ... up to 30)."""
+    return min(_RETRY_FIRST_SECONDS * 2 ** min(max(failures - 1, 0), 16), _RETRY_MAX_SECONDS)
 
 
 class Dispatcher:
@@ -53,6 +58,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._stopping = False
+        self._failures: dict[str, int] = {}  # instance id -> infrastructure failures in a row
 
     def notify(self) -> None:
         """New work may be due (a start, an event, a commit): look again now."""
@@ -92,28 +98,39 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
+        failures = 0
         while not self._stopping:
             self._wake.clear()
             try:
-                started = await self._dispatch_due()
-            except StoreError:
-                log.exception("store failed while looking for work; retrying")
-                await asyncio.sleep(1)
+                timeout = await self._one_pass()
+            except Exception:
+                # Whatever failed (the store, a devhost bug), the loop carries on after a pause: a host
+                # that stops dispatching while still answering HTTP would look alive and do nothing.
+                failures += 1
+                delay = retry_delay(failures)
+                log.exception("dispatcher failed while looking for work; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
                 continue
-            if started or self._stopping:
-                continue
-            now = self._clock.now()
-            next_due = await self._store.next_due(now)
-            # A notify since this pass began (a start, an event, a commit) may have brought work the
-            # pass did not see, as the store calls above can suspend: look again before calling the
-            # host idle or skipping time past it.
-            if not self._tasks and not self._wake.is_set():
-                if self._clock.skips_time and next_due is not None:
-                    self._clock.advance_to(next_due)
-                    continue
-                self._idle.set()
-            timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
-            await self._sleep_until_woken(min(timeout, _IDLE_POLL_SECONDS))
+            failures = 0
+            if timeout is not None:
+                await self._sleep_until_woken(timeout)
+
+    async def _one_pass(self) -> float | None:
+        """Start what is due; None to look again at once, else how long to sleep unless woken."""
+        if await self._dispatch_due() or self._stopping:
+            return None
+        now = self._clock.now()
+        next_due = await self._store.next_due(now)
+        # A notify since this pass began (a start, an event, a commit) may have brought work the
+        # pass did not see, as the store calls above can suspend: look again before calling the
+        # host idle or skipping time past it.
+        if not self._tasks and not self._wake.is_set():
+            if self._clock.skips_time and next_due is not None:
+                self._clock.advance_to(next_due)
+                return None
+            self._idle.set()
+        timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
+        return min(timeout, _IDLE_POLL_SECONDS)
 
     async def _sleep_until_woken(self, timeout: float) -> None:
         """Until notify() or `timeout` seconds. Not `asyncio.wait_for`: on Python 3.11 it swallows a
@@ -147,11 +164,20 @@ class Dispatcher:
             if work is not None:
                 result = await self._runner.run(work, self._clock.now())
                 await self._store.complete_orchestration(result)
+            self._failures.pop(instance_id, None)
         except Exception:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
-            # in the inbox and the work item is retried after a pause.
-            log.exception("orchestration work item for %s abandoned", instance_id)
-            await asyncio.sleep(_ABANDON_BACKOFF.total_seconds())
+            # in the inbox and the work item is retried after a pause that grows with each failure.
+            # (A user's exception is no failure here: the episode records it in the history.)
+            failures = self._failures[instance_id] = self._failures.get(instance_id, 0) + 1
+            delay = retry_delay(failures)
+            log.exception(
+                "orchestration work item for instance %s abandoned (failure %d); retrying in %.1f s",
+                instance_id,
+                failures,
+                delay,
+            )
+            await asyncio.sleep(delay)
         finally:
             self._busy_instances.discard(instance_id)
 
@@ -163,11 +189,25 @@ class Dispatcher:
                 reply = await self._invoker.run_activity(task.name, task.input)
             await self._store.complete_activity(task, self._result_message(task, reply))
         except Exception:
-            log.exception("activity %s of %s abandoned", task.name, task.instance_id)
+            delay = retry_delay(task.attempt + 1)
+            log.exception(
+                "activity %s of instance %s abandoned (failure %d); retrying in %.1f s",
+                task.name,
+                task.instance_id,
+                task.attempt + 1,
+                delay,
+            )
             try:
-                await self._store.abandon_activity(task, self._clock.now() + _ABANDON_BACKOFF)
-            except StoreError:
-                log.exception("could not abandon activity %s; it runs again on restart", task.id)
+                await self._store.abandon_activity(task, self._clock.now() + timedelta(seconds=delay))
+            except Exception:
+                log.exception(
+                    "could not abandon activity %s of instance %s; it runs again after %.1f s",
+                    task.name,
+                    task.instance_id,
+                    delay,
+                )
+                # Still visible in the store: keep it busy for the pause so it is not retried at once.
+                await asyncio.sleep(delay)
         finally:
             self._busy_activities.discard(task.id)
 

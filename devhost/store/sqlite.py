@@ -11,15 +11,16 @@ keeps every commit ordered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
@@ -81,6 +82,7 @@ CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
 HISTORY_CACHE_INSTANCES = 2000
 _EPOCH = "0000-00-00T00:00:00.000000Z"
+T = TypeVar("T")
 
 
 def _row_to_instance(row: sqlite3.Row) -> InstanceRecord:
@@ -113,6 +115,19 @@ def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
         json.dumps(i.parent) if i.parent else None,
         json.dumps(i.ledger, separators=(",", ":")),
     )
+
+
+def _reads(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A read that fails in SQLite raises the store contract's StoreError, naming what it was doing."""
+
+    @functools.wraps(method)
+    async def read(self: SqliteStore, *args: Any) -> T:
+        try:
+            return await method(self, *args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store at {self.path} failed in {method.__name__}: {exc}") from exc
+
+    return read
 
 
 def _visible(moment: datetime | None) -> str:
@@ -170,14 +185,19 @@ class SqliteStore:
             while self._pending:
                 batch, self._pending = self._pending, []
                 txs = [tx for tx, _ in batch]
-                if self._writer_thread is None or len(txs) == 1:
-                    # A lone write commits on the loop's thread: handing it to the writer thread costs
-                    # more than its commit (the thread waits for the GIL), so only batches go there.
-                    outcomes = self._commit_batch(txs)
-                else:
-                    outcomes = await asyncio.get_running_loop().run_in_executor(
-                        self._writer_thread, self._commit_batch, txs
-                    )
+                try:
+                    if self._writer_thread is None or len(txs) == 1:
+                        # A lone write commits on the loop's thread: handing it to the writer thread
+                        # costs more than its commit (the thread waits for the GIL), so only batches go.
+                        outcomes = self._commit_batch(txs)
+                    else:
+                        outcomes = await asyncio.get_running_loop().run_in_executor(
+                            self._writer_thread, self._commit_batch, txs
+                        )
+                except Exception as exc:
+                    # Even a failed rollback answers every write of the batch: none may wait forever.
+                    failure = exc if isinstance(exc, StoreError) else StoreError(f"SQLite store: {exc}")
+                    outcomes = [(False, failure)] * len(txs)
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
@@ -207,7 +227,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            failure = StoreError(f"SQLite store failed to commit: {exc}")
+            failure = StoreError(f"SQLite store at {self.path} failed to commit: {exc}")
             return [(False, failure)] * len(txs)
         return outcomes
 
@@ -269,10 +289,12 @@ class SqliteStore:
         # way; the next read goes to the database.
         self._history.pop(instance.instance_id, None)
 
+    @_reads
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
         return _row_to_instance(row) if row else None
 
+    @_reads
     async def get_history(self, instance_id: str) -> list[str]:
         """The history, from the cache of recently run instances when there (treat it as read-only)."""
         cached = self._history.get(instance_id)
@@ -313,6 +335,7 @@ class SqliteStore:
             args.extend([query.id_prefix, query.id_prefix + "\U0010ffff"])
         return (" AND ".join(clauses) or "1=1"), args
 
+    @_reads
     async def query_instances(
         self, query: InstanceQuery, limit: int, after: str | None
     ) -> tuple[list[InstanceRecord], str | None]:
@@ -333,6 +356,7 @@ class SqliteStore:
 
         return await self._write(tx)
 
+    @_reads
     async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT m.instance_id FROM inbox m JOIN instances i ON i.instance_id = m.instance_id "
@@ -342,6 +366,7 @@ class SqliteStore:
         ).fetchall()
         return [r[0] for r in rows if r[0] not in busy][:limit]
 
+    @_reads
     async def fetch_work_item(self, instance_id: str, now: datetime) -> WorkItem | None:
         instance = await self.get_instance(instance_id)
         if instance is None:
@@ -413,6 +438,7 @@ class SqliteStore:
             # the first episode's commit remembers []) predates it: forget it, read the database next.
             self._history.pop(i.instance_id, None)
 
+    @_reads
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(
             "SELECT * FROM activities WHERE visible_at <= ? ORDER BY id LIMIT ?",
@@ -449,6 +475,7 @@ class SqliteStore:
 
         return await self._write(tx)
 
+    @_reads
     async def next_due(self, after: datetime) -> datetime | None:
         moment = format_time(after)
         row = self._db.execute(
