@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import socket
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class DevHost:
         self._invoker: InProcessInvoker | ProcessPoolInvoker | None = None
         self._workers = workers
         self._store: Any = None
+        self._store_open = False
         self.routes: AppRoutes | None = None
 
     @property
@@ -90,6 +92,16 @@ class DevHost:
         return str(self._store.describe())
 
     async def start(self) -> DevHost:
+        """Open the store, start the workers, the servers and the engine; a start that fails releases
+        whatever it had opened (ports, worker processes, the store) before the error propagates."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def _start(self) -> None:
         if self.settings.auth:
             self.keys = HostKeys.load_or_create(self.settings.keys_path)
             self.settings = dataclasses.replace(self.settings, system_key=self.keys.system_key)
@@ -98,12 +110,8 @@ class DevHost:
         self.index = FunctionIndex.load(s.app_dir)
         url = s.store_url or s.default_store_url
         self._store = open_store(url, hub_name=s.hub_name, app_settings=s.values)
-        try:
-            await self._store.open()
-        except BaseException:
-            await self._store.close()
-            self._store = None
-            raise
+        self._store_open = True
+        await self._store.open()
         self._invoker = await self._make_invoker(s)
         runner = EpisodeRunner(self.index, self._invoker)
         self._dispatcher = Dispatcher(
@@ -120,7 +128,6 @@ class DevHost:
         self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)
         self.port = await self._serve(public_app(self.routes, api, self.keys), s.host, s.port, fallback=False)
         await self._dispatcher.start()
-        return self
 
     @property
     def worker_processes(self) -> int:
@@ -147,7 +154,11 @@ class DevHost:
             sdk_speedups.install()
             return InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
         pool = ProcessPoolInvoker(s.app_dir, self.worker_processes)
-        await pool.start()
+        try:
+            await pool.start()
+        except BaseException:
+            await pool.close()
+            raise
         return pool
 
     async def _serve(self, app: web.Application, host: str, port: int, *, fallback: bool) -> int:
@@ -159,21 +170,30 @@ class DevHost:
                 raise
             sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
         self._runners.append(runner)
-        await web.SockSite(runner, sock).start()
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            sock.close()
+            raise
         return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
-        if self._dispatcher:
-            await self._dispatcher.stop()
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
-        if self._invoker:
-            await self._invoker.close()
-        if self._store:
-            await self._store.close()
+        """Stop the engine, close the ports, end the workers, close the store: each step runs even if
+        one before it failed (the failure is logged), and stopping twice is harmless."""
+        dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher:
+            await _release("the dispatcher", dispatcher.stop())
+        while self._runners:
+            await _release("an HTTP server", self._runners.pop().cleanup())
+        invoker, self._invoker = self._invoker, None
+        if invoker:
+            await _release("the workers", invoker.close())
+        if self._store_open:
+            # The store object stays: what it describes and holds can still be read after stop.
+            self._store_open = False
+            await _release("the store", self._store.close())
 
     async def wait_idle(self) -> None:
         """Until no work is running or due (with time skipping: until no timer is left)."""
@@ -194,6 +214,13 @@ class DevHost:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _release(what: str, closing: Coroutine[Any, Any, None]) -> None:
+    try:
+        await closing
+    except Exception:
+        log.exception("could not close %s cleanly", what)
 
 
 def _bind(host: str, port: int) -> socket.socket:
