@@ -10,6 +10,7 @@ The command line (`python -m devhost start`) is a thin shell over this class.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import socket
@@ -32,7 +33,7 @@ from .engine.dispatcher import Dispatcher
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
 from .engine.worker_pool import ProcessPoolInvoker
-from .errors import ConfigError
+from .errors import ConfigError, PortInUseError
 from .functions import FunctionIndex
 from .store import open_store
 
@@ -165,10 +166,16 @@ class DevHost:
         """Serve `app` on host:port (or any free port if taken and `fallback`); the port bound."""
         try:
             sock = _bind(host, port)
-        except OSError:
-            if not fallback:
+        except OSError as exc:
+            if fallback:
+                sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
+            elif exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} on {host} is already in use (another devhost or `func start`?): "
+                    f"stop what listens there, or choose another port with --port",
+                ) from exc
+            else:
                 raise
-            sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         self._runners.append(runner)
         try:

@@ -33,6 +33,7 @@ from .base import (
     RuntimeStatus,
     WorkItem,
 )
+from .sqlite_lock import StoreLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -153,6 +154,7 @@ class SqliteStore:
         self._writer_thread = (
             None if self._memory else ThreadPoolExecutor(1, thread_name_prefix="devhost-sqlite")
         )
+        self._lock = None if self._memory else StoreLock(path)
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
         # Every episode reads its instance's whole history; this process wrote it, so the histories
@@ -235,7 +237,10 @@ class SqliteStore:
         return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
 
     async def open(self) -> None:
-        """Nothing to do: the schema is created when the file is opened, and commits are atomic."""
+        """Take the file's lock (StoreInUseError if another devhost has it); the schema was created
+        when the file was opened, and commits are atomic, so nothing else needs doing."""
+        if self._lock is not None:
+            self._lock.acquire()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -522,6 +527,8 @@ class SqliteStore:
             self._writer_thread.shutdown(wait=True)
             self._writer.close()
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     async def close(self) -> None:
         if self._flushing is not None:
