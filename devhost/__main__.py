@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         help="check keys as Azure does: function keys for function-level routes, the system key for the "
         "Durable HTTP API (keys in <app>/.devhost/keys.json)",
     )
-    start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    start.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also log every HTTP request and devhost's debug messages",
+    )
     return parser
 
 
@@ -106,6 +111,7 @@ async def _serve(args: argparse.Namespace) -> None:
         time_skipping=args.time_skipping,
         auth=args.auth,
         workers=args.workers,
+        request_log=args.verbose,
     )
     await host.start()
     if not is_loopback(args.host):
@@ -130,10 +136,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        # devhost's own debug messages; the libraries under it stay at INFO (theirs drown the rest).
+        logging.getLogger("devhost").setLevel(logging.DEBUG)
     try:
         asyncio.run(_serve(args))
     except DevHostError as exc:

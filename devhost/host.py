@@ -38,6 +38,9 @@ from .functions import FunctionIndex
 from .store import open_store
 
 log = logging.getLogger("devhost")
+request_log = logging.getLogger("devhost.http.requests")
+# aiohttp's access-log fields: request line, status, response bytes, seconds taken.
+_REQUEST_LOG_FORMAT = '"%r" %s %b bytes %Tfs'
 
 
 class DevHost:
@@ -54,9 +57,11 @@ class DevHost:
         time_skipping: bool = False,
         auth: bool = False,
         workers: int | None = None,
+        request_log: bool = False,
     ) -> None:
         """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
-        Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0."""
+        Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0.
+        `request_log`: log every HTTP request (the logger `devhost.http.requests`, at INFO)."""
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
@@ -75,6 +80,7 @@ class DevHost:
         self._dispatcher: Dispatcher | None = None
         self._invoker: InProcessInvoker | ProcessPoolInvoker | None = None
         self._workers = workers
+        self._request_log = request_log
         self._store: Any = None
         self._store_open = False
         self.routes: AppRoutes | None = None
@@ -176,7 +182,12 @@ class DevHost:
                 ) from exc
             else:
                 raise
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        if self._request_log:
+            runner = web.AppRunner(
+                app, access_log=request_log, access_log_format=_REQUEST_LOG_FORMAT, handle_signals=False
+            )
+        else:
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
         self._runners.append(runner)
         try:
             await runner.setup()

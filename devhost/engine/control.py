@@ -9,19 +9,23 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..errors import InstanceExistsError, RequestError
+from ..errors import InstanceExistsError, RequestError, StoreError
+from ..execution_log import event_not_awaited
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
+from .ledger import Ledger
 
 _BAD_ID_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 256
 MAX_EVENT_NAME_LENGTH = 256
+_RAISED_MARKER = f'"EventType":{int(EventType.EVENT_RAISED)}'
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -97,6 +101,23 @@ class Control:
         event = h.event(EventType.EVENT_RAISED, self.clock.now(), Name=name, Input=input_json)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
+        if record.runtime_status is not RuntimeStatus.PENDING:  # a pending one has asked for nothing yet
+            await self._warn_unless_awaited(record, name)
+
+    async def _warn_unless_awaited(self, record: InstanceRecord, name: str) -> None:
+        """Warn when no open wait of the instance asks for `name` (the event is queued regardless)."""
+        open_waits = Counter(Ledger.from_json(record.ledger).waits)
+        try:
+            history = await self.store.get_history(record.instance_id)
+        except StoreError:
+            return  # only a hint is lost: the event itself is already queued
+        for text in history:
+            if _RAISED_MARKER in text:
+                event = json.loads(text)
+                if event.get("EventType") == EventType.EVENT_RAISED:
+                    open_waits[event.get("Name")] -= 1
+        if open_waits[name] <= 0:
+            event_not_awaited(record.instance_id, name, sorted(set(open_waits.elements())))
 
     async def _control(self, instance_id: str, kind: EventType, reason: str | None, **fields: Any) -> None:
         record = await self.require(instance_id)

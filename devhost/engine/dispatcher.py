@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
+from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from .episode import HTTP_ACTIVITY, EpisodeRunner
@@ -162,8 +163,11 @@ class Dispatcher:
         try:
             work = await self._store.fetch_work_item(instance_id, self._clock.now())
             if work is not None:
+                was_final = work.instance.runtime_status.is_terminal
                 result = await self._runner.run(work, self._clock.now())
                 await self._store.complete_orchestration(result)
+                if not was_final and result.instance.runtime_status.is_terminal:
+                    orchestration_ended(result.instance)
             self._failures.pop(instance_id, None)
         except Exception:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
@@ -186,7 +190,9 @@ class Dispatcher:
             if task.name == HTTP_ACTIVITY:
                 reply = await run_http_activity(task.input)
             else:
-                reply = await self._invoker.run_activity(task.name, task.input)
+                with executing(task.name, "ActivityTrigger", task.instance_id) as run:
+                    reply = await self._invoker.run_activity(task.name, task.input)
+                    run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
         except Exception:
             delay = retry_delay(task.attempt + 1)

@@ -43,6 +43,9 @@ class Ledger:
     chains: dict[int, RetryChain] = field(default_factory=dict)
     retry_tasks: dict[int, int] = field(default_factory=dict)
     retry_timers: dict[int, int] = field(default_factory=dict)
+    # The event name of every WaitForExternalEvent the execution asked for, in order (for the console's
+    # warning about an event nobody waits for; the SDK itself matches events to waits).
+    waits: list[str] = field(default_factory=list)
 
     def take_id(self) -> int:
         task_id = self.next_id
@@ -79,6 +82,7 @@ class Ledger:
             },
             "rtasks": {str(k): v for k, v in self.retry_tasks.items()},
             "rtimers": {str(k): v for k, v in self.retry_timers.items()},
+            "waits": self.waits,
         }
 
     @classmethod
@@ -92,4 +96,5 @@ class Ledger:
             chains={int(k): RetryChain(*v) for k, v in data["chains"].items()},
             retry_tasks={int(k): v for k, v in data["rtasks"].items()},
             retry_timers={int(k): v for k, v in data["rtimers"].items()},
+            waits=list(data.get("waits", [])),  # absent in rows written before it was kept
         )
