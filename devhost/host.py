@@ -23,6 +23,8 @@ from aiohttp import web
 from .api.app_routes import AppRoutes
 from .api.auth import HostKeys
 from .api.management import ManagementApi
+from .api.request_log import log as request_log
+from .api.request_log import request_logger
 from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
@@ -38,9 +40,6 @@ from .functions import FunctionIndex
 from .store import open_store
 
 log = logging.getLogger("devhost")
-request_log = logging.getLogger("devhost.http.requests")
-# aiohttp's access-log fields: request line, status, response bytes, seconds taken.
-_REQUEST_LOG_FORMAT = '"%r" %s %b bytes %Tfs'
 
 
 class DevHost:
@@ -61,7 +60,7 @@ class DevHost:
     ) -> None:
         """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
         Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0.
-        `request_log`: log every HTTP request (the logger `devhost.http.requests`, at INFO)."""
+        `request_log`: log every HTTP request, keys masked (the logger `devhost.http.requests`, at INFO)."""
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
@@ -183,8 +182,10 @@ class DevHost:
             else:
                 raise
         if self._request_log:
+            keys = self.keys
+            secrets = [keys.master, *keys.function.values(), *keys.system.values()] if keys else []
             runner = web.AppRunner(
-                app, access_log=request_log, access_log_format=_REQUEST_LOG_FORMAT, handle_signals=False
+                app, access_log=request_log, access_log_class=request_logger(secrets), handle_signals=False
             )
         else:
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
