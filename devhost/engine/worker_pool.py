@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from ..functions import FunctionIndex
 from .invoker import ActivityReply, EpisodeReply, InProcessInvoker
@@ -75,10 +76,10 @@ def _still_running(processes: list[BaseProcess], timeout: float) -> list[BasePro
     """The processes that have not exited after `timeout` seconds (watched by their sentinels, which
     leaves reaping them to the pool)."""
     deadline = time.monotonic() + timeout
-    waiting = {p.sentinel: p for p in processes}
+    waiting: dict[Any, BaseProcess] = {p.sentinel: p for p in processes}
     while waiting and (left := deadline - time.monotonic()) > 0:
         for sentinel in multiprocessing.connection.wait(list(waiting), left):
-            waiting.pop(sentinel)  # type: ignore[call-overload]
+            waiting.pop(sentinel)
     return list(waiting.values())
 
 

@@ -15,12 +15,12 @@ import functools
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
@@ -84,6 +84,7 @@ _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION
 HISTORY_CACHE_INSTANCES = 2000
 _EPOCH = "0000-00-00T00:00:00.000000Z"
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _row_to_instance(row: sqlite3.Row) -> InstanceRecord:
@@ -118,13 +119,15 @@ def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
     )
 
 
-def _reads(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def _reads(
+    method: Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]]:
     """A read that fails in SQLite raises the store contract's StoreError, naming what it was doing."""
 
     @functools.wraps(method)
-    async def read(self: SqliteStore, *args: Any) -> T:
+    async def read(self: SqliteStore, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return await method(self, *args)
+            return await method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store at {self.path} failed in {method.__name__}: {exc}") from exc
 
