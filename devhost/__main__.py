@@ -77,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="allow cross-origin calls with credentials (Access-Control-Allow-Credentials)",
     )
-    start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    start.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also log every HTTP request and devhost's debug messages",
+    )
     return parser
 
 
@@ -134,6 +139,7 @@ async def _serve(args: argparse.Namespace) -> None:
         allowed_hosts=tuple(args.allow_host),
         cors=args.cors,
         cors_credentials=args.cors_credentials,
+        request_log=args.verbose,
     )
     await host.start()
     if not is_loopback(args.host):
@@ -158,10 +164,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        # devhost's own debug messages; the libraries under it stay at INFO (theirs drown the rest).
+        logging.getLogger("devhost").setLevel(logging.DEBUG)
     try:
         asyncio.run(_serve(args))
     except DevHostError as exc:

@@ -19,6 +19,14 @@ class StoreError(DevHostError):
     """The durable store failed (an infrastructure failure: the work item is retried)."""
 
 
+class StoreInUseError(StoreError):
+    """Another devhost process has the SQLite store open."""
+
+
+class PortInUseError(DevHostError, OSError):
+    """The HTTP port is taken (an OSError too, as the failed bind it reports)."""
+
+
 class InstanceExistsError(DevHostError):
     """An instance with that id exists and is not in a state that may be overwritten."""
 

@@ -10,9 +10,11 @@ The command line (`python -m devhost start`) is a thin shell over this class.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import socket
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from .api.app_routes import AppRoutes
 from .api.auth import HostKeys
 from .api.browser_guard import BrowserPolicy
 from .api.management import ManagementApi
+from .api.request_log import log as request_log
+from .api.request_log import request_logger
 from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
@@ -32,7 +36,7 @@ from .engine.dispatcher import Dispatcher
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
 from .engine.worker_pool import ProcessPoolInvoker
-from .errors import ConfigError
+from .errors import ConfigError, PortInUseError
 from .functions import FunctionIndex
 from .store import open_store
 
@@ -56,11 +60,13 @@ class DevHost:
         allowed_hosts: tuple[str, ...] | list[str] = (),
         cors: str | None = None,
         cors_credentials: bool | None = None,
+        request_log: bool = False,
     ) -> None:
         """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
         Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0.
         `allowed_hosts`: Host names to answer besides loopback ones ("*": any); `cors`: comma-separated
-        origins given CORS headers (default: local.settings.json Host.CORS), as `func start --cors`."""
+        origins given CORS headers (default: local.settings.json Host.CORS), as `func start --cors`.
+        `request_log`: log every HTTP request, keys masked (the logger `devhost.http.requests`, at INFO)."""
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
@@ -82,7 +88,9 @@ class DevHost:
         self._dispatcher: Dispatcher | None = None
         self._invoker: InProcessInvoker | ProcessPoolInvoker | None = None
         self._workers = workers
+        self._request_log = request_log
         self._store: Any = None
+        self._store_open = False
         self.routes: AppRoutes | None = None
 
     @property
@@ -99,6 +107,16 @@ class DevHost:
         return str(self._store.describe())
 
     async def start(self) -> DevHost:
+        """Open the store, start the workers, the servers and the engine; a start that fails releases
+        whatever it had opened (ports, worker processes, the store) before the error propagates."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def _start(self) -> None:
         if self.settings.auth:
             self.keys = HostKeys.load_or_create(self.settings.keys_path)
             self.settings = dataclasses.replace(self.settings, system_key=self.keys.system_key)
@@ -107,12 +125,8 @@ class DevHost:
         self.index = FunctionIndex.load(s.app_dir)
         url = s.store_url or s.default_store_url
         self._store = open_store(url, hub_name=s.hub_name, app_settings=s.values)
-        try:
-            await self._store.open()
-        except BaseException:
-            await self._store.close()
-            self._store = None
-            raise
+        self._store_open = True
+        await self._store.open()
         self._invoker = await self._make_invoker(s)
         runner = EpisodeRunner(self.index, self._invoker, http_poll_ms=s.http_async_sleep_ms)
         self._dispatcher = Dispatcher(
@@ -140,7 +154,6 @@ class DevHost:
             public_app(self.routes, api, self.keys, policy), s.host, s.port, fallback=False
         )
         await self._dispatcher.start()
-        return self
 
     @property
     def worker_processes(self) -> int:
@@ -167,33 +180,59 @@ class DevHost:
             sdk_speedups.install()
             return InProcessInvoker(self.index, max_workers=max(4, s.max_concurrent_activities))
         pool = ProcessPoolInvoker(s.app_dir, self.worker_processes)
-        await pool.start()
+        try:
+            await pool.start()
+        except BaseException:
+            await pool.close()
+            raise
         return pool
 
     async def _serve(self, app: web.Application, host: str, port: int, *, fallback: bool) -> int:
         """Serve `app` on host:port (or any free port if taken and `fallback`); the port bound."""
         try:
             sock = _bind(host, port)
-        except OSError:
-            if not fallback:
+        except OSError as exc:
+            if fallback:
+                sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
+            elif exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} on {host} is already in use (another devhost or `func start`?): "
+                    f"stop what listens there, or choose another port with --port",
+                ) from exc
+            else:
                 raise
-            sock = _bind(host, 0)  # the extension, too, moves its RPC endpoint when 17071 is taken
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+        if self._request_log:
+            keys = self.keys
+            secrets = [keys.master, *keys.function.values(), *keys.system.values()] if keys else []
+            runner = web.AppRunner(
+                app, access_log=request_log, access_log_class=request_logger(secrets), handle_signals=False
+            )
+        else:
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
         self._runners.append(runner)
-        await web.SockSite(runner, sock).start()
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            sock.close()
+            raise
         return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
-        if self._dispatcher:
-            await self._dispatcher.stop()
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
-        if self._invoker:
-            await self._invoker.close()
-        if self._store:
-            await self._store.close()
+        """Stop the engine, close the ports, end the workers, close the store: each step runs even if
+        one before it failed (the failure is logged), and stopping twice is harmless."""
+        dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher:
+            await _release("the dispatcher", dispatcher.stop())
+        while self._runners:
+            await _release("an HTTP server", self._runners.pop().cleanup())
+        invoker, self._invoker = self._invoker, None
+        if invoker:
+            await _release("the workers", invoker.close())
+        if self._store_open:
+            # The store object stays: what it describes and holds can still be read after stop.
+            self._store_open = False
+            await _release("the store", self._store.close())
 
     async def wait_idle(self) -> None:
         """Until no work is running or due (with time skipping: until no timer is left)."""
@@ -214,6 +253,13 @@ class DevHost:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _release(what: str, closing: Coroutine[Any, Any, None]) -> None:
+    try:
+        await closing
+    except Exception:
+        log.exception("could not close %s cleanly", what)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -21,6 +21,7 @@ from ..bindings import (
 )
 from ..config import Settings
 from ..errors import RequestError
+from ..execution_log import HTTP_REASON, executing
 from ..functions import AppFunction, FunctionIndex, Kind, OutValue
 from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
@@ -128,13 +129,17 @@ class AppRoutes:
         kwargs.update(outputs)
         if fn.wants_context:
             kwargs["context"] = InvocationContext(fn.name, fn.directory or str(self._settings.app_dir))
-        if fn.is_async:
-            value = await fn.user_function(**kwargs)
-        else:
-            value = await asyncio.get_running_loop().run_in_executor(None, lambda: fn.user_function(**kwargs))
-        if value is not None and not fn.has_return:
-            # The worker fails such an invocation (the host answers 500).
-            raise RuntimeError(f"function {fn.name!r} without a $return binding returned a non-None value")
+        with executing(fn.name, HTTP_REASON):
+            if fn.is_async:
+                value = await fn.user_function(**kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(None, lambda: fn.user_function(**kwargs))
+            if value is not None and not fn.has_return:
+                # The worker fails such an invocation (the host answers 500).
+                raise RuntimeError(
+                    f"function {fn.name!r} without a $return binding returned a non-None value"
+                )
         # A named `http` output (v1 function.json) set through func.Out is the response.
         value = next((out.get() for out in outputs.values() if out.get() is not None), value)
         result = encode_http_response(value)

@@ -10,12 +10,14 @@ import json
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..errors import InstanceExistsError, RequestError
+from ..errors import InstanceExistsError, RequestError, StoreError
+from ..execution_log import event_not_awaited
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
@@ -31,6 +33,7 @@ _SUSPENDABLE = frozenset({RuntimeStatus.RUNNING, RuntimeStatus.PENDING, RuntimeS
 _RESUMABLE = frozenset({RuntimeStatus.SUSPENDED})
 _GONE = (RuntimeStatus.COMPLETED, RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED)
 ONLY_FAILED = "The rewind operation is only supported on failed orchestration instances."
+_RAISED_MARKER = f'"EventType":{int(EventType.EVENT_RAISED)}'
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -133,10 +136,27 @@ class Control:
 
     async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
         validate_event_name(name)
-        await self.event_target(instance_id)
+        record = await self.event_target(instance_id)
         event = h.event(EventType.EVENT_RAISED, self.clock.now(), Name=name, Input=input_json)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
+        if record.runtime_status is not RuntimeStatus.PENDING:  # a pending one has asked for nothing yet
+            await self._warn_unless_awaited(record, name)
+
+    async def _warn_unless_awaited(self, record: InstanceRecord, name: str) -> None:
+        """Warn when no open wait of the instance asks for `name` (the event is queued regardless)."""
+        open_waits = Counter(Ledger.from_json(record.ledger).waits)
+        try:
+            history = await self.store.get_history(record.instance_id)
+        except StoreError:
+            return  # only a hint is lost: the event itself is already queued
+        for text in history:
+            if _RAISED_MARKER in text:
+                event = json.loads(text)
+                if event.get("EventType") == EventType.EVENT_RAISED:
+                    open_waits[event.get("Name")] -= 1
+        if open_waits[name] <= 0:
+            event_not_awaited(record.instance_id, name, sorted(set(open_waits.elements())))
 
     async def _control(
         self,

@@ -9,14 +9,13 @@ to the next timer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..errors import StoreError
+from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from .episode import HTTP_ACTIVITY, EpisodeRunner
@@ -25,7 +24,13 @@ from .invoker import ActivityReply, Invoker
 
 log = logging.getLogger("devhost.engine")
 _IDLE_POLL_SECONDS = 30.0  # a safety net only: commits wake the loop at once
-_ABANDON_BACKOFF = timedelta(seconds=1)
+_RETRY_FIRST_SECONDS = 1.0  # pause after a work item's first infrastructure failure, doubled each time
+_RETRY_MAX_SECONDS = 30.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failure in a row (1, 2, 4, ... up to 30)."""
+    return min(_RETRY_FIRST_SECONDS * 2 ** min(max(failures - 1, 0), 16), _RETRY_MAX_SECONDS)
 
 
 class Dispatcher:
@@ -53,6 +58,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
+        self._stopping = False
+        self._failures: dict[str, int] = {}  # instance id -> infrastructure failures in a row
 
     def notify(self) -> None:
         """New work may be due (a start, an event, a commit): look again now."""
@@ -62,12 +69,17 @@ class Dispatcher:
         self._loop_task = asyncio.create_task(self._run(), name="devhost-dispatcher")
 
     async def stop(self) -> None:
+        """Stop the loop and every running work item; returns even if a cancel is swallowed on the way.
+
+        The loop also checks `_stopping` after every await, so a cancel lost in library code (Python
+        3.11's `asyncio.wait_for` drops one that lands as its awaitable completes) still ends it; the
+        cancel is repeated until the task is done.
+        """
+        self._stopping = True
+        self._wake.set()
         if self._loop_task:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await _cancel_and_wait({self._loop_task})
+        await _cancel_and_wait(set(self._tasks))
 
     async def wait_idle(self) -> None:
         """Until nothing is running and nothing is due (used by tests and the library API)."""
@@ -87,29 +99,48 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        failures = 0
+        while not self._stopping:
             self._wake.clear()
             try:
-                started = await self._dispatch_due()
-            except StoreError:
-                log.exception("store failed while looking for work; retrying")
-                await asyncio.sleep(1)
+                timeout = await self._one_pass()
+            except Exception:
+                # Whatever failed (the store, a devhost bug), the loop carries on after a pause: a host
+                # that stops dispatching while still answering HTTP would look alive and do nothing.
+                failures += 1
+                delay = retry_delay(failures)
+                log.exception("dispatcher failed while looking for work; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
                 continue
-            if started:
-                continue
-            now = self._clock.now()
-            next_due = await self._store.next_due(now)
-            # A notify since this pass began (a start, an event, a commit) may have brought work the
-            # pass did not see, as the store calls above can suspend: look again before calling the
-            # host idle or skipping time past it.
-            if not self._tasks and not self._wake.is_set():
-                if self._clock.skips_time and next_due is not None:
-                    self._clock.advance_to(next_due)
-                    continue
-                self._idle.set()
-            timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, _IDLE_POLL_SECONDS))
+            failures = 0
+            if timeout is not None:
+                await self._sleep_until_woken(timeout)
+
+    async def _one_pass(self) -> float | None:
+        """Start what is due; None to look again at once, else how long to sleep unless woken."""
+        if await self._dispatch_due() or self._stopping:
+            return None
+        now = self._clock.now()
+        next_due = await self._store.next_due(now)
+        # A notify since this pass began (a start, an event, a commit) may have brought work the
+        # pass did not see, as the store calls above can suspend: look again before calling the
+        # host idle or skipping time past it.
+        if not self._tasks and not self._wake.is_set():
+            if self._clock.skips_time and next_due is not None:
+                self._clock.advance_to(next_due)
+                return None
+            self._idle.set()
+        timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
+        return min(timeout, _IDLE_POLL_SECONDS)
+
+    async def _sleep_until_woken(self, timeout: float) -> None:
+        """Until notify() or `timeout` seconds. Not `asyncio.wait_for`: on Python 3.11 it swallows a
+        cancel that arrives in the loop turn the event is set, and the loop would then never stop."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
 
     async def _dispatch_due(self) -> int:
         now = self._clock.now()
@@ -132,13 +163,25 @@ class Dispatcher:
         try:
             work = await self._store.fetch_work_item(instance_id, self._clock.now())
             if work is not None:
+                was_final = work.instance.runtime_status.is_terminal
                 result = await self._runner.run(work, self._clock.now())
                 await self._store.complete_orchestration(result)
+                if not was_final and result.instance.runtime_status.is_terminal:
+                    orchestration_ended(result.instance)
+            self._failures.pop(instance_id, None)
         except Exception:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
-            # in the inbox and the work item is retried after a pause.
-            log.exception("orchestration work item for %s abandoned", instance_id)
-            await asyncio.sleep(_ABANDON_BACKOFF.total_seconds())
+            # in the inbox and the work item is retried after a pause that grows with each failure.
+            # (A user's exception is no failure here: the episode records it in the history.)
+            failures = self._failures[instance_id] = self._failures.get(instance_id, 0) + 1
+            delay = retry_delay(failures)
+            log.exception(
+                "orchestration work item for instance %s abandoned (failure %d); retrying in %.1f s",
+                instance_id,
+                failures,
+                delay,
+            )
+            await asyncio.sleep(delay)
         finally:
             self._busy_instances.discard(instance_id)
 
@@ -147,14 +190,30 @@ class Dispatcher:
             if task.name == HTTP_ACTIVITY:
                 reply = await run_http_activity(task.input)
             else:
-                reply = await self._invoker.run_activity(task.name, task.input)
+                with executing(task.name, "ActivityTrigger", task.instance_id) as run:
+                    reply = await self._invoker.run_activity(task.name, task.input)
+                    run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
         except Exception:
-            log.exception("activity %s of %s abandoned", task.name, task.instance_id)
+            delay = retry_delay(task.attempt + 1)
+            log.exception(
+                "activity %s of instance %s abandoned (failure %d); retrying in %.1f s",
+                task.name,
+                task.instance_id,
+                task.attempt + 1,
+                delay,
+            )
             try:
-                await self._store.abandon_activity(task, self._clock.now() + _ABANDON_BACKOFF)
-            except StoreError:
-                log.exception("could not abandon activity %s; it runs again on restart", task.id)
+                await self._store.abandon_activity(task, self._clock.now() + timedelta(seconds=delay))
+            except Exception:
+                log.exception(
+                    "could not abandon activity %s of instance %s; it runs again after %.1f s",
+                    task.name,
+                    task.instance_id,
+                    delay,
+                )
+                # Still visible in the store: keep it busy for the pause so it is not retried at once.
+                await asyncio.sleep(delay)
         finally:
             self._busy_activities.discard(task.id)
 
@@ -178,3 +237,11 @@ class Dispatcher:
                 Result=h.reserialize(reply.result),
             )
         return Message(task.instance_id, event, execution_id=task.execution_id)
+
+
+async def _cancel_and_wait(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` until all are done: a task that swallows one cancel gets another."""
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        _, tasks = await asyncio.wait(tasks, timeout=0.1)

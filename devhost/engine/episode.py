@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import history as h
+from ..execution_log import executing
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import ActivityTask, EpisodeResult, InstanceRecord, Message, RuntimeStatus, WorkItem
@@ -378,7 +379,9 @@ class EpisodeRunner:
             self._on_delivered(ep, m.event)
         if inst.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW):
             inst.runtime_status = RuntimeStatus.RUNNING
-        reply = await self._invoker.run_orchestrator(inst.name, self._payload(ep, frame))
+        with executing(inst.name, "OrchestrationTrigger", inst.instance_id) as run:
+            reply = await self._invoker.run_orchestrator(inst.name, self._payload(ep, frame))
+            run.failure = reply.error
         try:
             continued = self._apply(ep, reply)
         except OrchestrationFailure as failure:
@@ -470,6 +473,7 @@ class EpisodeRunner:
             if kind != 6:  # WaitForExternalEvent takes no id
                 raise OrchestrationFailure(f"devhost does not know action type {kind!r}.")
             led.action_ids.append(-1)
+            led.waits.append(str(action.get("externalEventName")))
             return
         if again is None:
             task_id = led.take_id()

@@ -71,6 +71,9 @@ class Ledger:
     # when the replay asks for them.
     retried: set[int] = field(default_factory=set)
     rewound: set[int] = field(default_factory=set)
+    # The event name of every WaitForExternalEvent the execution asked for, in order (for the console's
+    # warning about an event nobody waits for; the SDK itself matches events to waits).
+    waits: list[str] = field(default_factory=list)
 
     def take_id(self) -> int:
         task_id = self.next_id
@@ -110,6 +113,7 @@ class Ledger:
             "rtimers": {str(k): v for k, v in self.retry_timers.items()},
             **({"retried": sorted(self.retried)} if self.retried else {}),
             **({"rewound": sorted(self.rewound)} if self.rewound else {}),
+            "waits": self.waits,
         }
 
     @classmethod
@@ -127,4 +131,5 @@ class Ledger:
             status_dropped=int(data.get("csd", 0)),
             retried=set(data.get("retried", ())),
             rewound=set(data.get("rewound", ())),
+            waits=list(data.get("waits", [])),  # absent in rows written before it was kept
         )

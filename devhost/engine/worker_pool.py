@@ -12,13 +12,16 @@ import asyncio
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from ..functions import FunctionIndex
 from .invoker import ActivityReply, EpisodeReply, InProcessInvoker
@@ -69,6 +72,17 @@ def _ready() -> bool:
     return _worker is not None
 
 
+def _still_running(processes: list[BaseProcess], timeout: float) -> list[BaseProcess]:
+    """The processes that have not exited after `timeout` seconds (watched by their sentinels, which
+    leaves reaping them to the pool)."""
+    deadline = time.monotonic() + timeout
+    waiting: dict[Any, BaseProcess] = {p.sentinel: p for p in processes}
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        for sentinel in multiprocessing.connection.wait(list(waiting), left):
+            waiting.pop(sentinel)
+    return list(waiting.values())
+
+
 class ProcessPoolInvoker:
     """Runs user code in `processes` worker processes (spawned, so nothing of the host leaks in)."""
 
@@ -115,5 +129,10 @@ class ProcessPoolInvoker:
         processes = getattr(self._pool, "_processes", None) or {}
         return sorted(processes)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """End the workers: idle ones exit at once; one still in user code after `grace` s is killed."""
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
+        running = await asyncio.get_running_loop().run_in_executor(None, _still_running, processes, grace)
+        for process in running:
+            process.kill()

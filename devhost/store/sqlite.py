@@ -11,15 +11,16 @@ keeps every commit ordered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
@@ -32,6 +33,7 @@ from .base import (
     RuntimeStatus,
     WorkItem,
 )
+from .sqlite_lock import StoreLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -81,6 +83,8 @@ CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
 HISTORY_CACHE_INSTANCES = 2000
 _EPOCH = "0000-00-00T00:00:00.000000Z"
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _row_to_instance(row: sqlite3.Row) -> InstanceRecord:
@@ -115,6 +119,21 @@ def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
     )
 
 
+def _reads(
+    method: Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]]:
+    """A read that fails in SQLite raises the store contract's StoreError, naming what it was doing."""
+
+    @functools.wraps(method)
+    async def read(self: SqliteStore, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store at {self.path} failed in {method.__name__}: {exc}") from exc
+
+    return read
+
+
 def _visible(moment: datetime | None) -> str:
     return format_time(moment) if moment else _EPOCH
 
@@ -138,6 +157,7 @@ class SqliteStore:
         self._writer_thread = (
             None if self._memory else ThreadPoolExecutor(1, thread_name_prefix="devhost-sqlite")
         )
+        self._lock = None if self._memory else StoreLock(path)
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
         # Every episode reads its instance's whole history; this process wrote it, so the histories
@@ -170,14 +190,19 @@ class SqliteStore:
             while self._pending:
                 batch, self._pending = self._pending, []
                 txs = [tx for tx, _ in batch]
-                if self._writer_thread is None or len(txs) == 1:
-                    # A lone write commits on the loop's thread: handing it to the writer thread costs
-                    # more than its commit (the thread waits for the GIL), so only batches go there.
-                    outcomes = self._commit_batch(txs)
-                else:
-                    outcomes = await asyncio.get_running_loop().run_in_executor(
-                        self._writer_thread, self._commit_batch, txs
-                    )
+                try:
+                    if self._writer_thread is None or len(txs) == 1:
+                        # A lone write commits on the loop's thread: handing it to the writer thread
+                        # costs more than its commit (the thread waits for the GIL), so only batches go.
+                        outcomes = self._commit_batch(txs)
+                    else:
+                        outcomes = await asyncio.get_running_loop().run_in_executor(
+                            self._writer_thread, self._commit_batch, txs
+                        )
+                except Exception as exc:
+                    # Even a failed rollback answers every write of the batch: none may wait forever.
+                    failure = exc if isinstance(exc, StoreError) else StoreError(f"SQLite store: {exc}")
+                    outcomes = [(False, failure)] * len(txs)
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
@@ -207,7 +232,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            failure = StoreError(f"SQLite store failed to commit: {exc}")
+            failure = StoreError(f"SQLite store at {self.path} failed to commit: {exc}")
             return [(False, failure)] * len(txs)
         return outcomes
 
@@ -215,7 +240,10 @@ class SqliteStore:
         return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
 
     async def open(self) -> None:
-        """Nothing to do: the schema is created when the file is opened, and commits are atomic."""
+        """Take the file's lock (StoreInUseError if another devhost has it); the schema was created
+        when the file was opened, and commits are atomic, so nothing else needs doing."""
+        if self._lock is not None:
+            self._lock.acquire()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -269,10 +297,12 @@ class SqliteStore:
         # way; the next read goes to the database.
         self._history.pop(instance.instance_id, None)
 
+    @_reads
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
         return _row_to_instance(row) if row else None
 
+    @_reads
     async def get_history(self, instance_id: str) -> list[str]:
         """The history, from the cache of recently run instances when there (treat it as read-only)."""
         cached = self._history.get(instance_id)
@@ -313,6 +343,7 @@ class SqliteStore:
             args.extend([query.id_prefix, query.id_prefix + "\U0010ffff"])
         return (" AND ".join(clauses) or "1=1"), args
 
+    @_reads
     async def query_instances(
         self, query: InstanceQuery, limit: int, after: str | None
     ) -> tuple[list[InstanceRecord], str | None]:
@@ -333,6 +364,7 @@ class SqliteStore:
 
         return await self._write(tx)
 
+    @_reads
     async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT m.instance_id FROM inbox m JOIN instances i ON i.instance_id = m.instance_id "
@@ -342,6 +374,7 @@ class SqliteStore:
         ).fetchall()
         return [r[0] for r in rows if r[0] not in busy][:limit]
 
+    @_reads
     async def fetch_work_item(self, instance_id: str, now: datetime) -> WorkItem | None:
         instance = await self.get_instance(instance_id)
         if instance is None:
@@ -413,6 +446,7 @@ class SqliteStore:
             # the first episode's commit remembers []) predates it: forget it, read the database next.
             self._history.pop(i.instance_id, None)
 
+    @_reads
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(
             "SELECT * FROM activities WHERE visible_at <= ? ORDER BY id LIMIT ?",
@@ -449,6 +483,7 @@ class SqliteStore:
 
         return await self._write(tx)
 
+    @_reads
     async def next_due(self, after: datetime) -> datetime | None:
         moment = format_time(after)
         row = self._db.execute(
@@ -514,6 +549,8 @@ class SqliteStore:
             self._writer_thread.shutdown(wait=True)
             self._writer.close()
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     async def close(self) -> None:
         if self._flushing is not None:
