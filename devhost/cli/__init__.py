@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import start
+from . import instances, start
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="devhost", description="Run a Python Durable Functions app locally.")
     sub = top.add_subparsers(dest="command", required=True)
     start.add_parser(sub)
+    instances.add_parser(sub)
     return top
 
 

@@ -207,6 +207,15 @@ def test_the_devhost_command_serves_the_app(venv: Path, project: Path, tmp_path:
         status = _poll_until_done(status_url)
         assert status["runtimeStatus"] == "Completed"
         assert status["output"] == ["Hello Seattle", "Hello Tokyo", "Hello London"]
+        listed = subprocess.run(
+            [str(venv / "bin" / "devhost"), "instances", "list", "--url", base, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_clean_env(),
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert [i["name"] for i in json.loads(listed.stdout)] == ["hello_orchestrator"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
