@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import instances, start
+from . import instances, replay_check, start
 
 
 def parser() -> argparse.ArgumentParser:
@@ -12,6 +12,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     start.add_parser(sub)
     instances.add_parser(sub)
+    replay_check.add_parser(sub)
     return top
 
 

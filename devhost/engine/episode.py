@@ -195,6 +195,27 @@ def _retry_chain(kind: str, action: dict[str, Any], instance_id: str | None) -> 
     )
 
 
+def trigger_payload(inst: InstanceRecord, played: list[str], fresh: list[str]) -> str:
+    """The orchestration trigger's JSON, which the SDK's `handle()` replays: `played` stored events
+    (JSON texts), then `fresh` new ones."""
+    parent = inst.parent["instanceId"] if inst.parent else None
+    return (
+        '{"history":['
+        + ",".join([*played, *fresh])
+        + "]"
+        + ',"input":'
+        + (inst.input if inst.input is not None else "null")
+        + ',"instanceId":'
+        + json.dumps(inst.instance_id)
+        + ',"isReplaying":'
+        + ("true" if played else "false")
+        + ',"parentInstanceId":'
+        + json.dumps(parent)
+        + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2'
+        + ',"defaultHttpAsyncRequestSleepTimeMillseconds":30000}'
+    )
+
+
 class EpisodeRunner:
     """Turns work items into committed transitions, calling user code through the invoker."""
 
@@ -300,26 +321,8 @@ class EpisodeRunner:
 
     @staticmethod
     def _payload(ep: _Episode, frame: list[dict[str, Any]]) -> str:
-        """The orchestration trigger JSON (PROTOCOL section 1); stored events are already JSON text."""
-        inst = ep.instance
-        played = ep.work.history
         fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]
-        parent = inst.parent["instanceId"] if inst.parent else None
-        return (
-            '{"history":['
-            + ",".join([*played, *fresh])
-            + "]"
-            + ',"input":'
-            + (inst.input if inst.input is not None else "null")
-            + ',"instanceId":'
-            + json.dumps(inst.instance_id)
-            + ',"isReplaying":'
-            + ("true" if played else "false")
-            + ',"parentInstanceId":'
-            + json.dumps(parent)
-            + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2'
-            + ',"defaultHttpAsyncRequestSleepTimeMillseconds":30000}'
-        )
+        return trigger_payload(ep.instance, ep.work.history, fresh)
 
     async def _replay(self, ep: _Episode, batch: list[Message]) -> EpisodeResult:
         inst = ep.instance
