@@ -41,3 +41,17 @@ class VirtualClock(RealClock):
         gap = when - self.now()
         if gap > timedelta(0):
             self._offset += gap
+
+
+class ManualClock(VirtualClock):
+    """A virtual clock that never skips on its own: only `advance` moves it ahead of wall time.
+
+    Tests use it to hold a durable timer pending, look at the instance, then pass the timer on purpose.
+    """
+
+    skips_time = False
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self._offset += delta

@@ -61,12 +61,15 @@ class DevHost:
         cors: str | None = None,
         cors_credentials: bool | None = None,
         request_log: bool = False,
+        clock: RealClock | None = None,
     ) -> None:
         """`workers`: 0 runs user code in this process (breakpoints work); N > 0 in N worker processes.
         Default: the app setting FUNCTIONS_WORKER_PROCESS_COUNT if set, else 0.
         `allowed_hosts`: Host names to answer besides loopback ones ("*": any); `cors`: comma-separated
         origins given CORS headers (default: local.settings.json Host.CORS), as `func start --cors`.
-        `request_log`: log every HTTP request, keys masked (the logger `devhost.http.requests`, at INFO)."""
+        `request_log`: log every HTTP request, keys masked (the logger `devhost.http.requests`, at INFO).
+        `clock`: the engine's clock (default: a skipping VirtualClock with `time_skipping`, else wall
+        time)."""
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
@@ -80,7 +83,7 @@ class DevHost:
             cors_credentials=cors_credentials,
         )
         self.keys: HostKeys | None = None
-        self.clock = VirtualClock() if time_skipping else RealClock()
+        self.clock = clock or (VirtualClock() if time_skipping else RealClock())
         self.index: FunctionIndex | None = None
         self._runners: list[web.AppRunner] = []
         self.port = port
@@ -238,6 +241,15 @@ class DevHost:
         """Until no work is running or due (with time skipping: until no timer is left)."""
         assert self._dispatcher is not None
         await self._dispatcher.wait_idle()
+
+    def notify(self) -> None:
+        """Tell the engine to look for due work now (after the clock was moved, say)."""
+        if self._dispatcher is not None:
+            self._dispatcher.notify()
+
+    async def stored_history(self, instance_id: str) -> list[str]:
+        """The current execution's history events as the store keeps them (JSON texts, oldest first)."""
+        return list(await self._store.get_history(instance_id))
 
     def client_payload(self) -> str:
         return client_binding_payload(self.url, self.rpc_base_url, self.settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,10 +17,13 @@ async def fresh_sdk_http_session() -> AsyncIterator[None]:
     """The SDK keeps one module-level aiohttp session, bound to the event loop that made it.
 
     A Functions worker has one loop for its lifetime; pytest gives each test its own, so the session
-    is closed and forgotten after every test, as a worker restart would.
+    is closed and forgotten after every test, as a worker restart would. A session a module-scoped loop
+    made (devhost's durable_host_module) is left to that loop's fixture to close.
     """
     yield
     session = http_utils._client_session
+    if session is not None and getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
+        return
     if session is not None and not session.closed:
         await session.close()
     http_utils._client_session = None

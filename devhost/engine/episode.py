@@ -204,18 +204,47 @@ def _retry_chain(kind: str, action: dict[str, Any], instance_id: str | None) -> 
     )
 
 
+def payload_tail(http_poll_ms: int = 30000) -> str:
+    """The trigger fields after the instance's own, in the order the extension writes them
+    (docs/protocol.md, docs/engine-parity.md): schema V2/V3, the Azure Storage provider's timer
+    limits, and the HTTP polling interval."""
+    return (
+        f',"upperSchemaVersion":{SCHEMA_V2},"upperSchemaVersionNew":{SCHEMA_V3}'
+        f',"longRunningTimerIntervalDuration":"{LONG_TIMER_INTERVAL}"'
+        f',"maximumShortTimerDuration":"{MAX_SHORT_TIMER}"'
+        f',"defaultHttpAsyncRequestSleepTimeMillseconds":{int(http_poll_ms)}}}'
+    )
+
+
+def trigger_payload(
+    inst: InstanceRecord, played: list[str], fresh: list[str], tail: str | None = None
+) -> str:
+    """The orchestration trigger's JSON, which the SDK's `handle()` replays: `played` stored events
+    (JSON texts), then `fresh` new ones; `tail` from `payload_tail`."""
+    parent = inst.parent["instanceId"] if inst.parent else None
+    return (
+        '{"history":['
+        + ",".join([*played, *fresh])
+        + "]"
+        + ',"input":'
+        + (inst.input if inst.input is not None else "null")
+        + ',"instanceId":'
+        + json.dumps(inst.instance_id)
+        + ',"isReplaying":'
+        + ("true" if played else "false")
+        + ',"parentInstanceId":'
+        + json.dumps(parent)
+        + (tail if tail is not None else payload_tail())
+    )
+
+
 class EpisodeRunner:
     """Turns work items into committed transitions, calling user code through the invoker."""
 
     def __init__(self, index: FunctionIndex, invoker: Invoker, *, http_poll_ms: int = 30000) -> None:
         self._index = index
         self._invoker = invoker
-        self._payload_tail = (
-            f',"upperSchemaVersion":{SCHEMA_V2},"upperSchemaVersionNew":{SCHEMA_V3}'
-            f',"longRunningTimerIntervalDuration":"{LONG_TIMER_INTERVAL}"'
-            f',"maximumShortTimerDuration":"{MAX_SHORT_TIMER}"'
-            f',"defaultHttpAsyncRequestSleepTimeMillseconds":{int(http_poll_ms)}}}'
-        )
+        self._payload_tail = payload_tail(http_poll_ms)
 
     async def run(self, work: WorkItem, now: datetime) -> EpisodeResult:
         inst = work.instance
@@ -347,29 +376,8 @@ class EpisodeRunner:
     # -- a replay ---------------------------------------------------------------------------------
 
     def _payload(self, ep: _Episode, frame: list[dict[str, Any]]) -> str:
-        """The orchestration trigger JSON; stored events are already JSON text.
-
-        The fields and their order are those the extension writes (docs/protocol.md, docs/engine-parity.md):
-        schema V2/V3, the Azure Storage provider's timer limits, and the HTTP polling interval.
-        """
-        inst = ep.instance
-        played = ep.work.history
         fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]
-        parent = inst.parent["instanceId"] if inst.parent else None
-        return (
-            '{"history":['
-            + ",".join([*played, *fresh])
-            + "]"
-            + ',"input":'
-            + (inst.input if inst.input is not None else "null")
-            + ',"instanceId":'
-            + json.dumps(inst.instance_id)
-            + ',"isReplaying":'
-            + ("true" if played else "false")
-            + ',"parentInstanceId":'
-            + json.dumps(parent)
-            + self._payload_tail
-        )
+        return trigger_payload(ep.instance, ep.work.history, fresh, self._payload_tail)
 
     async def _replay(self, ep: _Episode, batch: list[Message]) -> EpisodeResult:
         inst = ep.instance

@@ -1,0 +1,113 @@
+"""A small client of the Durable HTTP API for the command line (standard library only, synchronous)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WEBHOOKS = "/runtime/webhooks/durabletask"
+DEFAULT_URL = "http://localhost:7071"
+KEY_HEADER = "x-functions-key"
+SYSTEM_KEY = "durabletask_extension"
+
+
+class CliError(Exception):
+    """A failure the command reports in one line and exits non-zero for."""
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass(slots=True)
+class ApiClient:
+    """Calls one host's Durable HTTP API; `key` is the system or master key (hosts started with --auth)."""
+
+    url: str = DEFAULT_URL
+    key: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        send_body: bool = False,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 202),
+    ) -> Reply:
+        """One call; CliError with the host's own message on any status outside `ok`."""
+        target = self.url.rstrip("/") + WEBHOOKS + path
+        if query:
+            target += "?" + urllib.parse.urlencode(query)
+        data = json.dumps(body).encode() if send_body else None
+        request = urllib.request.Request(target, data=data, method=method)
+        if send_body:
+            request.add_header("Content-Type", "application/json")
+        if self.key:
+            request.add_header(KEY_HEADER, self.key)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return Reply(response.status, dict(response.headers), _decode(response.read()))
+        except urllib.error.HTTPError as error:
+            reply = Reply(error.code, dict(error.headers), _decode(error.read()))
+            if error.code in ok:
+                return reply
+            raise CliError(_message(method, target, reply)) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise CliError(
+                f"cannot reach {self.url}: {reason} (is `devhost start` running there? --url names another)"
+            ) from None
+
+
+def instance_path(instance_id: str, *rest: str) -> str:
+    parts = [urllib.parse.quote(instance_id, safe=""), *(urllib.parse.quote(p, safe="") for p in rest)]
+    return "/instances/" + "/".join(parts)
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _message(method: str, target: str, reply: Reply) -> str:
+    body = reply.body
+    text = body.get("Message") or body.get("message") if isinstance(body, dict) else body
+    where = target.split("?", 1)[0]
+    if reply.status == 401:
+        text = f"{text or 'unauthorized'} - the host checks keys (--auth): pass --key or --keys-file"
+    return f"{method} {where} answered {reply.status}: {text or '(no message)'}"
+
+
+def key_from_file(path: Path) -> str:
+    """The system key from a host's keys file (<app>/.devhost/keys.json)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read the keys file {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise CliError(f"the keys file {path} is not JSON: {error}") from None
+    key = None
+    if isinstance(data, dict):
+        system = data.get("systemKeys")
+        key = (system.get(SYSTEM_KEY) if isinstance(system, dict) else None) or data.get("masterKey")
+    if not isinstance(key, str) or not key:
+        raise CliError(f"the keys file {path} holds no system key ({SYSTEM_KEY}) and no master key")
+    return key
