@@ -129,10 +129,12 @@ async def test_restart_with_a_new_id_and_the_same(two: TestHost, capsys: pytest.
     await two.wait_for("done", runtime_status="Completed")
 
 
-async def test_rewind_is_reported_as_unsupported(two: TestHost, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_rewind_of_a_completed_instance_is_refused_with_the_hosts_answer(
+    two: TestHost, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = await devhost(capsys, two, "rewind", "done")
     assert code == 1 and out == ""
-    assert "answered 501: Rewind is not supported by devhost" in err
+    assert "answered 410" in err and "only supported on failed orchestration instances" in err
 
 
 async def test_purge_one_and_by_filter(two: TestHost, capsys: pytest.CaptureFixture[str]) -> None:
