@@ -21,3 +21,4 @@ async def test_nothing_is_lost_when_devhost_is_killed(store_spec: StoreSpec, tmp
     assert report.ok, f"{report.summary()}\n{report.details()}\nreproduce: {command}"
     assert report.kills == KILLS
     assert report.verdict.instances > KILLS
+    assert report.verdict.histories == report.verdict.instances  # every history searched for doubles
