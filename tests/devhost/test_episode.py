@@ -42,10 +42,13 @@ async def test_retry_timer_waits_the_first_retry_interval(features: DevHost) -> 
     await run(features, "retry_orchestrator", {"failures": 1, "attempts": 2}, "retry-wait")
     history = await stored_history(features, "retry-wait")
     failed = next(e for e in history if e["EventType"] == 6)
-    timer = next(e for e in history if e["EventType"] == 10)
+    at = next(i for i, e in enumerate(history) if e["EventType"] == 10)
+    # The episode that saw the failure began at its OrchestratorStarted time, the orchestration's
+    # "now": the retry timer fires exactly the first retry interval after it, whatever the machine.
+    episode = next(e for e in reversed(history[:at]) if e["EventType"] == 12)
     assert failed["TaskScheduledId"] == 0
-    gap = _seconds_between(failed["Timestamp"], timer["FireAt"])
-    assert 5.0 <= gap < 6.0
+    assert history.index(failed) < at
+    assert _seconds_between(episode["Timestamp"], history[at]["FireAt"]) == 5.0
 
 
 async def test_activity_failing_every_attempt_fails_the_orchestration(features: DevHost) -> None:

@@ -96,11 +96,19 @@ class CrashReport(Outcome):
 
 
 async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str, object]]:
-    """Every instance's status once none is still running (instances whose start answer was lost too)."""
+    """Every instance's status once none is still running (instances whose start answer was lost too).
+
+    After `timeout` seconds the statuses are returned as they are and the run gets an error naming
+    what still runs, so a host that never finishes fails the run instead of passing it quietly.
+    """
     end = time.monotonic() + timeout
     while True:
         statuses = await all_statuses(client)
-        if time.monotonic() > end or all(s["runtimeStatus"] in TERMINAL for s in statuses.values()):
+        running = sorted(i for i, s in statuses.items() if s["runtimeStatus"] not in TERMINAL)
+        if not running:
+            return statuses
+        if time.monotonic() > end:
+            client.tally.error(f"{len(running)} instances still running after {timeout} s: {running[:5]}")
             return statuses
         await asyncio.sleep(0.2)
 
