@@ -160,10 +160,22 @@ async def test_hello_sequence_shows_each_city_as_the_custom_status_moves(
     await expect(page.locator("#runtime-badge")).to_have_text("Running")
     await shot(page, screenshots, "hello-running")
 
-    # Nothing changes for a while: the polls back off to one every 2 s instead of four a second.
-    before = len(watch.status_requests())
-    await page.wait_for_timeout(3000)
-    assert len(watch.status_requests()) - before <= 5
+    # Nothing changes for a while: the delay before each next poll doubles up to 2 s. The delays the
+    # page asks setTimeout for are recorded, so no count of polls per second of the machine's time.
+    await page.evaluate(
+        """() => {
+            const real = window.setTimeout;
+            window.__pollDelays = [];
+            window.setTimeout = (callback, ms, ...rest) => {
+                if (callback.name === "poll") window.__pollDelays.push(ms);
+                return real(callback, ms, ...rest);
+            };
+        }"""
+    )
+    await page.wait_for_function("() => window.__pollDelays.includes(2000)", timeout=30_000)
+    delays = await page.evaluate("window.__pollDelays")
+    assert delays == [min(delays[0] * 2**n, 2000) for n in range(len(delays))], delays
+    assert delays[0] <= 1000
 
     greetings = ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
     current["status"] = scripted("scripted", "Completed", "London", greetings, "2026-01-01T12:00:04.000Z")
