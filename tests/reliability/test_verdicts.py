@@ -24,18 +24,29 @@ from .workload import (
     doubled_steps,
 )
 
+Event = dict[str, Any]
+
 # One of each step doubled_steps counts, recorded once: the history of an instance that ran right.
-STARTED = {"EventType": 0, "EventId": -1, "Name": "LedgerFlow"}
-SCHEDULED = {"EventType": 4, "EventId": 0, "Name": "Fan"}
-SUB_CREATED = {"EventType": 7, "EventId": 1, "Name": "Child"}
-TIMER_CREATED = {"EventType": 10, "EventId": 2}
-COMPLETED = {"EventType": 5, "EventId": -1, "TaskScheduledId": 0}
-SUB_COMPLETED = {"EventType": 8, "EventId": -1, "TaskScheduledId": 1}
-FIRED = {"EventType": 11, "EventId": -1, "TimerId": 2}
-RAISED = {"EventType": 15, "EventId": -1, "Name": "Go"}
-ENDED = {"EventType": 1, "EventId": -1}
-EPISODE = {"EventType": 12, "EventId": -1}
-CLEAN = [STARTED, EPISODE, SCHEDULED, SUB_CREATED, TIMER_CREATED, EPISODE, COMPLETED, SUB_COMPLETED]
+STARTED: Event = {"EventType": 0, "EventId": -1, "Name": "LedgerFlow"}
+SCHEDULED: Event = {"EventType": 4, "EventId": 0, "Name": "Fan"}
+SUB_CREATED: Event = {"EventType": 7, "EventId": 1, "Name": "Child"}
+TIMER_CREATED: Event = {"EventType": 10, "EventId": 2}
+COMPLETED: Event = {"EventType": 5, "EventId": -1, "TaskScheduledId": 0}
+SUB_COMPLETED: Event = {"EventType": 8, "EventId": -1, "TaskScheduledId": 1}
+FIRED: Event = {"EventType": 11, "EventId": -1, "TimerId": 2}
+RAISED: Event = {"EventType": 15, "EventId": -1, "Name": "Go"}
+ENDED: Event = {"EventType": 1, "EventId": -1}
+EPISODE: Event = {"EventType": 12, "EventId": -1}
+CLEAN: list[Event] = [
+    STARTED,
+    EPISODE,
+    SCHEDULED,
+    SUB_CREATED,
+    TIMER_CREATED,
+    EPISODE,
+    COMPLETED,
+    SUB_COMPLETED,
+]
 CLEAN += [FIRED, RAISED, EPISODE, ENDED]
 
 

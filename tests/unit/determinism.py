@@ -30,6 +30,8 @@ import sysconfig
 import time
 import types
 from collections.abc import Callable, Iterator
+from datetime import date as _RealDate
+from datetime import datetime as _RealDatetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,6 @@ SEEDS = (20240501, 19700101)
 EXTRA_SETTING = "DEVHOST_REPLAY_CONDITIONS"
 
 _real_time, _real_time_ns = time.time, time.time_ns
-_RealDatetime, _RealDate = _datetime.datetime, _datetime.date
 
 
 class _StandsIn(type):
@@ -119,11 +120,11 @@ def _late_clock() -> Iterator[None]:
                 setattr(module, name, late)
     # And the datetime module itself, for an import made inside the orchestrator while it runs.
     _datetime.datetime, _datetime.date = _LateDatetime, _LateDate  # type: ignore[misc]
-    time.time, time.time_ns = _late_time, _late_time_ns  # type: ignore[assignment]
+    time.time, time.time_ns = _late_time, _late_time_ns
     try:
         yield
     finally:
-        time.time, time.time_ns = _real_time, _real_time_ns  # type: ignore[assignment]
+        time.time, time.time_ns = _real_time, _real_time_ns
         _datetime.datetime, _datetime.date = _RealDatetime, _RealDate  # type: ignore[misc]
         for module, name, value in swapped:
             setattr(module, name, value)
