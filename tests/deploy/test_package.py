@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
 from tests.unit.test_function_app import EXPECTED
 
 from . import bicep
@@ -129,7 +130,7 @@ def test_the_package_is_checked_with_the_deployed_python_version(index: PackageI
     if python_for(DEPLOYED_PYTHON) == sys.executable and sys.version_info[:2] != tuple(
         int(part) for part in DEPLOYED_PYTHON.split(".")
     ):
-        pytest.skip(f"python{DEPLOYED_PYTHON} is not on PATH; checked with {sys.version.split()[0]}")
+        unavailable(f"python{DEPLOYED_PYTHON} is not on PATH; checked with {sys.version.split()[0]}")
 
     assert index.python_version == DEPLOYED_PYTHON
 

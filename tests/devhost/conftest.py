@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from devhost.host import DevHost
 
+from ..azurite import HUB_SETTING, new_hub
 from .helpers import APPS
 
 
@@ -37,16 +39,35 @@ def restore_imports() -> Iterator[None]:
         sys.modules["function_app"] = previous
 
 
-async def host_for(app: str, *, time_skipping: bool = True) -> AsyncIterator[DevHost]:
-    """An in-process host for the sample app `app`, on the memory store and free ports."""
-    async with DevHost(APPS / app, store="memory", port=0, rpc_port=0, time_skipping=time_skipping) as host:
+async def host_for(app: str, *, time_skipping: bool = True, store: str = "memory") -> AsyncIterator[DevHost]:
+    """An in-process host for the sample app `app`, on free ports and the memory store (or `store`)."""
+    async with DevHost(APPS / app, store=store, port=0, rpc_port=0, time_skipping=time_skipping) as host:
         yield host
 
 
+# Engine features that touch the store in their own way (retry timers, continue-as-new, child
+# instances, suspension, events kept before a wait) run on every store with this mark.
+EVERY_STORE = ["memory", "sqlite", pytest.param("azure", marks=pytest.mark.azurite)]
+on_every_store = pytest.mark.parametrize("features", EVERY_STORE, indirect=True)
+
+
 @pytest.fixture
-async def features() -> AsyncIterator[DevHost]:
-    """The features app with time skipping: durable timers fire as soon as nothing else can run."""
-    async for host in host_for("features"):
+async def features(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[DevHost]:
+    """The features app with time skipping: durable timers fire as soon as nothing else can run.
+
+    On the memory store, unless `@on_every_store` asks for sqlite (a file in tmp_path) or azure
+    (Azurite, a task hub of its own) too.
+    """
+    kind = getattr(request, "param", "memory")
+    store = kind
+    if kind == "sqlite":
+        store = f"sqlite:{tmp_path / 'features.db'}"
+    elif kind == "azure":
+        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
+        monkeypatch.setenv(HUB_SETTING, new_hub())
+    async for host in host_for("features", store=store):
         yield host
 
 

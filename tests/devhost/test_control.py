@@ -10,6 +10,7 @@ import pytest
 
 from devhost.host import DevHost
 
+from .conftest import on_every_store
 from .helpers import (
     Status,
     buffers_events,
@@ -27,6 +28,7 @@ from .helpers import (
 # -- suspend, resume, terminate --------------------------------------------------------------------
 
 
+@on_every_store
 @buffers_events
 async def test_events_wait_while_suspended_and_resume_delivers_them(features: DevHost) -> None:
     client = features.client()
@@ -47,6 +49,7 @@ async def test_events_wait_while_suspended_and_resume_delivers_them(features: De
     assert kinds.index("ExecutionSuspended") < kinds.index("ExecutionResumed") < kinds.index("EventRaised")
 
 
+@on_every_store
 async def test_terminate_ends_the_instance_with_the_reason_as_output(features: DevHost) -> None:
     client = features.client()
     instance_id = await start_waiting(features)
@@ -60,6 +63,7 @@ async def test_terminate_ends_the_instance_with_the_reason_as_output(features: D
     assert (await client.get_status(instance_id)).output == "no longer needed"
 
 
+@on_every_store
 async def test_a_suspended_instance_can_be_terminated(features: DevHost) -> None:
     client = features.client()
     instance_id = await start_waiting(features)

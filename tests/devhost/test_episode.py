@@ -12,6 +12,7 @@ import pytest
 
 from devhost.host import DevHost
 
+from .conftest import on_every_store
 from .helpers import (
     Status,
     approve_while_waiting,
@@ -29,6 +30,7 @@ from .helpers import (
 # -- retries ---------------------------------------------------------------------------------------
 
 
+@on_every_store
 async def test_retried_activity_succeeds_on_the_third_attempt(features: DevHost) -> None:
     done = await run(features, "retry_orchestrator", {"failures": 2, "attempts": 3}, "retry-ok")
     assert done.runtime_status == Status.Completed
@@ -38,16 +40,21 @@ async def test_retried_activity_succeeds_on_the_third_attempt(features: DevHost)
     assert ids == [(0, "flaky"), (1, "timer"), (2, "flaky"), (3, "timer"), (4, "flaky")]
 
 
+@on_every_store
 async def test_retry_timer_waits_the_first_retry_interval(features: DevHost) -> None:
     await run(features, "retry_orchestrator", {"failures": 1, "attempts": 2}, "retry-wait")
     history = await stored_history(features, "retry-wait")
     failed = next(e for e in history if e["EventType"] == 6)
-    timer = next(e for e in history if e["EventType"] == 10)
+    at = next(i for i, e in enumerate(history) if e["EventType"] == 10)
+    # The episode that saw the failure began at its OrchestratorStarted time, the orchestration's
+    # "now": the retry timer fires exactly the first retry interval after it, whatever the machine.
+    episode = next(e for e in reversed(history[:at]) if e["EventType"] == 12)
     assert failed["TaskScheduledId"] == 0
-    gap = _seconds_between(failed["Timestamp"], timer["FireAt"])
-    assert 5.0 <= gap < 6.0
+    assert history.index(failed) < at
+    assert _seconds_between(episode["Timestamp"], history[at]["FireAt"]) == 5.0
 
 
+@on_every_store
 async def test_activity_failing_every_attempt_fails_the_orchestration(features: DevHost) -> None:
     client = features.client()
     instance_id = await client.start_new("retry_always_fails")
@@ -63,6 +70,7 @@ async def test_activity_failing_every_attempt_fails_the_orchestration(features: 
     assert waits == [1.0, 1.0, 0.0]  # the last timer only keeps DTFx and the SDK in step: it fires at once
 
 
+@on_every_store
 async def test_retry_inside_task_all_numbers_tasks_like_the_sdk(features: DevHost) -> None:
     done = await run(features, "retry_in_task_all", None, "retry-all")
     assert done.runtime_status == Status.Completed, done.output
@@ -71,6 +79,7 @@ async def test_retry_inside_task_all_numbers_tasks_like_the_sdk(features: DevHos
     assert ids == [(0, "flaky"), (1, "double"), (2, "timer"), (3, "flaky"), (4, "echo")]
 
 
+@on_every_store
 async def test_retry_failure_and_a_completion_in_one_episode_keep_sdk_ids(features: DevHost) -> None:
     client = features.client()
     instance_id = await client.start_new("retry_and_race", "held")
@@ -88,6 +97,7 @@ async def test_retry_failure_and_a_completion_in_one_episode_keep_sdk_ids(featur
 # -- sub-orchestrations ----------------------------------------------------------------------------
 
 
+@on_every_store
 async def test_sub_orchestrations_with_and_without_an_instance_id(features: DevHost) -> None:
     client = features.client()
     done = await run(features, "parent", None, "mom")
@@ -102,11 +112,13 @@ async def test_sub_orchestrations_with_and_without_an_instance_id(features: DevH
     assert child_status.runtime_status == Status.Completed and child_status.output == unnamed
 
 
+@on_every_store
 async def test_failing_sub_orchestration_raises_in_the_parent(features: DevHost) -> None:
     done = await run(features, "parent", None, "dad")
     assert "Orchestrator function 'failing_child' failed: 'child lost its key'" in done.output["caught"]
 
 
+@on_every_store
 async def test_two_sub_orchestrations_with_one_instance_id_fail_the_parent(features: DevHost) -> None:
     done = await run(features, "twin_children", None, "twins")
     assert done.runtime_status == Status.Failed
@@ -114,6 +126,7 @@ async def test_two_sub_orchestrations_with_one_instance_id_fail_the_parent(featu
     assert not await features.client().get_status("twins-twin")
 
 
+@on_every_store
 async def test_uncaught_sub_orchestration_failure_fails_parent_and_child(features: DevHost) -> None:
     client = features.client()
     done = await run(features, "parent_of_failing_child", None, "gran")
@@ -125,6 +138,7 @@ async def test_uncaught_sub_orchestration_failure_fails_parent_and_child(feature
     assert child.output == "Orchestrator function 'failing_child' failed: 'child lost its key'"
 
 
+@on_every_store
 async def test_sub_orchestration_with_retry_runs_the_child_again(features: DevHost) -> None:
     done = await run(features, "parent_retrying_child", None, "retry-parent")
     assert done.runtime_status == Status.Completed, done.output
@@ -134,6 +148,7 @@ async def test_sub_orchestration_with_retry_runs_the_child_again(features: DevHo
 # -- continue-as-new -------------------------------------------------------------------------------
 
 
+@on_every_store
 async def test_continue_as_new_loops_with_a_fresh_history(features: DevHost) -> None:
     done = await run(features, "counter", [0, 4, []], "loop")
     assert done.runtime_status == Status.Completed, done.output
@@ -146,12 +161,14 @@ async def test_continue_as_new_loops_with_a_fresh_history(features: DevHost) -> 
 # -- timers, events, races -------------------------------------------------------------------------
 
 
+@on_every_store
 async def test_durable_timer_fires_and_time_moves_on(features: DevHost) -> None:
     done = await run(features, "sleeper")
     assert done.runtime_status == Status.Completed
     assert done.output["slept_seconds"] >= 3600
 
 
+@on_every_store
 @buffers_events
 async def test_events_raised_before_the_orchestrator_waits_are_kept(features: DevHost) -> None:
     client = features.client()
@@ -173,6 +190,7 @@ async def test_event_wins_race_and_cancelled_timer_does_not_hold_completion(
     assert done.output == {"approved": '"yes"'}
 
 
+@on_every_store
 async def test_timer_wins_race_when_no_event_comes(features: DevHost) -> None:
     done = await run(features, "approval")
     assert done.output == {"approved": None, "timed_out": True}

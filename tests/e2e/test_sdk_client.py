@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import azure.durable_functions as df
 import pytest
 
@@ -22,8 +25,6 @@ def client(devhost: DevhostProcess) -> df.DurableOrchestrationClient:
 async def _until(
     client: df.DurableOrchestrationClient, instance_id: str, *wanted: Status
 ) -> df.DurableOrchestrationStatus:
-    import asyncio
-
     for _ in range(600):
         current = await client.get_status(instance_id)
         if current.runtime_status in wanted:
@@ -32,13 +33,28 @@ async def _until(
     raise AssertionError(f"{instance_id} never reached {wanted}; last {current.runtime_status}")
 
 
+async def _status_where(
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    condition: Callable[[df.DurableOrchestrationStatus], bool],
+    timeout: float = 30.0,
+) -> df.DurableOrchestrationStatus:
+    """The status (with input) once `condition` holds; AssertionError with the last one after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        current = await client.get_status(instance_id, show_input=True)
+        if condition(current):
+            return current
+        if loop.time() > end:
+            raise AssertionError(f"{instance_id}: not reached in {timeout} s; last {current.to_json()}")
+        await asyncio.sleep(0.05)
+
+
 async def test_start_status_event_and_completion(client: df.DurableOrchestrationClient) -> None:
     instance_id = await client.start_new("ReserveTicket", None, {"userId": "dora", "discountTimeout": 120})
     await _until(client, instance_id, Status.Running)
-    for _ in range(200):
-        running = await client.get_status(instance_id, show_input=True)
-        if running.custom_status:
-            break
+    running = await _status_where(client, instance_id, lambda s: bool(s.custom_status))
     assert running.custom_status["discountTimeout"] == 120
     assert running.input_ == '{"userId": "dora", "discountTimeout": 120}'
     await client.raise_event(instance_id, "BookingConfirmed", True)

@@ -28,7 +28,6 @@ import random
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +47,9 @@ from .workload import (
     Verdict,
     Workload,
     all_statuses,
+    check_histories,
     check_ledger,
     check_outcomes,
-    doubled_steps,
 )
 
 LEDGER_ENV = "RELIABILITY_LEDGER"
@@ -97,16 +96,24 @@ class CrashReport(Outcome):
 
 
 async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str, object]]:
-    """Every instance's status once none is still running (instances whose start answer was lost too)."""
+    """Every instance's status once none is still running (instances whose start answer was lost too).
+
+    After `timeout` seconds the statuses are returned as they are and the run gets an error naming
+    what still runs, so a host that never finishes fails the run instead of passing it quietly.
+    """
     end = time.monotonic() + timeout
     while True:
         statuses = await all_statuses(client)
-        if time.monotonic() > end or all(s["runtimeStatus"] in TERMINAL for s in statuses.values()):
+        running = sorted(i for i, s in statuses.items() if s["runtimeStatus"] not in TERMINAL)
+        if not running:
+            return statuses
+        if time.monotonic() > end:
+            client.tally.error(f"{len(running)} instances still running after {timeout} s: {running[:5]}")
             return statuses
         await asyncio.sleep(0.2)
 
 
-async def _histories(spec: StoreSpec, work: Path, ids: list[str]) -> dict[str, list[dict[str, object]]]:
+async def stored_histories(spec: StoreSpec, work: Path, ids: list[str]) -> dict[str, list[dict[str, object]]]:
     """Every instance's stored history, read from the store itself once the host has stopped."""
     if spec.kind == "azure":
         # This connection string, whatever AzureWebJobsStorage the environment holds (it would win).
@@ -169,11 +176,7 @@ async def run_crash(
     verdict = Verdict()
     check_outcomes(workload, statuses, verdict)
     check_ledger(workload, ledger, verdict)
-    histories = await _histories(spec, work, sorted(statuses))
-    for instance_id, history in histories.items():
-        known = workload.expected.get(instance_id)
-        sent = known.events if known else None
-        verdict.doubled += doubled_steps(instance_id, history, sent or Counter())
+    check_histories(workload, await stored_histories(spec, work, sorted(statuses)), verdict)
     return CrashReport(
         verdict=verdict,
         tally=tally,

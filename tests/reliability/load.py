@@ -5,8 +5,10 @@
 Each client runs the workload of `workload.py` in a loop: starts instances (through the app's routes
 and the webhooks), polls their status, raises events (before the orchestration waits, twice, a wrong
 one first) and waits for the end. When the time is up the clients finish the scenario they are in,
-every instance must have ended with the right output and custom status (so no event was lost), and
-no request may have failed. The summary gives throughput and latency per kind of request.
+every instance must have ended with the right output and custom status (so no event was lost), no
+stored history may record a step twice (read from the store once the host has stopped; a memory store
+goes with its process, so `--store memory` leaves this unchecked and says so), and no request may have
+failed. The summary gives throughput and latency per kind of request.
 """
 
 from __future__ import annotations
@@ -23,8 +25,18 @@ import aiohttp
 
 from devhost.process import DevhostProcess, free_port
 
-from .crash import LEDGER_ENV, StoreSpec, run_driver, settled
-from .workload import APP, Client, Outcome, Tally, Verdict, Workload, check_ledger, check_outcomes
+from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, stored_histories
+from .workload import (
+    APP,
+    Client,
+    Outcome,
+    Tally,
+    Verdict,
+    Workload,
+    check_histories,
+    check_ledger,
+    check_outcomes,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,7 +60,8 @@ class LoadReport(Outcome):
         lines = [
             f"load: seed={self.seed} store={self.store} clients={self.clients} seconds={self.seconds:.1f} "
             f"instances={v.instances} scenarios={self.scenarios} requests={self.tally.requests} "
-            f"lost={len(v.lost)} wrong={len(v.wrong)} errors={self.errors} "
+            f"lost={len(v.lost)} wrong={len(v.wrong)} "
+            f"doubled={len(v.doubled) if v.histories else 'unchecked'} errors={self.errors} "
             f"throughput={self.tally.requests / self.seconds:.0f} req/s "
             f"{v.instances / self.seconds:.1f} instances/s"
         ]
@@ -89,6 +102,8 @@ async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, 
     verdict = Verdict()
     check_outcomes(workload, statuses, verdict)
     check_ledger(workload, ledger, verdict)
+    if spec.kind != "memory":
+        check_histories(workload, await stored_histories(spec, work, sorted(statuses)), verdict)
     if tally.retried:
         tally.error(f"{tally.retried} requests failed to connect under load")
     return LoadReport(

@@ -73,7 +73,11 @@ def snapshot(port: int, headers: dict[str, str] | None = None) -> dict[str, Any]
 
 
 def settle(port: int, headers: dict[str, str] | None = None, timeout: float = 30.0) -> dict[str, Any]:
-    """The snapshot once two in a row agree (work a request started has run its course)."""
+    """The snapshot once two in a row agree (work a request started has run its course).
+
+    AssertionError if they still differ after `timeout` seconds: a host that never settles fails the
+    test rather than handing it a state that is still moving.
+    """
     end = time.monotonic() + timeout
     last = snapshot(port, headers)
     while time.monotonic() < end:
@@ -82,4 +86,4 @@ def settle(port: int, headers: dict[str, str] | None = None, timeout: float = 30
         if current == last:
             return current
         last = current
-    return last
+    raise AssertionError(f"the task hub was still changing after {timeout} s")

@@ -20,4 +20,5 @@ async def test_nothing_is_lost_when_devhost_is_killed(store_spec: StoreSpec, tmp
     command = f"python -m tests.reliability.crash --store {store_spec.kind} --kills {KILLS} --seed {SEED}"
     assert report.ok, f"{report.summary()}\n{report.details()}\nreproduce: {command}"
     assert report.kills == KILLS
-    assert report.verdict.instances > KILLS
+    assert report.verdict.instances > 0  # how many depends on the machine's speed: see `make bench`
+    assert report.verdict.histories == report.verdict.instances  # every history searched for doubles

@@ -1,4 +1,4 @@
-"""Load suite (short): many concurrent clients for a few seconds; zero errors, every event applied.
+"""Load suite (short): many concurrent clients for a few seconds; zero errors, every event applied once.
 
 The long run is `make reliability`; figures are printed (run pytest with -s to see them).
 """
@@ -22,3 +22,4 @@ async def test_concurrent_clients_get_no_errors_and_lose_no_event(
     command = f"python -m tests.reliability.load --store {store_spec.kind} --seed {SEED}"
     assert report.ok, f"{report.summary()}\n{report.details()}\nreproduce: {command}"
     assert report.verdict.instances >= 16
+    assert report.verdict.histories == report.verdict.instances  # every history searched for doubles

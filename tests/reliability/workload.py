@@ -365,6 +365,7 @@ class Verdict:
     doubled: list[str] = field(default_factory=list)
     activity_runs: int = 0
     activity_reexecutions: int = 0
+    histories: int = 0  # stored histories searched for doubled steps
 
     @property
     def ok(self) -> bool:
@@ -474,6 +475,14 @@ def doubled_steps(instance_id: str, history: Iterable[dict[str, Any]], sent: Cou
     if orphans:
         problems.append(f"{instance_id}: completions of tasks never scheduled: {sorted(orphans)}")
     return problems
+
+
+def check_histories(workload: Workload, histories: dict[str, list[dict[str, Any]]], verdict: Verdict) -> None:
+    """No instance's history records a step twice; an instance no client knows was sent no event."""
+    verdict.histories += len(histories)
+    for instance_id, history in histories.items():
+        known = workload.expected.get(instance_id)
+        verdict.doubled += doubled_steps(instance_id, history, known.events if known else Counter())
 
 
 def check_ledger(workload: Workload, ledger: Path, verdict: Verdict) -> None:

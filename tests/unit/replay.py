@@ -31,12 +31,26 @@ def registered_function(name: str) -> Callable[..., Any]:
 
 def run_episode(name: str, history: HistoryBuilder) -> str:
     """Run orchestrator `name` over `history` and return its raw reply (OrchestratorState JSON)."""
+    return run_function(registered_function(name), history)
+
+
+def run_function(function: Callable[..., Any], history: HistoryBuilder) -> str:
+    """Run an orchestrator's registered user function over `history`; its raw reply."""
     context = OrchestrationTriggerConverter.decode(
         meta.Datum(history.payload(), "string"), trigger_metadata=None
     )
-    reply = registered_function(name)(context)
+    reply = function(context)
     assert isinstance(reply, str)
     return reply
+
+
+def assert_replays_agree(name: str, history: HistoryBuilder) -> str:
+    """Orchestrator `name` replies the same to `history` under other conditions (determinism.py)."""
+    from .determinism import replays_under_other_conditions
+
+    first, second = replays_under_other_conditions(registered_function(name), history)
+    assert first == second, "the reply changed with the clock, the random seed or the app settings"
+    return first
 
 
 def replay(name: str, history: HistoryBuilder) -> dict[str, Any]:

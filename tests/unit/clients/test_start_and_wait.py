@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import azure.durable_functions as df
@@ -12,6 +11,7 @@ import pytest
 from orchestrators.names import HTTP_START_AND_WAIT
 
 from .rpc_stub import HANG, INSTANCE_ID, NOT_FOUND, RpcStub, invoke, json_body, status
+from .virtual_clock import VirtualClock
 
 FAST = {"interval": "0.05"}
 
@@ -185,24 +185,26 @@ async def test_a_failed_instance_is_500_with_the_failure(rpc: RpcStub) -> None:
     assert rpc.status_queries == 2
 
 
-async def test_after_the_timeout_it_answers_with_the_check_status_response(rpc: RpcStub) -> None:
+async def test_after_the_timeout_it_answers_with_the_check_status_response(
+    rpc: RpcStub, virtual_clock: VirtualClock
+) -> None:
     rpc.answer_status(status("Running", "Tokyo"))
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = virtual_clock.time()
 
     response = await wait(rpc, timeout="0.3")
 
-    elapsed = loop.time() - started
     assert response.status_code == 202
     body = json_body(response)
     assert body["id"] == INSTANCE_ID
     assert response.headers["Location"] == body["statusQueryGetUri"]
     assert response.headers["Retry-After"] == "10"
     assert (body["observed"], body["polls"]) == (["Tokyo"], rpc.status_queries)
-    assert elapsed >= 0.3  # it waited for the timeout (an upper bound would only measure the machine)
-    # Polled repeatedly at the requested interval, not once and not in a tight loop (a slow machine
-    # can only make fewer polls).
-    assert 2 <= rpc.status_queries <= 8
+    assert virtual_clock.time() - started >= 0.3  # it waited for the timeout
+    # Between polls it slept the requested interval (the last sleep cut at the deadline), never less.
+    *between, last = virtual_clock.sleeps
+    assert between and set(between) == {0.05}
+    assert 0 <= last <= 0.05
+    assert rpc.status_queries == len(virtual_clock.sleeps)
 
 
 async def test_the_202_body_is_the_check_status_payload_plus_what_was_observed(rpc: RpcStub) -> None:
@@ -225,17 +227,17 @@ async def test_the_202_body_is_the_check_status_payload_plus_what_was_observed(r
     assert body["polls"] == rpc.status_queries
 
 
-async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(rpc: RpcStub) -> None:
+async def test_a_status_query_that_hangs_does_not_outlive_the_timeout(
+    rpc: RpcStub, virtual_clock: VirtualClock
+) -> None:
     rpc.answer_status(HANG)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
 
     response = await wait(rpc, timeout="0.3")
 
     assert response.status_code == 202
     assert (json_body(response)["observed"], json_body(response)["polls"]) == ([], 1)
-    # A hung query is cut at the timeout: well under the 10 s a single query may take otherwise.
-    assert loop.time() - started < 5
+    # The hung query was given what was left of the 0.3 s, not the 10 s a single query may take.
+    assert virtual_clock.query_limits and max(virtual_clock.query_limits) <= 0.3
 
 
 async def test_other_orchestrators_need_a_target(rpc: RpcStub) -> None:
