@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import urllib.request
 from pathlib import Path
@@ -19,6 +20,8 @@ from .conftest import PHONE, PageWatch, open_page
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DASHBOARD = "/runtime/devhost/dashboard/"
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# DEVHOST_README_SCREENSHOTS=1 also copies the README's screenshots into docs/images.
+UPDATE_README = os.environ.get("DEVHOST_README_SCREENSHOTS") == "1"
 
 
 def _call(proc: DevhostProcess, method: str, path: str, body: Any = None) -> Any:
@@ -50,7 +53,7 @@ async def settle(proc: DevhostProcess, instance_id: str, statuses: set[str]) -> 
 async def shot(page: Page, screenshots: Path, name: str, readme: bool = False) -> None:
     path = screenshots / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
-    if readme and README_IMAGES.is_dir():
+    if readme and UPDATE_README:
         shutil.copyfile(path, README_IMAGES / path.name)
 
 
@@ -101,7 +104,7 @@ async def test_the_custom_status_timeline_of_a_hello_sequence(
     await expect(page.locator("#summary")).to_contain_text("Completed")
     await shot(page, screenshots, "dashboard-instance", readme=True)
     await page.locator("#status-timeline").screenshot(path=str(screenshots / "dashboard-timeline.png"))
-    if README_IMAGES.is_dir():
+    if UPDATE_README:
         shutil.copyfile(screenshots / "dashboard-timeline.png", README_IMAGES / "dashboard-timeline.png")
 
 
