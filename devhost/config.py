@@ -219,6 +219,12 @@ def _cors(local: dict[str, Any], cors: str | None, credentials: bool | None) -> 
     if credentials is None:
         flag = section.get("CORSCredentials", False)
         credentials = flag if isinstance(flag, bool) else str(flag).strip().lower() == "true"
+    if credentials and "*" in origins:
+        # ASP.NET Core, which func start's CORS runs on, refuses this policy as insecure.
+        raise ConfigError(
+            "CORS origin '*' cannot be combined with credentials (--cors-credentials or "
+            "Host.CORSCredentials): list the origins instead"
+        )
     return origins, bool(credentials)
 
 

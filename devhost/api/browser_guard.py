@@ -118,10 +118,10 @@ def _origin_hint(origin: str) -> str:
 
 
 def _cors_headers(policy: BrowserPolicy, origin: str) -> dict[str, str]:
-    allow_any = ANY in policy.cors_origins and not policy.cors_credentials
+    allow_any = ANY in policy.cors_origins
     headers = {"Access-Control-Allow-Origin": ANY if allow_any else origin}
-    if not allow_any:
-        headers["Vary"] = "Origin"
+    if not allow_any and len(policy.cors_origins) > 1:
+        headers["Vary"] = "Origin"  # the answer depends on which listed origin asked
     if policy.cors_credentials:
         headers["Access-Control-Allow-Credentials"] = "true"
     return headers
@@ -145,7 +145,11 @@ def browser_guard(
         if origin is None:
             return await handler(request)
         listed = bool(policy.cors_origins) and policy.is_cors_origin(origin)
-        if listed and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+        if preflight and policy.cors_origins and not listed:
+            # ASP.NET Core's CORS middleware answers every preflight itself; no CORS header here.
+            return web.Response(status=204)
+        if listed and preflight:
             headers = _cors_headers(policy, origin)
             headers["Access-Control-Allow-Methods"] = request.headers["Access-Control-Request-Method"]
             wanted = request.headers.get("Access-Control-Request-Headers")

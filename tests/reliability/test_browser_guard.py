@@ -208,3 +208,27 @@ def test_host_values_are_split_like_urls() -> None:
     assert split_host("LocalHost:7071") == ("localhost", 7071)
     assert split_host("[::1]:80") == ("::1", 80)
     assert split_host("localhost:99999") is None
+
+
+def test_any_origin_with_credentials_is_refused_at_start(tmp_path: Path) -> None:
+    """ASP.NET Core (func start's CORS) refuses '*' with credentials as an insecure policy."""
+    proc = DevhostProcess(tmp_path, "memory", "--cors", "*", "--cors-credentials", app=APP)
+    with pytest.raises(RuntimeError, match="cannot be combined with credentials"):
+        proc.start()
+
+
+def test_a_preflight_from_an_unlisted_origin_gets_204_without_cors_headers(
+    with_options: DevhostProcess,
+) -> None:
+    answer = send(
+        with_options.port,
+        "OPTIONS",
+        START,
+        headers={
+            **_own(with_options),
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+        },
+    )
+    assert answer.status == 204
+    assert not [h for h in answer.headers if h.startswith("access-control-")]
