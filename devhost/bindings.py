@@ -17,7 +17,7 @@ from urllib.parse import quote
 import azure.functions as func
 from azure.functions import meta
 
-from .api.dotnet_text import url_encode
+from .dotnet_text import url_encode
 from .config import Settings
 
 log = logging.getLogger("devhost.bindings")

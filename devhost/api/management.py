@@ -22,7 +22,7 @@ from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
-from .dotnet_text import try_bool
+from ..dotnet_text import try_bool
 from .history_view import history_view
 from .purge_filter import purge_query
 from .task_hub import check_task_hub
