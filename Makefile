@@ -65,4 +65,4 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devhost
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .devhost
