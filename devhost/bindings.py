@@ -17,8 +17,8 @@ from urllib.parse import quote
 import azure.functions as func
 from azure.functions import meta
 
-from .dotnet_text import url_encode
 from .config import Settings
+from .dotnet_text import url_encode
 
 log = logging.getLogger("devhost.bindings")
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import _read_json
 from .errors import AppLoadError
-from .indexing.model import AppFunction, Kind, OutValue
+from .indexing.model import AppFunction, Kind, OutValue, missing_function
 from .indexing.v1 import function_folders, index_v1
 from .indexing.v2 import SCRIPT_FILE, import_app, index_v2
 
@@ -78,6 +78,10 @@ class FunctionIndex:
 
     def of_kind(self, kind: Kind) -> list[AppFunction]:
         return [f for f in self.functions.values() if f.kind is kind and not f.unsupported]
+
+    def missing(self, name: str, kind: Kind) -> str:
+        """The extension's message for a call to `name` when the app has no such function of `kind`."""
+        return missing_function(name, kind, [f.name for f in self.of_kind(kind)])
 
     def get(self, name: str, kind: Kind) -> AppFunction | None:
         """Function names are case-insensitive in the Functions host."""

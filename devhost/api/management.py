@@ -17,12 +17,12 @@ from aiohttp import web
 from .. import history as h
 from ..bindings import management_urls
 from ..config import Settings
+from ..dotnet_text import try_bool
 from ..engine.control import Control, status_payload
 from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
-from ..dotnet_text import try_bool
 from .history_view import history_view
 from .purge_filter import purge_query
 from .task_hub import check_task_hub

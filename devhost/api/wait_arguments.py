@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import RequestError
 from ..dotnet_text import try_double
+from ..errors import RequestError
 
 # TimeSpan.FromSeconds overflows past TimeSpan.MaxValue (about 29,000 years).
 MAX_TIMESPAN_SECONDS = 922_337_203_685.0

@@ -105,18 +105,8 @@ class Control:
         return instance_id
 
     def unknown_orchestrator_message(self, name: str) -> str:
-        """The extension's words, known orchestrators listed (azure-functions-durable-extension,
-        src/WebJobs.Extensions.DurableTask/DurableTaskExtension.cs, GetInvalidOrchestratorFunctionMessage)."""
-        known = [f.name for f in self.index.of_kind(Kind.ORCHESTRATOR)]
-        listed = (
-            "The following are the known orchestrator functions: '" + "', '".join(known) + "'."
-            if known
-            else "No orchestrator functions are currently registered!"
-        )
-        return (
-            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
-            f"Additional info: {listed}"
-        )
+        """The extension's words, known orchestrators listed."""
+        return self.index.missing(name, Kind.ORCHESTRATOR)
 
     async def require(self, instance_id: str) -> InstanceRecord:
         record = await self.store.get_instance(instance_id)

@@ -491,9 +491,7 @@ class EpisodeRunner:
         if kind in (0, 1):
             name = action["functionName"]
             if self._index.get(name, Kind.ACTIVITY) is None:
-                raise OrchestrationFailure(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-                )
+                raise OrchestrationFailure(self._index.missing(name, Kind.ACTIVITY))
             self._schedule_activity(ep, task_id, name, action.get("input"))
             if kind == 1:
                 led.chains[task_id] = _retry_chain("activity", action, None)
@@ -502,9 +500,7 @@ class EpisodeRunner:
         elif kind in (2, 3):
             name = action["functionName"]
             if self._index.get(name, Kind.ORCHESTRATOR) is None:
-                raise OrchestrationFailure(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-                )
+                raise OrchestrationFailure(self._index.missing(name, Kind.ORCHESTRATOR))
             child_id = action.get("instanceId") or f"{ep.instance.execution_id}:{task_id}"
             if any(child.instance_id == child_id for child, _ in ep.children):
                 raise OrchestrationFailure(

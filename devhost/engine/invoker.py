@@ -131,9 +131,7 @@ class InProcessInvoker:
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         fn = self._index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
-            return EpisodeReply(
-                {}, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-            )
+            return EpisodeReply({}, self._index.missing(name, Kind.ORCHESTRATOR))
         if self._inline:
             return call_orchestrator(fn, payload)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
@@ -141,12 +139,7 @@ class InProcessInvoker:
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
         fn = self._index.get(name, Kind.ACTIVITY)
         if fn is None:
-            return ActivityReply(
-                failure=(
-                    f"The function '{name}' doesn't exist, is disabled, or is not an activity function.",
-                    "",
-                )
-            )
+            return ActivityReply(failure=(self._index.missing(name, Kind.ACTIVITY), ""))
         if not fn.is_async:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, call_activity_sync, fn, input_text

@@ -19,6 +19,25 @@ class Kind(str, Enum):
     OTHER = "other"
 
 
+def missing_function(name: str, kind: Kind, known: list[str]) -> str:
+    """The Durable extension's words for a call to a function the app does not have, has disabled, or has
+    as another kind, with the names it does have (azure-functions-durable-extension,
+    src/WebJobs.Extensions.DurableTask/DurableTaskExtension.cs: GetInvalidActivityFunctionMessage,
+    GetInvalidOrchestratorFunctionMessage)."""
+    role = {Kind.ORCHESTRATOR: "orchestrator", Kind.ACTIVITY: "activity", Kind.ENTITY: "entity"}.get(
+        kind, kind.value
+    )
+    listed = (
+        f"The following are the known {role} functions: '" + "', '".join(known) + "'."
+        if known
+        else f"No {role} functions are currently registered!"
+    )
+    return (
+        f"The function '{name}' doesn't exist, is disabled, or is not an {role} function. "
+        f"Additional info: {listed}"
+    )
+
+
 # `orchestrationClient` is the older name of `durableClient`; the Durable extension binds both.
 CLIENT_BINDINGS = frozenset({"durableClient", "orchestrationClient"})
 SUPPORTED_BINDINGS = frozenset(

@@ -117,6 +117,7 @@ from .base import (
     Message,
     RuntimeStatus,
     WorkItem,
+    id_prefix_range,
 )
 
 log = logging.getLogger("devhost.store.azure")
@@ -846,9 +847,12 @@ class AzureStore:
             params.update({n: s.value for n, s in zip(names, query.statuses, strict=True)})
         if query.id_prefix:
             # A key range, not a pattern: nothing in an id can widen the match.
-            prefix = query.id_prefix
-            clauses.append("PartitionKey ge @lo and PartitionKey lt @hi")
-            params.update(lo=prefix, hi=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            low, high = id_prefix_range(query.id_prefix)
+            clauses.append("PartitionKey ge @lo")
+            params["lo"] = low
+            if high is not None:
+                clauses.append("PartitionKey lt @hi")
+                params["hi"] = high
         return clauses, params
 
     @_guarded

@@ -106,6 +106,19 @@ class EpisodeResult:
     new_instances: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
 
 
+def id_prefix_range(prefix: str) -> tuple[str, str | None]:
+    """The key range holding exactly the ids that start with `prefix`: `lo <= id < hi` (no upper bound
+    when `hi` is None). A range rather than a pattern, so no character in an id can widen the match;
+    both stores compare ids by code point, which this successor respects."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return prefix, None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters: the next one is U+E000
+        following = 0xE000
+    return prefix, stem[:-1] + chr(following)
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceQuery:
     """Filters of the list and purge APIs; None means "any"."""

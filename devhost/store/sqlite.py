@@ -32,6 +32,7 @@ from .base import (
     Message,
     RuntimeStatus,
     WorkItem,
+    id_prefix_range,
 )
 from .sqlite_lock import StoreLock
 
@@ -339,8 +340,9 @@ class SqliteStore:
             args.extend(s.value for s in query.statuses)
         if query.id_prefix:
             # Range instead of LIKE: no wildcard in an id can widen the match.
-            clauses.append("instance_id >= ? AND instance_id < ?")
-            args.extend([query.id_prefix, query.id_prefix + "\U0010ffff"])
+            low, high = id_prefix_range(query.id_prefix)
+            clauses.append("instance_id >= ?" if high is None else "instance_id >= ? AND instance_id < ?")
+            args.extend([low] if high is None else [low, high])
         return (" AND ".join(clauses) or "1=1"), args
 
     @_reads

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from devhost.functions import Kind
 from devhost.host import DevHost
 
 from .conftest import on_every_store
@@ -230,7 +231,8 @@ async def test_unknown_activity_fails_the_instance(features: DevHost) -> None:
     assert done.runtime_status == Status.Failed
     assert done.output == (
         "Orchestrator function 'unknown_activity' failed: The function 'no_such_activity' doesn't exist, "
-        "is disabled, or is not an activity function.")
+        "is disabled, or is not an activity function. Additional info: The following are the known "
+        "activity functions: '" + "', '".join(f.name for f in features.index.of_kind(Kind.ACTIVITY)) + "'.")
 
 
 # -- custom status ---------------------------------------------------------------------------------
