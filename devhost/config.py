@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,13 @@ def _cors(local: dict[str, Any], cors: str | None, credentials: bool | None) -> 
             "Host.CORSCredentials): list the origins instead"
         )
     return origins, bool(credentials)
+
+
+def app_setting(name: str, values: Mapping[str, str] | None = None) -> str:
+    """An app setting as the Functions host sees it: the environment first (where `func start` and
+    `apply_app_settings` put local.settings.json Values, and where CI overrides them), then `values`.
+    devhost reads the environment here and nowhere else."""
+    return os.environ.get(name) or (values or {}).get(name) or ""
 
 
 def apply_app_settings(settings: Settings) -> None:

@@ -8,11 +8,10 @@ what the host applies to both: the host.json `functions` allow list and `AzureWe
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import _read_json
+from .config import _read_json, app_setting
 from .errors import AppLoadError
 from .indexing.model import AppFunction, Kind, OutValue, missing_function
 from .indexing.v1 import function_folders, index_v1
@@ -38,7 +37,7 @@ def _apply_disabled_settings(functions: list[AppFunction]) -> None:
     """`AzureWebJobs.<name>.Disabled` = true or 1 (app setting or environment) disables a function."""
     for fn in functions:
         setting = f"AzureWebJobs.{fn.name}.Disabled"
-        if os.environ.get(setting, "").strip().lower() in ("true", "1") and not fn.unsupported:
+        if app_setting(setting).strip().lower() in ("true", "1") and not fn.unsupported:
             fn.unsupported = f"disabled by the app setting {setting}"
 
 

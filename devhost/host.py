@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
-import os
 import socket
 from collections.abc import Coroutine
 from pathlib import Path
@@ -29,7 +28,7 @@ from .api.request_log import request_logger
 from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
-from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, apply_app_settings, load_settings
+from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, app_setting, apply_app_settings, load_settings
 from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
@@ -38,6 +37,7 @@ from .engine.invoker import InProcessInvoker
 from .engine.worker_pool import ProcessPoolInvoker
 from .errors import ConfigError, PortInUseError
 from .functions import FunctionIndex
+from .process_state import ProcessState
 from .store import open_store
 
 log = logging.getLogger("devhost")
@@ -94,6 +94,7 @@ class DevHost:
         self._request_log = request_log
         self._store: Any = None
         self._store_open = False
+        self._process_state: ProcessState | None = None
         self.routes: AppRoutes | None = None
 
     @property
@@ -124,6 +125,7 @@ class DevHost:
             self.keys = HostKeys.load_or_create(self.settings.keys_path)
             self.settings = dataclasses.replace(self.settings, system_key=self.keys.system_key)
         s = self.settings
+        self._process_state = ProcessState(s.app_dir)
         apply_app_settings(s)
         self.index = FunctionIndex.load(s.app_dir)
         url = s.store_url or s.default_store_url
@@ -163,9 +165,7 @@ class DevHost:
         """How many worker processes run user code (0: in the host process)."""
         if self._workers is not None:
             return self._workers
-        setting = os.environ.get("FUNCTIONS_WORKER_PROCESS_COUNT") or self.settings.values.get(
-            "FUNCTIONS_WORKER_PROCESS_COUNT", "0"
-        )
+        setting = app_setting("FUNCTIONS_WORKER_PROCESS_COUNT", self.settings.values) or "0"
         try:
             return max(0, int(setting))
         except ValueError as exc:
@@ -223,7 +223,9 @@ class DevHost:
 
     async def stop(self) -> None:
         """Stop the engine, close the ports, end the workers, close the store: each step runs even if
-        one before it failed (the failure is logged), and stopping twice is harmless."""
+        one before it failed (the failure is logged), and stopping twice is harmless. Last, the process
+        gets back what starting changed: the app's modules, sys.path entries and app settings in the
+        environment are gone again (devhost/process_state.py), so another host can load another app."""
         dispatcher, self._dispatcher = self._dispatcher, None
         if dispatcher:
             await _release("the dispatcher", dispatcher.stop())
@@ -236,6 +238,9 @@ class DevHost:
             # The store object stays: what it describes and holds can still be read after stop.
             self._store_open = False
             await _release("the store", self._store.close())
+        state, self._process_state = self._process_state, None
+        if state is not None:
+            state.restore()
 
     async def wait_idle(self) -> None:
         """Until no work is running or due (with time skipping: until no timer is left)."""

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from ..config import app_setting
 from ..errors import ConfigError
 
 SETTING = "AzureWebJobsStorage"
@@ -57,7 +57,7 @@ class Account:
 
 def connection_setting(values: Mapping[str, str]) -> str:
     """The AzureWebJobsStorage value (environment first); ConfigError if it is not set."""
-    value = os.environ.get(SETTING) or values.get(SETTING) or ""
+    value = app_setting(SETTING, values)
     if not value.strip():
         raise ConfigError(
             f"--store azure needs the {SETTING} setting: UseDevelopmentStorage=true for Azurite, or a "
@@ -78,7 +78,7 @@ def parse_account(setting: str) -> Account:
         parts[key.strip().lower()] = value.strip()
     if parts.get("usedevelopmentstorage", "").lower() == "true":
         endpoints = {
-            kind: f"http://127.0.0.1:{os.environ.get(var) or port}/{DEV_ACCOUNT}"
+            kind: f"http://127.0.0.1:{app_setting(var) or port}/{DEV_ACCOUNT}"
             for kind, (var, port) in _DEV_PORTS.items()
         }
         text = f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};" + "".join(

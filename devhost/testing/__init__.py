@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from ..clock import ManualClock
+from ..process_state import ProcessState
 from .harness import TestHost
-from .isolation import ProcessState
 
 __all__ = ["TestHost", "start_host"]
 

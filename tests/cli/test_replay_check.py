@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from devhost.process_state import ProcessState
 from devhost.testing import start_host
-from devhost.testing.isolation import ProcessState
 
 ROOT = Path(__file__).resolve().parents[2]
 

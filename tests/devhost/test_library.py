@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,20 @@ async def test_local_settings_become_environment_variables(monkeypatch: pytest.M
     async with DevHost(ROOT, store="memory", port=0, rpc_port=0):
         assert os.environ["RESERVATION_DEADLINE_SECONDS"] == "60"
         assert os.environ["CITY_SELECTION_DEADLINE_SECONDS"] == "7"
+
+
+async def test_a_stopped_host_gives_back_the_environment_and_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RESERVATION_DEADLINE_SECONDS", raising=False)
+    chaining = ROOT / "tests" / "devhost" / "apps" / "chaining"
+    monkeypatch.delitem(sys.modules, "function_app", raising=False)
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    async with DevHost(ROOT, store="memory", port=0, rpc_port=0):
+        assert os.environ["RESERVATION_DEADLINE_SECONDS"] == "60"
+        assert "function_app" in set(sys.modules) - modules_before
+    assert "RESERVATION_DEADLINE_SECONDS" not in os.environ
+    assert set(sys.modules) - modules_before == set()
+    assert sys.path == path_before
+    # Another app loads in the same process: its own function_app, not the one before.
+    async with DevHost(chaining, store="memory", port=0, rpc_port=0) as host:
+        assert host.index is not None and "E1_HelloSequence" not in host.index.functions
+    assert "function_app" not in sys.modules

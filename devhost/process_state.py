@@ -1,4 +1,4 @@
-"""What a host leaves in the test process, put back: imported app modules, sys.path, environment.
+"""What a host leaves in its process, put back: imported app modules, sys.path, environment.
 
 devhost imports the app into the process that runs it (as a worker would, once per process). A test
 session may start many hosts for several apps, so after each one the modules loaded from its folder,
