@@ -27,8 +27,35 @@ class PortInUseError(DevHostError, OSError):
     """The HTTP port is taken (an OSError too, as the failed bind it reports)."""
 
 
-class InstanceExistsError(DevHostError):
+class OperationRefusedError(DevHostError):
+    """The engine refuses an operation on an instance. Each kind is an exception the Durable extension
+    throws in the same case; the HTTP layer (api/errors.py) answers it with the status code the
+    extension's HTTP API gives that exception."""
+
+
+class InvalidArgumentError(OperationRefusedError):
+    """An id, name or value the operation cannot take (the extension's ArgumentException)."""
+
+
+class InstanceNotFoundError(OperationRefusedError):
+    """No instance has that id."""
+
+
+class InstanceExistsError(OperationRefusedError):
     """An instance with that id exists and is not in a state that may be overwritten."""
+
+
+class InstanceEndedError(OperationRefusedError):
+    """The instance has finished (Completed, Failed, Terminated): it takes no more of this operation."""
+
+
+class InvalidStateError(OperationRefusedError):
+    """The instance is in a state the operation does not apply to (the extension's
+    InvalidOperationException, which its HTTP API does not catch)."""
+
+
+class NotSupportedError(OperationRefusedError):
+    """The operation is one devhost does not implement; `func start` is the way for it."""
 
 
 class RequestError(DevHostError):

@@ -7,10 +7,37 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..errors import RequestError
+from ..errors import (
+    InstanceEndedError,
+    InstanceExistsError,
+    InstanceNotFoundError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NotSupportedError,
+    OperationRefusedError,
+    RequestError,
+)
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# The status the extension's HTTP API gives each refusal (azure-functions-durable-extension,
+# src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs: ArgumentException is 400, a missing instance 404,
+# an existing one 409, a finished one 410 Gone; an InvalidOperationException is not caught and becomes
+# 500). 501 is devhost's own: an operation it does not implement.
+REFUSAL_STATUS: dict[type[OperationRefusedError], int] = {
+    InvalidArgumentError: 400,
+    InstanceNotFoundError: 404,
+    InstanceExistsError: 409,
+    InstanceEndedError: 410,
+    InvalidStateError: 500,
+    NotSupportedError: 501,
+}
+
+
+def refusal_status(exc: OperationRefusedError) -> int:
+    return next((code for kind, code in REFUSAL_STATUS.items() if isinstance(exc, kind)), 400)
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -24,6 +51,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except RequestError as exc:
         return error_response(exc.status, str(exc))
+    except OperationRefusedError as exc:
+        return error_response(refusal_status(exc), str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

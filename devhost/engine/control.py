@@ -1,7 +1,8 @@
 """Instance management: what the Durable HTTP API and the SDK client ask of the engine.
 
 Each operation validates its input, then commits one change to the store and wakes the dispatcher.
-Errors are `RequestError`s carrying the status code the HTTP layer answers with.
+Refusals are `OperationRefusedError`s (devhost/errors.py), named as the extension's exceptions; the
+HTTP layer picks the status code (api/errors.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..errors import InstanceExistsError, RequestError, StoreError
+from ..errors import (
+    InstanceEndedError,
+    InstanceExistsError,
+    InstanceNotFoundError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NotSupportedError,
+    StoreError,
+)
 from ..execution_log import event_not_awaited
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
@@ -37,20 +46,20 @@ _RAISED_MARKER = f'"EventType":{int(EventType.EVENT_RAISED)}'
 
 
 def validate_instance_id(instance_id: str) -> None:
-    """The extension's rules for instance ids; RequestError(400) naming the rule broken."""
+    """The extension's rules for instance ids; InvalidArgumentError naming the rule broken."""
     if not instance_id:
-        raise RequestError("Instance ID must not be empty.")
+        raise InvalidArgumentError("Instance ID must not be empty.")
     if len(instance_id) > MAX_ID_LENGTH:
-        raise RequestError(f"Instance ID must not be longer than {MAX_ID_LENGTH} characters.")
+        raise InvalidArgumentError(f"Instance ID must not be longer than {MAX_ID_LENGTH} characters.")
     if instance_id.startswith("@"):
-        raise RequestError("Instance ID must not start with '@'.")
+        raise InvalidArgumentError("Instance ID must not start with '@'.")
     if _BAD_ID_CHARS.search(instance_id):
-        raise RequestError("Instance ID must not contain /, \\, #, ? or control characters.")
+        raise InvalidArgumentError("Instance ID must not contain /, \\, #, ? or control characters.")
 
 
 def validate_event_name(name: str) -> None:
     if not name or len(name) > MAX_EVENT_NAME_LENGTH or _BAD_ID_CHARS.search(name):
-        raise RequestError(
+        raise InvalidArgumentError(
             f"Event name must be 1-{MAX_EVENT_NAME_LENGTH} characters without /, \\, #, ? "
             "or control characters."
         )
@@ -80,7 +89,7 @@ class Control:
         if fn is None:
             # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
             # with this message.
-            raise RequestError(self.unknown_orchestrator_message(name), 400)
+            raise InvalidArgumentError(self.unknown_orchestrator_message(name))
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         now = self.clock.now()
@@ -93,9 +102,9 @@ class Control:
         message = Message(instance_id, start, execution_id=execution_id)
         try:
             await self.store.create_instance(record, message)
-        except InstanceExistsError as exc:
+        except InstanceExistsError:
             if not self.replace_active:
-                raise RequestError(str(exc), 409) from exc
+                raise
             # overridableExistingInstanceStates: AnyState. The running execution is dropped for the new
             # one (its pending work is discarded), as the extension's empty dedupe list lets happen.
             log.warning("Instance '%s' was active and is replaced by a new start (AnyState).", instance_id)
@@ -111,16 +120,16 @@ class Control:
     async def require(self, instance_id: str) -> InstanceRecord:
         record = await self.store.get_instance(instance_id)
         if record is None:
-            raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
+            raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
         return record
 
     async def event_target(self, instance_id: str) -> InstanceRecord:
-        """The instance an event goes to: RequestError 404 if there is none, 410 if it has finished."""
+        """The instance an event goes to: InstanceNotFoundError if there is none, InstanceEndedError if
+        it has finished."""
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
-            raise RequestError(
-                f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events.",
-                410,
+            raise InstanceEndedError(
+                f"The instance '{instance_id}' is {record.runtime_status.value}: it takes no more events."
             )
         return record
 
@@ -158,7 +167,9 @@ class Control:
     ) -> None:
         record = await self.require(instance_id)
         if record.runtime_status.is_terminal:
-            raise RequestError(f"The instance '{instance_id}' is already {record.runtime_status.value}.", 410)
+            raise InstanceEndedError(
+                f"The instance '{instance_id}' is already {record.runtime_status.value}."
+            )
         if accepts is not None and record.runtime_status not in accepts:
             # DurableClient.SuspendAsync / ResumeAsync throw InvalidOperationException, which the HTTP
             # API answers with 500 (azure-functions-durable-extension, ContextImplementations/
@@ -169,7 +180,7 @@ class Control:
                 f"{record.runtime_status.value} state."
             )
             log.warning("%s Answered 500, as on Azure.", message)
-            raise RequestError(message, 500)
+            raise InvalidStateError(message)
         event = h.event(kind, self.clock.now(), **fields)
         await self.store.send_message(Message(instance_id, event))
         self._wake()
@@ -186,10 +197,10 @@ class Control:
     async def restart(self, instance_id: str, new_instance_id: bool) -> str:
         record = await self.store.get_instance(instance_id)
         if record is None:
-            raise RequestError("InstanceId does not match a valid orchestration instance.", 400)
+            raise InvalidArgumentError("InstanceId does not match a valid orchestration instance.")
         target = None if new_instance_id else instance_id
         if target and record.runtime_status.is_active and not self.replace_active:
-            raise RequestError(f"The instance '{instance_id}' is still {record.runtime_status.value}.", 409)
+            raise InstanceExistsError(f"The instance '{instance_id}' is still {record.runtime_status.value}.")
         return await self.start(record.name, target, record.input)
 
     async def rewind(self, instance_id: str, reason: str | None) -> None:
@@ -205,23 +216,22 @@ class Control:
         _check_rewindable(instance_id, record.runtime_status)
         retried = retried_failures(await self.store.get_history(instance_id), Ledger.from_json(record.ledger))
         if retried:
-            raise RequestError(
+            raise NotSupportedError(
                 f"The instance '{instance_id}' failed in task {retried[0]}, which ran with retry options: "
-                "devhost cannot rewind a task with retry options; run the app with `func start` for that.",
-                501,
+                "devhost cannot rewind a task with retry options; run the app with `func start` for that."
             )
         now = self.clock.now()
         request = Message(instance_id, rewind_event(now, reason), execution_id=record.execution_id)
         before = await self.store.request_rewind(instance_id, request, h.format_time(now))
         if before is None:
-            raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
+            raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
         _check_rewindable(instance_id, before)  # it changed since it was read: nothing was done
         self._wake()
 
     async def purge(self, instance_id: str) -> int:
         deleted = await self.store.purge(instance_id)
         if not deleted:
-            raise RequestError(f"No instance with ID '{instance_id}' found.", 404)
+            raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
         return deleted
 
     async def purge_by(self, query: InstanceQuery) -> int:
@@ -230,9 +240,9 @@ class Control:
 
 def _check_rewindable(instance_id: str, status: RuntimeStatus) -> None:
     if status in _GONE:
-        raise RequestError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}", 410)
+        raise InstanceEndedError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
     if status is not RuntimeStatus.FAILED:
-        raise RequestError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}", 500)
+        raise InvalidStateError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
 
 
 def status_payload(

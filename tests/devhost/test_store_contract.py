@@ -524,7 +524,7 @@ async def test_azure_work_written_by_another_process_is_found(azure_hub: AzureHu
     assert await serving.ready_instances(NOW, 10, set()) == []
     other = await azure_hub.store()
     await other.create_instance(record(), started())
-    serving._drained = 0.0  # its next look reads the hint queues at once
+    serving._hints._drained = 0.0  # its next look reads the hint queues at once
     assert await serving.ready_instances(NOW, 10, set()) == ["i1"]
 
 
