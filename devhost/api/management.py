@@ -18,13 +18,14 @@ from .. import history as h
 from ..bindings import management_urls
 from ..config import Settings
 from ..dotnet_text import try_bool
-from ..engine.control import Control, status_payload
+from ..engine.control import Control
 from ..errors import RequestError
 from ..store import InstanceQuery, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
 from .history_view import history_view
 from .purge_filter import purge_query
+from .status_payload import status_payload
 from .task_hub import check_task_hub
 from .wait_arguments import wait_arguments
 
@@ -181,7 +182,7 @@ class ManagementApi:
         events = None
         # A Pending instance has no history to show: the key is left out (DurableClient.cs).
         if q.flag(request, "showHistory", False) and record.runtime_status is not RuntimeStatus.PENDING:
-            texts = await self._control.store.get_history(instance_id)
+            texts = await self._control.history(instance_id)
             events = history_view(texts, show_input, q.flag(request, "showHistoryOutput", False))
         body = status_payload(record, show_input=show_input, history_events=events)
         state = record.runtime_status
@@ -203,7 +204,7 @@ class ManagementApi:
         query, matches_nothing = _instance_query(request)
         page, last = [], None
         if not matches_nothing:
-            page, last = await self._control.store.query_instances(query, top, after)
+            page, last = await self._control.list_instances(query, top, after)
         show_input = q.flag(request, "showInput", True)
         body = [status_payload(r, show_input=show_input) for r in page]
         return web.json_response(body, headers={"x-ms-continuation-token": encode_token(last)})

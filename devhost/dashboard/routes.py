@@ -49,7 +49,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
 
     async def timeline(request: web.Request) -> web.Response:
         record = await control.require(request.match_info["instanceId"])
-        history = await control.store.get_history(record.instance_id)
+        history = await control.history(record.instance_id)
         return web.json_response(
             {
                 "instanceId": record.instance_id,

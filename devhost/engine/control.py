@@ -117,6 +117,17 @@ class Control:
         """The extension's words, known orchestrators listed."""
         return self.index.missing(name, Kind.ORCHESTRATOR)
 
+    async def history(self, instance_id: str) -> list[str]:
+        """The stored history of the instance's current execution, as JSON texts (empty if none)."""
+        return await self.store.get_history(instance_id)
+
+    async def list_instances(
+        self, query: InstanceQuery, limit: int, after: str | None
+    ) -> tuple[list[InstanceRecord], str | None]:
+        """A page of at most `limit` instances matching `query`, in id order after `after`, and the id
+        the next page starts after (None on the last page)."""
+        return await self.store.query_instances(query, limit, after)
+
     async def require(self, instance_id: str) -> InstanceRecord:
         record = await self.store.get_instance(instance_id)
         if record is None:
@@ -243,31 +254,3 @@ def _check_rewindable(instance_id: str, status: RuntimeStatus) -> None:
         raise InstanceEndedError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
     if status is not RuntimeStatus.FAILED:
         raise InvalidStateError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
-
-
-def status_payload(
-    record: InstanceRecord, *, show_input: bool = True, history_events: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The status object of the HTTP API (`StatusResponsePayload`)."""
-    body: dict[str, Any] = {
-        "name": record.name,
-        "instanceId": record.instance_id,
-        "runtimeStatus": record.runtime_status.value,
-        "input": _json_or_text(record.input) if show_input else None,
-        "customStatus": _json_or_text(record.custom_status),
-        "output": _json_or_text(record.output),
-        "createdTime": h.status_time(record.created_time),
-        "lastUpdatedTime": h.status_time(record.last_updated_time),
-    }
-    if history_events is not None:
-        body["historyEvents"] = history_events
-    return body
-
-
-def _json_or_text(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
