@@ -7,10 +7,11 @@ ISO-8601 UTC timestamps. See docs/protocol.md, "History events".
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
+
+from .json_text import dumps as dumps  # re-exported: the engine writes history values with h.dumps
 
 
 class EventType(IntEnum):
@@ -91,21 +92,6 @@ def execution_started(
         ScheduledStartTime=None,
         Generation=0,
     )
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, as Newtonsoft writes it (no spaces, non-ASCII kept).
-
-    A string holding a lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8, so such a
-    value is written with escapes instead: the same JSON value, storable in any store.
-    """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if not text.isascii() and _LONE_SURROGATE.search(text):  # isascii: the common case, scanned in C
-        return json.dumps(value, separators=(",", ":"))
-    return text
 
 
 def reserialize(json_text: str | None) -> str | None:

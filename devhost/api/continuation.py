@@ -14,6 +14,7 @@ import binascii
 import json
 
 from ..errors import RequestError
+from ..json_text import dumps_ascii
 
 _KEY = "lastInstanceId"
 
@@ -22,7 +23,7 @@ def encode_token(last_instance_id: str | None) -> str:
     """The header value: empty on the last page (the extension always sends the header)."""
     if last_instance_id is None:
         return ""
-    text = json.dumps({_KEY: last_instance_id}, separators=(",", ":"))
+    text = dumps_ascii({_KEY: last_instance_id})
     return base64.b64encode(text.encode()).decode("ascii")
 
 

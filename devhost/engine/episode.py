@@ -18,6 +18,7 @@ from .. import history as h
 from ..execution_log import executing
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
+from ..json_text import dumps_ascii, utf16_size
 from ..store import ActivityTask, EpisodeResult, InstanceRecord, Message, RuntimeStatus, WorkItem
 from .invoker import EpisodeReply, Invoker
 from .ledger import Ledger, RetryChain
@@ -43,7 +44,7 @@ class OrchestrationFailure(Exception):
 def custom_status_size_error(status: Any) -> str | None:
     """The extension's 16 KB rule on compact JSON measured in UTF-16; the error text, or None."""
     text = h.dumps(status)
-    size_kb = int(len(text.encode("utf-16-le", "surrogatepass")) / 1024.0)
+    size_kb = int(utf16_size(text) / 1024.0)
     if size_kb > CUSTOM_STATUS_LIMIT_KB:
         return (
             "The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. "
@@ -347,7 +348,7 @@ class EpisodeRunner:
         inst.ledger = ep.ledger.to_json()
         return EpisodeResult(
             instance=inst,
-            new_history=[json.dumps(e, separators=(",", ":")) for e in ep.events],
+            new_history=[dumps_ascii(e) for e in ep.events],
             consumed=ep.consumed,
             reset_history=reset,
             messages=ep.messages,
@@ -376,7 +377,7 @@ class EpisodeRunner:
     # -- a replay ---------------------------------------------------------------------------------
 
     def _payload(self, ep: _Episode, frame: list[dict[str, Any]]) -> str:
-        fresh = [json.dumps({**e, "IsPlayed": False}, separators=(",", ":")) for e in frame]
+        fresh = [dumps_ascii({**e, "IsPlayed": False}) for e in frame]
         return trigger_payload(ep.instance, ep.work.history, fresh, self._payload_tail)
 
     async def _replay(self, ep: _Episode, batch: list[Message]) -> EpisodeResult:

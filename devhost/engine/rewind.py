@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import history as h
 from ..history import EventType
+from ..json_text import dumps_ascii
 from .ledger import Ledger
 
 _FAILED = 3
@@ -62,7 +63,7 @@ def _rewound(event: dict[str, Any]) -> str:
     """The event as a GenericEvent that keeps its fields (replay skips it, the history shows it)."""
     old = _NAMES[EventType(event["EventType"])]
     marked = {**event, "EventType": int(EventType.GENERIC_EVENT), "Reason": f"Rewound: {old}"}
-    return json.dumps(marked, separators=(",", ":"))
+    return dumps_ascii(marked)
 
 
 def failed_execution(history: list[str]) -> bool:
@@ -104,7 +105,7 @@ def plan_rewind(history: list[str], ledger: Ledger) -> RewindPlan:
             plan.activities.add(task_id)
         elif kind == EventType.SUB_ORCHESTRATION_CREATED and task_id in failed_subs:
             marked = {**e, "Reason": "Rewound: SubOrchestrationInstanceCreated"}
-            text = json.dumps(marked, separators=(",", ":"))
+            text = dumps_ascii(marked)
             plan.children.append(e["InstanceId"])
             ledger.open[task_id] = "sub"
         plan.history.append(text)

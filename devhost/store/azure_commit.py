@@ -41,6 +41,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
 from ..errors import StoreError
+from ..json_text import dumps_ascii
 from .azure_account import table_key
 from .azure_duplicates import identity
 from .azure_outbox import OutboxApplier
@@ -107,7 +108,7 @@ class EpisodeCommitter(OutboxApplier):
         for text in result.new_history:
             added.update(identity(json.loads(text) if text.startswith("{") else {}))
         entity = await self._instance_entity(i, new_start, end + len(result.new_history))
-        tail_text = json.dumps(tail, separators=(",", ":"))
+        tail_text = dumps_ascii(tail)
         if self._keeps_tail(result, tail_text):
             # The events stay in the instance row until the instance waits on something else.
             if tail:
@@ -164,9 +165,7 @@ class EpisodeCommitter(OutboxApplier):
         pending = any(outbox.values())
         if pending:
             outbox["garbage"] = garbage
-            await self._payloads.put(
-                entity, "Outbox", json.dumps(outbox, separators=(",", ":")), i.instance_id
-            )
+            await self._payloads.put(entity, "Outbox", dumps_ascii(outbox), i.instance_id)
             entity["OutboxPending"] = True
         ops: list[Operation] = [("replace", entity, etag) if etag else ("insert", entity, None)]
         ops += [("delete", {"PartitionKey": own, "RowKey": key}, None) for _, key in in_commit]

@@ -20,14 +20,11 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
+from ..json_text import utf16_size
 from .azure_account import blob_prefix
 
 MAX_PROPERTY_BYTES = 60 * 1024  # UTF-16 bytes; leaves room below the 64 KiB limit
 BLOB_SUFFIX = "BlobName"
-
-
-def utf16_size(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass"))
 
 
 class Payloads:

@@ -26,6 +26,7 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from ..errors import StoreError
 from ..history import format_time, parse_time
+from ..json_text import dumps_ascii
 from .azure_account import Account, HubNames, table_key
 from .azure_guard import HubGuard
 from .azure_hints import WakeHints
@@ -150,7 +151,7 @@ class RowAccess(Remembered):
             ("Input", i.input),
             ("Output", i.output),
             ("CustomStatus", i.custom_status),
-            ("Ledger", json.dumps(i.ledger, separators=(",", ":"))),
+            ("Ledger", dumps_ascii(i.ledger)),
         ):
             await self._payloads.put(entity, name, value, i.instance_id, reuse=True)
         return entity
@@ -182,7 +183,7 @@ class RowAccess(Remembered):
         }
         if m.execution_id is not None:
             entity["ExecutionId"] = m.execution_id
-        await self._payloads.put(entity, "Event", json.dumps(m.event, separators=(",", ":")), m.instance_id)
+        await self._payloads.put(entity, "Event", dumps_ascii(m.event), m.instance_id)
         return entity
 
     async def _task_entity(self, a: ActivityTask) -> dict[str, Any]:

@@ -13,7 +13,6 @@ is written.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from datetime import datetime
@@ -23,6 +22,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from ..errors import StoreError
 from ..history import format_time, parse_time
+from ..json_text import dumps_ascii
 from .azure_account import table_key
 from .azure_duplicates import identities, without_duplicates
 from .azure_index import AT_ONCE, DueIndex
@@ -263,7 +263,7 @@ class WorkFetcher(OutboxApplier):
                 "InstanceId": task.instance_id,
                 "EventType": result.event_type,
                 "VisibleAt": AT_ONCE,
-                "Event": json.dumps(result.event, separators=(",", ":")),
+                "Event": dumps_ascii(result.event),
             }
             if result.execution_id is not None:
                 body["ExecutionId"] = result.execution_id

@@ -24,6 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
+from ..json_text import dumps_ascii
 from .base import (
     ActivityTask,
     EpisodeResult,
@@ -116,7 +117,7 @@ def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
         i.output,
         i.custom_status,
         json.dumps(i.parent) if i.parent else None,
-        json.dumps(i.ledger, separators=(",", ":")),
+        dumps_ascii(i.ledger),
     )
 
 
@@ -266,7 +267,7 @@ class SqliteStore:
                 m.instance_id,
                 m.execution_id,
                 m.event_type,
-                json.dumps(m.event, separators=(",", ":")),
+                dumps_ascii(m.event),
                 _visible(m.visible_at),
             ),
         )

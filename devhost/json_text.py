@@ -1,0 +1,34 @@
+"""JSON text as devhost writes it, in one place: what the SDK and clients see, what the stores keep, and
+how big the Durable extension says it is."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as Newtonsoft writes it (no spaces, non-ASCII kept).
+
+    A string holding a lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8, so such a
+    value is written with escapes instead: the same JSON value, storable in any store.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii() and _LONE_SURROGATE.search(text):  # isascii: the common case, scanned in C
+        return json.dumps(value, separators=(",", ":"))
+    return text
+
+
+def dumps_ascii(value: Any) -> str:
+    """Compact JSON with every non-ASCII character escaped: what the stores keep in their own rows,
+    where one character is one byte (SQLite) or two (Azure Tables' UTF-16) whatever the text."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def utf16_size(text: str) -> int:
+    """Bytes of `text` in UTF-16, the measure of the extension's size limits and of Azure Table
+    properties (a lone surrogate counts as the two bytes .NET gives it)."""
+    return len(text.encode("utf-16-le", "surrogatepass"))
