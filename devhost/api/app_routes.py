@@ -118,7 +118,7 @@ class AppRoutes:
         body = await request.read()
         kwargs: dict[str, Any] = {}
         for binding in fn.bindings:
-            kind, name = binding.get("type"), binding.get("name")
+            kind, name = binding.get("type"), str(binding.get("name"))
             if kind == "httpTrigger":
                 kwargs[name] = decode_http_request(
                     request.method, str(request.url), dict(request.headers), dict(request.query), params, body

@@ -88,7 +88,7 @@ def history_view(texts: list[str], show_input: bool, show_output: bool) -> list[
     removed: set[int] = set()
     for index, event in enumerate(events):
         try:
-            kind = EventType(event.get("EventType"))
+            kind = EventType(event.get("EventType", -1))
         except ValueError:
             continue  # a type the extension cannot name is left exactly as stored
         event["EventType"] = event_name(kind)

@@ -20,7 +20,7 @@ from ..config import Settings
 from ..dotnet_text import try_bool
 from ..engine.control import Control
 from ..errors import RequestError
-from ..store import InstanceQuery, RuntimeStatus
+from ..store import InstanceQuery, InstanceRecord, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
 from .history_view import history_view
@@ -202,7 +202,8 @@ class ManagementApi:
             raise RequestError(f"'top' must be 1 or more, not {top}.")
         after = decode_token(request.headers.get("x-ms-continuation-token"))
         query, matches_nothing = _instance_query(request)
-        page, last = [], None
+        page: list[InstanceRecord] = []
+        last: str | None = None
         if not matches_nothing:
             page, last = await self._control.list_instances(query, top, after)
         show_input = q.flag(request, "showInput", True)

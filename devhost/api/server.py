@@ -3,6 +3,8 @@ the loopback-only RPC endpoint the SDK's `DurableOrchestrationClient` calls."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from aiohttp import web
 
 from ..bindings import RPC_PATH, WEBHOOK_PATH
@@ -30,7 +32,7 @@ def public_app(
 ) -> web.Application:
     """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key.
     `policy` decides which Host names and browser origins are let in (default: loopback only)."""
-    middlewares = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
+    middlewares: list[Any] = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
         middlewares.append(system_key_middleware(keys, API_PATH))
@@ -65,7 +67,7 @@ def rpc_app(api: ManagementApi, policy: BrowserPolicy | None = None) -> web.Appl
     """The SDK client's endpoint: no keys (as in the extension), so loopback callers only, and no page
     in a browser (a rebinding page is a loopback caller too)."""
     app = web.Application(
-        middlewares=[loopback_only, browser_guard(policy or BrowserPolicy()), json_errors],
+        middlewares=cast(list[Any], [loopback_only, browser_guard(policy or BrowserPolicy()), json_errors]),
         client_max_size=MAX_BODY_BYTES,
         handler_args=HANDLER_ARGS,
     )

@@ -181,7 +181,7 @@ class HubGuard:
     async def _table(self, name: str) -> tuple[list[str], bool]:
         rows: list[dict[str, Any]] = []
         try:
-            async with contextlib.aclosing(self._tables.table(name).query(page_size=_SAMPLE_ROWS)) as found:
+            async with contextlib.aclosing(self._tables.table(name).query(page_size=_SAMPLE_ROWS)) as found:  # type: ignore[type-var]
                 async for row in found:
                     rows.append(row)
                     if len(rows) == _SAMPLE_ROWS:
