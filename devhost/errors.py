@@ -19,6 +19,14 @@ class StoreError(DevHostError):
     """The durable store failed (an infrastructure failure: the work item is retried)."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached or written just now (an outage): retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreInUseError(StoreError):
     """Another devhost process has the SQLite store open."""
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..errors import RequestError
+from ..errors import RequestError, StoreUnavailableError
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,6 +25,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except RequestError as exc:
         return error_response(exc.status, str(exc))
+    except StoreUnavailableError as exc:  # a storage outage (store/outage.py): try again later
+        response = error_response(503, str(exc))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

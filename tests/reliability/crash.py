@@ -37,6 +37,7 @@ import aiohttp
 
 from devhost.process import DevhostProcess, free_port
 from devhost.store import Store, open_store
+from ..azurite import Azurite, new_hub
 
 from .workload import (
     APP,
@@ -190,14 +191,20 @@ async def run_crash(
 
 @contextlib.contextmanager
 def azure_spec(work: Path) -> Iterator[StoreSpec]:
-    """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store."""
-    from tests.azurite import Azurite, new_hub
+    """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store, keeping
+    its data in `work/azurite/data` (on disk, as a developer's Azurite does)."""
+    with azurite_server(work) as server:
+        yield StoreSpec("azure", server.connection_string, new_hub())
 
-    server = Azurite(work / "azurite")
+
+@contextlib.contextmanager
+def azurite_server(work: Path) -> Iterator[Azurite]:
+    """Azurite started with its data in `work/azurite/data`, stopped at the end."""
     (work / "azurite").mkdir(exist_ok=True)
+    server = Azurite(work / "azurite", location=work / "azurite" / "data")
     server.start()
     try:
-        yield StoreSpec("azure", server.connection_string, new_hub())
+        yield server
     finally:
         server.stop()
 
