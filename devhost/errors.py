@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 class DevHostError(Exception):
     """Root of devhost's own errors."""
@@ -25,6 +27,7 @@ class StoreUnavailableError(StoreError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.back: asyncio.Event | None = None  # set when the store works again
 
 
 class StoreInUseError(StoreError):

@@ -19,6 +19,7 @@ from ..errors import StoreUnavailableError
 from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
+from ..store.outage import wait_out
 from .episode import HTTP_ACTIVITY, EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
@@ -106,7 +107,7 @@ class Dispatcher:
             try:
                 timeout = await self._one_pass()
             except StoreUnavailableError as exc:
-                await asyncio.sleep(exc.retry_after)  # an outage, logged once by store/outage.py
+                await wait_out(exc)  # an outage, logged once by store/outage.py
                 continue
             except Exception:
                 # Whatever failed (the store, a devhost bug), the loop carries on after a pause: a host
@@ -176,7 +177,7 @@ class Dispatcher:
         except StoreUnavailableError as exc:
             # An outage (logged once by store/outage.py): nothing was committed, the messages stay,
             # and the work item is tried again after the outage's backoff.
-            await asyncio.sleep(exc.retry_after)
+            await wait_out(exc)
         except Exception:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
             # in the inbox and the work item is retried after a pause that grows with each failure.
@@ -205,7 +206,7 @@ class Dispatcher:
         except StoreUnavailableError as exc:
             # An outage (logged once by store/outage.py): the task stays in the store and runs again
             # once it is back (at least once, as after a crash); kept busy here until then.
-            await asyncio.sleep(exc.retry_after)
+            await wait_out(exc)
         except Exception:
             delay = retry_delay(task.attempt + 1)
             log.exception(

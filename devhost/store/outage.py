@@ -8,7 +8,8 @@ began, with the reason; later ones log nothing until a call succeeds again, whic
 with how long the outage lasted. Meanwhile:
 
 - the engine retries its work items with a backoff that grows with the outage's length (from 0.5 s
-  to 5 s apart), without a traceback per failure (dispatcher.py);
+  to 5 s apart), without a traceback per failure, and at once when any call has succeeded again
+  (`wait_out`, used by engine/dispatcher.py);
 - HTTP API calls that need the store answer 503 with a JSON body and a `Retry-After` header of the
   same backoff (api/errors.py). Reads that still work (SQLite can read a full disk) are served.
 
@@ -20,6 +21,7 @@ failed call is the store's business: each store retries it safely (see azure.py 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -96,6 +98,7 @@ class OutageWatch:
         self.failed_calls = 0
         self.outages = 0  # outages that began, since the host started
         self._write_failed = False
+        self._back = asyncio.Event()  # set when the current outage ends
 
     @property
     def down(self) -> bool:
@@ -111,6 +114,7 @@ class OutageWatch:
         if self.since is None:
             self.since = self._clock()
             self.outages += 1
+            self._back = asyncio.Event()
             log.error(
                 "durable store %s unavailable: %s. devhost keeps retrying (up to %.0f s apart) and answers "
                 "503 to API calls that need it until it is back",
@@ -121,10 +125,12 @@ class OutageWatch:
         self.failed_calls += 1
         self._write_failed = self._write_failed or write
         wait = self.retry_after()
-        return StoreUnavailableError(
+        error = StoreUnavailableError(
             f"The durable store ({self.shown}) is unavailable: {reason}. Try again in {wait:.0f} s.",
             retry_after=wait,
         )
+        error.back = self._back
+        return error
 
     def succeeded(self, *, write: bool) -> None:
         """Record a call that worked: the outage ends, unless only a read worked after a failed write."""
@@ -139,6 +145,20 @@ class OutageWatch:
         self.since = None
         self.failed_calls = 0
         self._write_failed = False
+        self._back.set()
+
+
+async def wait_out(error: StoreUnavailableError) -> None:
+    """Pause after an outage failure: its `retry_after` seconds, or until the store is back if sooner."""
+    if error.back is None:
+        await asyncio.sleep(error.retry_after)
+        return
+    # Not asyncio.wait_for: on Python 3.11 it can swallow a cancel (see engine/dispatcher.py).
+    waiter = asyncio.ensure_future(error.back.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=error.retry_after)
+    finally:
+        waiter.cancel()
 
 
 class WatchedStore:

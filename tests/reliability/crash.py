@@ -37,8 +37,8 @@ import aiohttp
 
 from devhost.process import DevhostProcess, free_port
 from devhost.store import Store, open_store
-from ..azurite import Azurite, new_hub
 
+from ..azurite import Azurite, new_hub
 from .workload import (
     APP,
     TERMINAL,
@@ -64,6 +64,7 @@ class StoreSpec:
     kind: str
     connection: str = ""
     hub: str = "ReliabilityHub"
+    server: Azurite | None = field(default=None, compare=False)  # our own Azurite, when we started it
 
     def url(self, work: Path) -> str:
         return "azure" if self.kind == "azure" else f"sqlite:{work / 'durable.db'}"
@@ -193,18 +194,11 @@ async def run_crash(
 def azure_spec(work: Path) -> Iterator[StoreSpec]:
     """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store, keeping
     its data in `work/azurite/data` (on disk, as a developer's Azurite does)."""
-    with azurite_server(work) as server:
-        yield StoreSpec("azure", server.connection_string, new_hub())
-
-
-@contextlib.contextmanager
-def azurite_server(work: Path) -> Iterator[Azurite]:
-    """Azurite started with its data in `work/azurite/data`, stopped at the end."""
     (work / "azurite").mkdir(exist_ok=True)
     server = Azurite(work / "azurite", location=work / "azurite" / "data")
     server.start()
     try:
-        yield server
+        yield StoreSpec("azure", server.connection_string, new_hub(), server)
     finally:
         server.stop()
 
