@@ -35,6 +35,7 @@ def _copy(source: Any, target: Any) -> None:
             target.flush()
     finally:
         target.close()
+        source.close()
 
 
 class DevhostProcess:
@@ -62,6 +63,7 @@ class DevhostProcess:
         self.log_path = log_dir / f"devhost-{self.port}.log"
         self.rpc_base_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
+        self._copier: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> DevhostProcess:
         log = self.log_path.open("ab")
@@ -89,7 +91,8 @@ class DevhostProcess:
             env=env,
         )
         if self.piped_log:
-            threading.Thread(target=_copy, args=(self._proc.stdout, log), daemon=True).start()
+            self._copier = threading.Thread(target=_copy, args=(self._proc.stdout, log), daemon=True)
+            self._copier.start()
         else:
             log.close()
         deadline = time.monotonic() + timeout
@@ -144,6 +147,9 @@ class DevhostProcess:
                 self._proc.kill()
                 self._proc.wait()
         code = self._proc.returncode
+        if self._copier is not None:
+            self._copier.join(10)  # the rest of its output is in the log, and the pipe closed
+            self._copier = None
         self._proc = None
         return code
 

@@ -17,7 +17,7 @@ every instance must complete with the right output, nothing lost or doubled (the
 crash suite), and devhost's log must tell the outage once and its end once. SQLite's file must
 pass `PRAGMA integrity_check`.
 
-The summary line reads `outage: store=... outage_s=... lost=0 doubled=0 errors=0 answered_503=...`.
+The summary line reads `outage: seed=... store=... down_s=... lost=0 doubled=0 errors=0 answered_503=...`.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class OutageReport(Outcome):
     store: str
     outage_seconds: float
     seconds: float
+    down_seconds: float = 0.0  # measured: from taking the storage away until it answers again
     probes: Counter[int] = field(default_factory=Counter)  # status codes of the probes while down
     began_logged: int = 0
     ended_logged: int = 0
@@ -77,7 +78,7 @@ class OutageReport(Outcome):
         v = self.verdict
         probes = ",".join(f"{code}x{n}" for code, n in sorted(self.probes.items()))
         return (
-            f"outage: seed={self.seed} store={self.store} outage_s={self.outage_seconds:.0f} "
+            f"outage: seed={self.seed} store={self.store} down_s={self.down_seconds:.1f} "
             f"instances={v.instances} lost={len(v.lost)} doubled={len(v.doubled)} errors={self.errors} "
             f"answered_503={self.tally.unavailable} probes={probes} logged_outage={self.began_logged} "
             f"logged_recovery={self.ended_logged} tracebacks={self.tracebacks} integrity={self.integrity} "
@@ -175,7 +176,7 @@ async def run_outage(
             client = Client(session, proc.url, tally, retry_unavailable=True)
             tasks = [asyncio.create_task(workload.client_loop(client)) for _ in range(clients)]
             await asyncio.sleep(before)
-            print(f"outage: storage down at {time.strftime('%H:%M:%S')}", flush=True)
+            down = time.monotonic()
             await fault.begin()
             down_until = time.monotonic() + outage
             serial = 0
@@ -187,8 +188,8 @@ async def run_outage(
                     break
                 await asyncio.sleep(min(1.0, max(0.0, down_until - time.monotonic())))
             await fault.end()
-            print(f"outage: storage back at {time.strftime('%H:%M:%S')}", flush=True)
             back = time.monotonic()
+            report.down_seconds = back - down
             completed_before = workload.completed_scenarios
             for _ in range(600):  # the first scenario completed after the storage is back
                 if workload.completed_scenarios > completed_before:
