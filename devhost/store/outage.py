@@ -60,7 +60,12 @@ def _azure_outage_types() -> tuple[type[BaseException], ...]:
     return (ServiceRequestError, ServiceResponseError)
 
 
-_NO_ANSWER = (ConnectionError, TimeoutError, aiohttp.ClientConnectionError, *_azure_outage_types())
+_NO_ANSWER: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    aiohttp.ClientConnectionError,
+    *_azure_outage_types(),
+)
 
 
 def outage_reason(exc: BaseException) -> str | None:
@@ -166,7 +171,7 @@ class WatchedStore:
 
     def __init__(self, store: Store, watch: OutageWatch | None = None) -> None:
         self.inner = store
-        self.watch = watch or OutageWatch(store.describe())
+        self.watch = watch or OutageWatch(self.describe())
 
     async def _call(self, call: Awaitable[_T], *, write: bool) -> _T:
         try:
@@ -182,7 +187,8 @@ class WatchedStore:
         return result
 
     def describe(self) -> str:
-        return self.inner.describe()
+        describe = getattr(self.inner, "describe", None)  # every store has it; the contract does not
+        return str(describe()) if describe else type(self.inner).__name__
 
     async def open(self) -> None:
         await self.inner.open()  # a store that cannot open stops the start with its own message
