@@ -52,11 +52,15 @@ package-check: $(STAMP)
 bench: $(STAMP) $(NODE)
 	$(PY) -m bench --stores sqlite,azure
 
-## Long reliability runs: 200 SIGKILLs under a mixed workload, then 60 s of 32 concurrent clients;
-## each prints a summary (lost, doubled and errors must be 0). SEED=n repeats a run.
-reliability: $(STAMP)
+## Long reliability runs: 200 SIGKILLs under a mixed workload (SQLite, then Azurite), 60 s of 32
+## concurrent clients, then 20 s storage outages (Azurite stopped, SQLite's disk full); each prints a
+## summary (lost, doubled and errors must be 0). SEED=n repeats a run.
+reliability: $(STAMP) $(NODE)
 	$(PY) -m tests.reliability.crash --kills 200 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.crash --store azure --kills 200 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.load --seconds 60 --clients 32 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.outage --store azure --outage 20 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.outage --store sqlite --outage 20 $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

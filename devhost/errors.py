@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 class DevHostError(Exception):
     """Root of devhost's own errors."""
@@ -17,6 +19,15 @@ class AppLoadError(DevHostError):
 
 class StoreError(DevHostError):
     """The durable store failed (an infrastructure failure: the work item is retried)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached or written just now (an outage): retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.back: asyncio.Event | None = None  # set when the store works again
 
 
 class StoreInUseError(StoreError):

@@ -39,6 +39,7 @@ from .errors import ConfigError, PortInUseError
 from .functions import FunctionIndex
 from .process_state import ProcessState
 from .store import open_store
+from .store.outage import WatchedStore
 
 log = logging.getLogger("devhost")
 
@@ -129,7 +130,7 @@ class DevHost:
         apply_app_settings(s)
         self.index = FunctionIndex.load(s.app_dir)
         url = s.store_url or s.default_store_url
-        self._store = open_store(url, hub_name=s.hub_name, app_settings=s.values)
+        self._store = WatchedStore(open_store(url, hub_name=s.hub_name, app_settings=s.values))
         self._store_open = True
         await self._store.open()
         self._invoker = await self._make_invoker(s)

@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 _RPC = re.compile(r"SDK RPC: (http://127\.0\.0\.1:\d+/durabletask/)")
@@ -23,6 +25,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _copy(source: Any, target: Any) -> None:
+    """Copy a child's output to its log file until the child closes it."""
+    try:
+        for chunk in iter(lambda: source.read1(65536), b""):
+            target.write(chunk)
+            target.flush()
+    finally:
+        target.close()
+        source.close()
 
 
 class DevhostProcess:
@@ -36,8 +49,12 @@ class DevhostProcess:
         app: Path = Path("."),
         port: int | None = None,
         env: dict[str, str] | None = None,
+        piped_log: bool = False,
     ) -> None:
         self.app = app
+        # True: the log goes through a pipe, written to its file by this process (so that it keeps
+        # being written when the child may not write files, as under a file-size limit).
+        self.piped_log = piped_log
         self.store = store
         self.extra = extra
         self.env = dict(env or {})  # added to (and winning over) this process's environment
@@ -46,6 +63,7 @@ class DevhostProcess:
         self.log_path = log_dir / f"devhost-{self.port}.log"
         self.rpc_base_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
+        self._copier: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> DevhostProcess:
         log = self.log_path.open("ab")
@@ -68,11 +86,15 @@ class DevhostProcess:
                 *self.extra,
             ],
             cwd=_PACKAGE_PARENT,
-            stdout=log,
+            stdout=subprocess.PIPE if self.piped_log else log,
             stderr=subprocess.STDOUT,
             env=env,
         )
-        log.close()
+        if self.piped_log:
+            self._copier = threading.Thread(target=_copy, args=(self._proc.stdout, log), daemon=True)
+            self._copier.start()
+        else:
+            log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -85,6 +107,10 @@ class DevhostProcess:
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"devhost did not start in {timeout} s:\n{self.log()}")
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     @property
     def pid(self) -> int | None:
@@ -121,6 +147,9 @@ class DevhostProcess:
                 self._proc.kill()
                 self._proc.wait()
         code = self._proc.returncode
+        if self._copier is not None:
+            self._copier.join(10)  # the rest of its output is in the log, and the pipe closed
+            self._copier = None
         self._proc = None
         return code
 

@@ -1,5 +1,8 @@
 """Azurite for the tests: the pinned npm package, started on free loopback ports, in memory.
 
+With a `location` it keeps its data in that folder instead, and `restart()` brings it back on the
+same ports with the same data (the storage outage driver stops it and starts it again).
+
 `AZURITE_CONNECTION_STRING` in the environment names an Azurite (or account) that is already
 running instead. Without either, the tests that need it are skipped with `INSTALL_HINT`; with
 CI=true they fail, so CI cannot pass without them.
@@ -48,10 +51,12 @@ def _die_with_parent() -> None:
 class Azurite:
     """One Azurite process (blob, queue and table services) with its log file."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, *, location: Path | None = None) -> None:
         self.work_dir = work_dir
+        self.location = location
         self.log_path = work_dir / "azurite.log"
         self.connection_string = ""
+        self.endpoints: dict[str, str] = {}
         self._proc: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -59,15 +64,15 @@ class Azurite:
         return BINARY.exists()
 
     def start(self, timeout: float = 60.0) -> Azurite:
-        args = [
-            str(BINARY),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--silent",
-        ]
+        """Start on free ports, or on the ports of the previous start when there was one."""
+        storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
+        args = [str(BINARY), *storage, "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
+        ports = {kind: url.rsplit(":", 1)[1] for kind, url in self.endpoints.items()}
         for kind in ("blob", "queue", "table"):
-            args += [f"--{kind}Host", "127.0.0.1", f"--{kind}Port", "0"]  # 0: the OS picks a free port
+            # 0: the OS picks a free port
+            args += [f"--{kind}Host", "127.0.0.1", f"--{kind}Port", ports.get(kind.capitalize(), "0")]
+        if self.location:
+            self.location.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
                 args,
@@ -81,6 +86,7 @@ class Azurite:
         while time.monotonic() < deadline:
             endpoints = dict(_LISTENING.findall(self.log()))
             if len(endpoints) == 3:
+                self.endpoints = endpoints
                 self.connection_string = connection_string(endpoints)
                 return self
             if self._proc.poll() is not None:
@@ -88,6 +94,15 @@ class Azurite:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"Azurite did not start:\n{self.log()}")
+
+    def restart(self, timeout: float = 60.0) -> Azurite:
+        """Stop and start again: the same ports, and the same data when it has a `location`."""
+        self.stop()
+        return self.start(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

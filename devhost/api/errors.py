@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from ..errors import (
     NotSupportedError,
     OperationRefusedError,
     RequestError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger("devhost.http")
@@ -53,6 +55,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(exc.status, str(exc))
     except OperationRefusedError as exc:
         return error_response(refusal_status(exc), str(exc))
+    except StoreUnavailableError as exc:  # a storage outage (store/outage.py): try again later
+        response = error_response(503, str(exc))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -15,9 +15,11 @@ from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
+from ..errors import StoreUnavailableError
 from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
+from ..store.outage import wait_out
 from .episode import HTTP_ACTIVITY, EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
@@ -104,6 +106,9 @@ class Dispatcher:
             self._wake.clear()
             try:
                 timeout = await self._one_pass()
+            except StoreUnavailableError as exc:
+                await wait_out(exc)  # an outage, logged once by store/outage.py
+                continue
             except Exception:
                 # Whatever failed (the store, a devhost bug), the loop carries on after a pause: a host
                 # that stops dispatching while still answering HTTP would look alive and do nothing.
@@ -169,6 +174,10 @@ class Dispatcher:
                 if not was_final and result.instance.runtime_status.is_terminal:
                     orchestration_ended(result.instance)
             self._failures.pop(instance_id, None)
+        except StoreUnavailableError as exc:
+            # An outage (logged once by store/outage.py): nothing was committed, the messages stay,
+            # and the work item is tried again after the outage's backoff.
+            await wait_out(exc)
         except Exception:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
             # in the inbox and the work item is retried after a pause that grows with each failure.
@@ -194,6 +203,10 @@ class Dispatcher:
                     reply = await self._invoker.run_activity(task.name, task.input)
                     run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
+        except StoreUnavailableError as exc:
+            # An outage (logged once by store/outage.py): the task stays in the store and runs again
+            # once it is back (at least once, as after a crash); kept busy here until then.
+            await wait_out(exc)
         except Exception:
             delay = retry_delay(task.attempt + 1)
             log.exception(

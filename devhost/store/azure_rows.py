@@ -97,7 +97,15 @@ class RowAccess(Remembered):
         logging.getLogger("azure").setLevel(logging.WARNING)
         self.account = account
         self.names = HubNames(hub)
-        options: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "connection_timeout": 10}
+        # Three retries about 0.2 s apart, as azure_tables.py retries (the storage SDKs' own policy
+        # waits 15 s before its first retry, which held the engine that long in an outage).
+        options: dict[str, Any] = {
+            "retry_total": 3,
+            "initial_backoff": 0.2,
+            "increment_base": 0,
+            "random_jitter_range": 0.1,
+            "connection_timeout": 10,
+        }
         conn = account.connection_string
         parsed = ConnectionStringParser.from_connection_string(conn)
         self._tables = TableService(parsed.url, parsed.credential, connection_timeout=10)

@@ -136,6 +136,13 @@ def _reads(
     return read
 
 
+def _store_error(message: str, cause: BaseException) -> StoreError:
+    """A StoreError handed to a waiting write, keeping what caused it (store/outage.py reads it)."""
+    error = StoreError(message)
+    error.__cause__ = cause
+    return error
+
+
 def _visible(moment: datetime | None) -> str:
     return format_time(moment) if moment else _EPOCH
 
@@ -203,7 +210,9 @@ class SqliteStore:
                         )
                 except Exception as exc:
                     # Even a failed rollback answers every write of the batch: none may wait forever.
-                    failure = exc if isinstance(exc, StoreError) else StoreError(f"SQLite store: {exc}")
+                    failure = (
+                        exc if isinstance(exc, StoreError) else _store_error(f"SQLite store: {exc}", exc)
+                    )
                     outcomes = [(False, failure)] * len(txs)
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
@@ -227,14 +236,14 @@ class SqliteStore:
                 except Exception as exc:
                     db.execute("ROLLBACK TO one_write")
                     if isinstance(exc, sqlite3.Error):
-                        exc = StoreError(f"SQLite store failed: {exc}")
+                        exc = _store_error(f"SQLite store failed: {exc}", exc)
                     outcomes.append((False, exc))
                 db.execute("RELEASE one_write")
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            failure = StoreError(f"SQLite store at {self.path} failed to commit: {exc}")
+            failure = _store_error(f"SQLite store at {self.path} failed to commit: {exc}", exc)
             return [(False, failure)] * len(txs)
         return outcomes
 

@@ -38,6 +38,7 @@ import aiohttp
 from devhost.process import DevhostProcess, free_port
 from devhost.store import Store, open_store
 
+from ..azurite import Azurite, new_hub
 from .workload import (
     APP,
     TERMINAL,
@@ -63,6 +64,7 @@ class StoreSpec:
     kind: str
     connection: str = ""
     hub: str = "ReliabilityHub"
+    server: Azurite | None = field(default=None, compare=False)  # our own Azurite, when we started it
 
     def url(self, work: Path) -> str:
         return "azure" if self.kind == "azure" else f"sqlite:{work / 'durable.db'}"
@@ -190,14 +192,13 @@ async def run_crash(
 
 @contextlib.contextmanager
 def azure_spec(work: Path) -> Iterator[StoreSpec]:
-    """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store."""
-    from tests.azurite import Azurite, new_hub
-
-    server = Azurite(work / "azurite")
+    """An Azurite of our own (tests/azurite.py) for a command-line run on the azure store, keeping
+    its data in `work/azurite/data` (on disk, as a developer's Azurite does)."""
     (work / "azurite").mkdir(exist_ok=True)
+    server = Azurite(work / "azurite", location=work / "azurite" / "data")
     server.start()
     try:
-        yield StoreSpec("azure", server.connection_string, new_hub())
+        yield StoreSpec("azure", server.connection_string, new_hub(), server)
     finally:
         server.stop()
 

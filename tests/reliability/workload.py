@@ -17,7 +17,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     interrupted: int = 0  # requests cut by a kill, not retried (a start without an id)
     retried: int = 0
+    unavailable: int = 0  # 503 answers (a storage outage), retried after their Retry-After
 
     def error(self, text: str) -> None:
         self.errors.append(text)
@@ -79,11 +80,14 @@ class Client:
         *,
         patience: float = 120.0,
         key: str | None = None,
+        retry_unavailable: bool = False,
     ) -> None:
         self.session = session
         self.base = base
         self.tally = tally
         self.patience = patience
+        # A 503 (the store is down) is retried after its Retry-After instead of returned.
+        self.retry_unavailable = retry_unavailable
         self.params = {"code": key} if key else {}
 
     async def request(
@@ -119,9 +123,11 @@ class Client:
                 ) as resp:
                     text = await resp.text()
                     self.tally.latencies[kind].append(time.perf_counter() - started)
-                    return resp.status, (
-                        json.loads(text) if text and resp.content_type == "application/json" else None
-                    )
+                    answer = json.loads(text) if text and resp.content_type == "application/json" else None
+                    if resp.status == 503 and self.retry_unavailable and time.monotonic() < end:
+                        await self._wait_unavailable(kind, resp.headers.get("Retry-After"), answer)
+                        continue
+                    return resp.status, answer
             except RETRYABLE as exc:
                 if not retry:
                     self.tally.interrupted += 1
@@ -130,6 +136,13 @@ class Client:
                     raise Unavailable(f"{kind}: host unreachable for {self.patience} s") from exc
                 self.tally.retried += 1
                 await asyncio.sleep(0.05)
+
+    async def _wait_unavailable(self, kind: str, retry_after: str | None, answer: Any) -> None:
+        """Wait as a 503 asks; one without Retry-After or a JSON body saying why is an error."""
+        self.tally.unavailable += 1
+        if not (retry_after or "").isdigit() or not isinstance(answer, dict) or not answer.get("Message"):
+            self.tally.error(f"{kind}: 503 without Retry-After or JSON message: {retry_after!r} {answer!r}")
+        await asyncio.sleep(min(int(retry_after or 1) if (retry_after or "").isdigit() else 1, 10))
 
     async def status(self, instance_id: str, **query: str) -> dict[str, Any] | None:
         code, body = await self.request("status", "GET", f"{WEBHOOKS}/instances/{instance_id}", params=query)
@@ -196,7 +209,10 @@ def expected_from_input(name: str, given: Any) -> tuple[Any, Any] | None:
 class Workload:
     """Scenarios run by concurrent clients until `stop()`; what every instance must end with."""
 
-    def __init__(self, rng: random.Random, tally: Tally, *, fan_out: int = 4) -> None:
+    def __init__(
+        self, rng: random.Random, tally: Tally, *, fan_out: int = 4, scenarios: Sequence[str] = ()
+    ) -> None:
+        self.only = set(scenarios)  # scenario method names to run; empty: all of them
         self.rng = rng
         self.tally = tally
         self.fan_out = fan_out
@@ -225,6 +241,7 @@ class Workload:
             self.ledger,
             self.ledger,
         ]
+        scenarios = [s for s in scenarios if not self.only or s.__name__ in self.only]
         while not self._stopping.is_set():
             scenario = self.rng.choice(scenarios)
             started = time.perf_counter()

@@ -1,0 +1,136 @@
+"""Storage outages (store/outage.py): which failures are one, told once, answered 503, and recovered from."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
+
+from devhost.errors import StoreError
+from devhost.host import DevHost
+from devhost.store.outage import MAX_RETRY_SECONDS, OutageWatch, outage_reason
+
+from .conftest import host_for
+from .helpers import WEBHOOKS, call, wait_done
+
+LOGGER = "devhost.store"
+PADDING = {"pad": "x" * 2000}
+
+
+def full_disk_error() -> sqlite3.Error:
+    """A real SQLITE_FULL: an insert into a database that may not grow."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.execute(f"PRAGMA max_page_count={db.execute('PRAGMA page_count').fetchone()[0]}")
+    try:
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 1000,)] * 100)
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError("the insert did not fail")
+
+
+def read_only_error(tmp_path: Path) -> sqlite3.Error:
+    path = tmp_path / "ro.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        db.execute("INSERT INTO t VALUES (1)")
+    except sqlite3.Error as exc:
+        return exc
+    raise AssertionError("the write did not fail")
+
+
+def wrapped(cause: BaseException) -> StoreError:
+    error = StoreError(f"store failed: {cause}")
+    error.__cause__ = cause
+    return error
+
+
+def test_storage_that_is_down_or_unwritable_is_an_outage(tmp_path: Path) -> None:
+    assert "SQLITE_FULL" in (outage_reason(wrapped(full_disk_error())) or "")
+    assert "SQLITE_READONLY" in (outage_reason(wrapped(read_only_error(tmp_path))) or "")
+    assert "no answer" in (outage_reason(wrapped(ServiceRequestError("connection refused"))) or "")
+    busy = HttpResponseError("server busy")
+    busy.status_code = 503
+    assert "HTTP 503" in (outage_reason(wrapped(busy)) or "")
+
+
+def test_other_failures_are_not_an_outage() -> None:
+    conflict = ResourceExistsError("exists")
+    conflict.status_code = 409
+    assert outage_reason(wrapped(conflict)) is None
+    assert outage_reason(wrapped(sqlite3.IntegrityError("UNIQUE constraint failed"))) is None
+    assert outage_reason(ValueError("a devhost bug")) is None
+
+
+def test_an_outage_is_logged_once_and_ends_with_a_write(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    watch = OutageWatch("sqlite:test.db", clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, LOGGER)
+    delays = []
+    for _ in range(5):
+        delays.append(watch.failed("disk full", write=True).retry_after)
+        now[0] += 4.0
+    watch.succeeded(write=False)  # a read works on a full disk: not over yet
+    assert watch.down
+    watch.succeeded(write=True)
+    assert not watch.down
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == LOGGER]
+    assert len(messages) == 2, messages
+    assert messages[0][0] == logging.ERROR and "unavailable: disk full" in messages[0][1]
+    assert (
+        messages[1][0] == logging.WARNING and "available again after 20.0 s (5 calls failed" in messages[1][1]
+    )
+    assert delays == sorted(delays) and delays[0] < delays[-1] == MAX_RETRY_SECONDS
+
+
+@pytest.fixture
+async def sqlite_host(tmp_path: Path) -> AsyncIterator[DevHost]:
+    async for host in host_for("features", store=f"sqlite:{tmp_path / 'full.db'}"):
+        yield host
+
+
+def set_max_pages(host: DevHost, pages: int | None) -> None:
+    """Let the store's database grow to `pages` pages at most (None: as far as SQLite allows)."""
+    store = host._store.inner
+    for db in {id(store._db): store._db, id(store._writer): store._writer}.values():
+        limit = pages if pages is not None else 2**31 - 2
+        db.execute(f"PRAGMA max_page_count={limit}")
+
+
+async def test_a_full_database_answers_503_and_recovers(
+    sqlite_host: DevHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = sqlite_host
+    caplog.set_level(logging.WARNING, LOGGER)
+    done = await wait_done(host.client(), await host.client().start_new("input_echo", "before", 1))
+    assert done.runtime_status.name == "Completed"
+    pages = host._store.inner._writer.execute("PRAGMA page_count").fetchone()[0]
+    set_max_pages(host, pages)
+    refused = None
+    for n in range(500):  # starts fill the free pages, then one finds the database full
+        reply = await call(
+            host, "POST", f"{WEBHOOKS}/orchestrators/input_echo/full-{n}", body={"pad": "x" * 2000}
+        )
+        if reply.status != 202:
+            refused = (n, reply)
+            break
+    assert refused is not None, "the database never filled up"
+    n, reply = refused
+    assert reply.status == 503, reply.text
+    assert reply.headers["Retry-After"].isdigit()
+    assert "is unavailable" in reply.json()["Message"]
+    assert (await call(host, "GET", f"{WEBHOOKS}/instances/full-{n}")).status == 404  # nothing half made
+    assert (await call(host, "GET", f"{WEBHOOKS}/instances/before")).status == 200  # reads still served
+    set_max_pages(host, None)
+    reply = await call(host, "POST", f"{WEBHOOKS}/orchestrators/input_echo/after", body={"n": 2})
+    assert reply.status == 202, reply.text
+    assert (await wait_done(host.client(), "after")).runtime_status.name == "Completed"
+    told = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(told) == 2 and "SQLITE_FULL" in told[0] and "available again" in told[1], told
+    integrity = host._store.inner._db.execute("PRAGMA integrity_check").fetchone()[0]
+    assert integrity == "ok"
