@@ -34,6 +34,7 @@ from .base import (
     WorkItem,
 )
 from .sqlite_lock import StoreLock
+from .sqlite_query import INDEXES, instance_page, where_clause
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -49,7 +50,6 @@ CREATE TABLE IF NOT EXISTS instances (
     parent            TEXT,
     ledger            TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_time);
 CREATE TABLE IF NOT EXISTS history (
     instance_id TEXT NOT NULL,
     seq         INTEGER NOT NULL,
@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS activities (
     attempt      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
-"""
+""" + INDEXES
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
@@ -324,36 +324,11 @@ class SqliteStore:
         while len(self._history) > HISTORY_CACHE_INSTANCES:
             self._history.popitem(last=False)
 
-    @staticmethod
-    def _where(query: InstanceQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if query.created_from:
-            clauses.append("created_time >= ?")
-            args.append(query.created_from)
-        if query.created_to:
-            clauses.append("created_time <= ?")
-            args.append(query.created_to)
-        if query.statuses:
-            clauses.append(f"runtime_status IN ({','.join('?' * len(query.statuses))})")
-            args.extend(s.value for s in query.statuses)
-        if query.id_prefix:
-            # Range instead of LIKE: no wildcard in an id can widen the match.
-            clauses.append("instance_id >= ? AND instance_id < ?")
-            args.extend([query.id_prefix, query.id_prefix + "\U0010ffff"])
-        return (" AND ".join(clauses) or "1=1"), args
-
     @_reads
     async def query_instances(
         self, query: InstanceQuery, limit: int, after: str | None
     ) -> tuple[list[InstanceRecord], str | None]:
-        where, args = self._where(query)
-        if after is not None:
-            where += " AND instance_id > ?"
-            args.append(after)
-        rows = self._db.execute(
-            f"SELECT * FROM instances WHERE {where} ORDER BY instance_id LIMIT ?", [*args, limit + 1]
-        ).fetchall()
+        rows = instance_page(self._db, query, limit, after)
         page = [_row_to_instance(r) for r in rows[:limit]]
         token = page[-1].instance_id if len(rows) > limit else None
         return page, token
@@ -522,7 +497,7 @@ class SqliteStore:
         return deleted
 
     async def purge_by(self, query: InstanceQuery) -> int:
-        where, args = self._where(query)
+        where, args = where_clause(query)
         if not query.statuses:
             terminal = [s.value for s in RuntimeStatus if s.is_terminal]
             where += f" AND runtime_status IN ({','.join('?' * len(terminal))})"
