@@ -34,6 +34,7 @@ from .base import (
     WorkItem,
 )
 from .sqlite_lock import StoreLock
+from .sqlite_order import ORDER_INDEXES, Order, ordered_page
 from .sqlite_query import INDEXES, instance_page, where_clause
 
 _SCHEMA = """
@@ -77,7 +78,7 @@ CREATE TABLE IF NOT EXISTS activities (
     attempt      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
-""" + INDEXES
+""" + INDEXES + ORDER_INDEXES
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
@@ -332,6 +333,18 @@ class SqliteStore:
         page = [_row_to_instance(r) for r in rows[:limit]]
         token = page[-1].instance_id if len(rows) > limit else None
         return page, token
+
+    @_reads
+    async def ordered_instances(
+        self, query: InstanceQuery, name: str | None, order: Order, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[InstanceRecord], tuple[str, str] | None]:
+        """A page newest first by created or updated time (sqlite_order.py), and where the next starts."""
+        rows = ordered_page(self._db, query, name, order, limit, after)
+        page = [_row_to_instance(r) for r in rows[:limit]]
+        if len(rows) <= limit:
+            return page, None
+        last = page[-1]
+        return page, (last.created_time if order == "created" else last.last_updated_time, last.instance_id)
 
     async def send_message(self, message: Message) -> None:
         def tx(db: sqlite3.Connection) -> Any:

@@ -21,8 +21,8 @@ from .base import InstanceQuery
 # in id order and filter. Either way a page reads at most about this many index entries per page row.
 DENSE = 5000
 
+# The created-time index is made with the other time indexes (sqlite_order.py).
 INDEXES = """
-CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_time);
 CREATE INDEX IF NOT EXISTS instances_by_status ON instances(runtime_status, instance_id);
 """
 
@@ -49,11 +49,11 @@ def where_clause(query: InstanceQuery, *, created_indexed: bool = True) -> tuple
     return (" AND ".join(clauses) or "1=1"), args
 
 
-def _created_range_is_narrow(db: sqlite3.Connection, query: InstanceQuery) -> bool:
+def created_range_is_narrow(db: sqlite3.Connection, query: InstanceQuery) -> bool:
     only_created = InstanceQuery(created_from=query.created_from, created_to=query.created_to)
     where, args = where_clause(only_created)
     (found,) = db.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM instances INDEXED BY instances_by_created WHERE {where} "
+        f"SELECT count(*) FROM (SELECT 1 FROM instances INDEXED BY instances_by_created_id WHERE {where} "
         "LIMIT ?)",
         [*args, DENSE],
     ).fetchone()
@@ -64,12 +64,12 @@ def instance_page(
     db: sqlite3.Connection, query: InstanceQuery, limit: int, after: str | None
 ) -> list[sqlite3.Row]:
     """Up to `limit` + 1 instance rows matching `query` with ids after `after`, in id order."""
-    by_created = bool(query.created_from or query.created_to) and _created_range_is_narrow(db, query)
+    by_created = bool(query.created_from or query.created_to) and created_range_is_narrow(db, query)
     where, args = where_clause(query, created_indexed=by_created)
     if after is not None:
         where += " AND instance_id > ?"
         args.append(after)
-    source = "instances INDEXED BY instances_by_created" if by_created else "instances"
+    source = "instances INDEXED BY instances_by_created_id" if by_created else "instances"
     return db.execute(
         f"SELECT * FROM {source} WHERE {where} ORDER BY instance_id LIMIT ?", [*args, limit + 1]
     ).fetchall()

@@ -113,26 +113,30 @@ function readFilters(form) {
 
 async function loadPage(root) {
   const f = state.filters;
-  const query = new URLSearchParams({ top: String(PAGE_SIZE) });
+  // devhost's own list route: newest first and a name filter, paged by the store (listing.py).
+  const query = new URLSearchParams({ top: String(PAGE_SIZE), sort: f.sort });
+  if (f.name) query.set("name", f.name);
   if (f.status) query.set("runtimeStatus", f.status);
   if (f.prefix) query.set("instanceIdPrefix", f.prefix);
   if (f.from) query.set("createdTimeFrom", f.from);
   if (f.to) query.set("createdTimeTo", f.to);
   const token = state.tokens[state.page];
-  const response = await fetch(`${WEBHOOKS}/instances?${query}`, {
-    headers: headers(token ? { "x-ms-continuation-token": token } : {}),
-  });
-  if (!response.ok) {
-    notice(`Listing failed: HTTP ${response.status}`);
+  if (token) query.set("continuationToken", token);
+  const result = await call("GET", `${API}/instances?${query}`);
+  if (!result.ok) {
+    notice(`Listing failed: ${message(result)}`);
     return;
   }
-  let rows = await response.json();
-  const next = response.headers.get("x-ms-continuation-token") || "";
+  const rows = result.data.instances;
+  const next = result.data.continuationToken || "";
   state.tokens.length = state.page + 1;
   if (next) state.tokens.push(next);
-  if (f.name) rows = rows.filter((r) => r.name.toLowerCase().includes(f.name.toLowerCase()));
-  const field = f.sort === "updated" ? "lastUpdatedTime" : f.sort === "id" ? "instanceId" : "createdTime";
-  rows.sort((a, b) => (field === "instanceId" ? a[field].localeCompare(b[field]) : b[field].localeCompare(a[field])));
+  // A store without time order lists by id; then only the page itself can be sorted.
+  const pageSorted = result.data.order !== f.sort;
+  if (pageSorted) {
+    const field = f.sort === "updated" ? "lastUpdatedTime" : "createdTime";
+    rows.sort((a, b) => b[field].localeCompare(a[field]));
+  }
   // Auto-refresh: nothing to do when the page is what it was.
   const seen = JSON.stringify([f, state.page, next, rows]);
   if (seen === state.shown) return;
@@ -149,7 +153,7 @@ async function loadPage(root) {
   root.querySelector("#next-page").disabled = !next;
   root.querySelector("#first-page").disabled = state.page === 0;
   root.querySelector("#page-note").textContent =
-    `Page ${state.page + 1}, ${rows.length} shown` + (f.name ? " (name filtered on this page)" : "");
+    `Page ${state.page + 1}, ${rows.length} shown` + (pageSorted ? " (this store lists by id: sorted within the page)" : "");
 }
 
 async function fillOrchestrators(root) {
