@@ -1,9 +1,10 @@
 """dashboard-list: the dashboard's instance list answered with 100,000 stored instances (SQLite).
 
 The store is filled straight through the store's own bulk insert, then devhost is started on it and
-asked what the dashboard's list page asks: the first page, pages filtered by runtime status, id
-prefix and created range, and continuation pages from anywhere in the listing. Each is timed over
-loopback, client side, as p50 / p95.
+asked what the dashboard's list page asks of its route (newest first): the first page, pages
+filtered by runtime status, name and created range, and continuation pages from anywhere in the
+listing; and the same of the Durable HTTP API's list (id order). Each is timed over loopback,
+client side, as p50 / p95.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import aiohttp
 
 from devhost.api.continuation import encode_token
-from devhost.dashboard.routes import DASHBOARD_PATH
+from devhost.dashboard.listing import page_token
+from devhost.dashboard.routes import API_PATH, DASHBOARD_PATH
 from devhost.history import format_time
 from devhost.process import DevhostProcess
 from devhost.store import InstanceRecord, RuntimeStatus
@@ -76,23 +78,21 @@ def populate(path: Path, count: int) -> list[str]:
 
 async def _timed(
     http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
-) -> tuple[float, int, str]:
+) -> tuple[float, int]:
     t0 = time.perf_counter()
     async with http.get(url, headers=headers or {}) as resp:
         body = await resp.json()
         assert resp.status == 200, (resp.status, body)
-        token = resp.headers.get("x-ms-continuation-token", "")
-    return time.perf_counter() - t0, len(body), token
+    rows = body["instances"] if isinstance(body, dict) else body
+    return time.perf_counter() - t0, len(rows)
 
 
-async def _series(
-    http: aiohttp.ClientSession, samples: int, request: Any
-) -> tuple[list[float], list[int]]:
-    """Time `samples` calls of `request(i)` (each returns url and headers) after 5 untimed ones."""
+async def _series(http: aiohttp.ClientSession, samples: int, request: Any) -> tuple[list[float], list[int]]:
+    """Time `samples` calls of `request(i)` (each gives a URL and headers) after 5 untimed ones."""
     times, sizes = [], []
     for i in range(samples + 5):
         url, headers = request(i)
-        took, size, _ = await _timed(http, url, headers)
+        took, size = await _timed(http, url, headers)
         if i >= 5:
             times.append(took)
             sizes.append(size)
@@ -107,6 +107,42 @@ def _figures(name: str, times: list[float], sizes: list[int]) -> dict[str, Any]:
     }
 
 
+def _series_of(base: str, ids: list[str], count: int, rng: random.Random) -> dict[str, Any]:
+    """What the page asks, by name: each a function of the sample number giving a URL and headers."""
+    page = f"{base}{API_PATH}/instances?top={PAGE}"  # the dashboard's own route, newest first
+    webhooks = f"{base}{WEBHOOKS}/instances?top={PAGE}"  # the Durable HTTP API, in id order
+    hour = (BASE + timedelta(seconds=count // 2), BASE + timedelta(seconds=count // 2 + 3600))
+    created = f"&createdTimeFrom={format_time(hour[0])}&createdTimeTo={format_time(hour[1])}"
+
+    def somewhere() -> str:
+        n = rng.randrange(count)
+        return page_token("created", [format_time(BASE + timedelta(seconds=n)), ids[n]])
+
+    return {
+        "first_page": lambda i: (f"{page}&sort=created", None),
+        "first_page_by_updated": lambda i: (f"{page}&sort=updated", None),
+        "filtered_running": lambda i: (f"{page}&runtimeStatus=Running", None),
+        "filtered_name": lambda i: (f"{page}&name=ReserveTicket", None),
+        "filtered_failed_created_hour": lambda i: (f"{page}&runtimeStatus=Failed{created}", None),
+        # The worst case: a name and a status no instance has together walk all of that name's rows.
+        "filtered_name_and_status_matching_none": lambda i: (
+            f"{page}&name=ReserveTicket&runtimeStatus=Running",
+            None,
+        ),
+        "continuation": lambda i: (f"{page}&continuationToken={somewhere()}", None),
+        "webhooks_first_page": lambda i: (webhooks, None),
+        "webhooks_filtered_running": lambda i: (f"{webhooks}&runtimeStatus=Running", None),
+        "webhooks_filtered_failed_prefix": lambda i: (
+            f"{webhooks}&runtimeStatus=Failed&instanceIdPrefix={rng.choice('0123456789abcdef')}",
+            None,
+        ),
+        "webhooks_continuation": lambda i: (
+            webhooks,
+            {"x-ms-continuation-token": encode_token(rng.choice(ids))},
+        ),
+    }
+
+
 async def run_dashboard_list(app_dir: Path, work: Path, count: int, samples: int = 200) -> dict[str, Any]:
     path = work / f"dashboard-{count}.db"
     t0 = time.perf_counter()
@@ -114,32 +150,13 @@ async def run_dashboard_list(app_dir: Path, work: Path, count: int, samples: int
     seeded = time.perf_counter() - t0
     rng = random.Random(7)
     proc = DevhostProcess(work, f"sqlite:{path}", app=app_dir).start(timeout=600)
-    listing = f"{proc.url}{WEBHOOKS}/instances?top={PAGE}"
-    hour = (BASE + timedelta(seconds=count // 2), BASE + timedelta(seconds=count // 2 + 3600))
-    created = f"&createdTimeFrom={format_time(hour[0])}&createdTimeTo={format_time(hour[1])}"
     result: dict[str, Any] = {"scenario": "dashboard-list", "store": "sqlite", "stored_instances": count}
     result["seed_s"] = round(seeded, 2)
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(proc.url + DASHBOARD_PATH) as resp:
                 assert resp.status == 200 and "Instances" in await resp.text()
-            series = {
-                "first_page": lambda i: (listing, None),
-                "filtered_running": lambda i: (f"{listing}&runtimeStatus=Running", None),
-                "filtered_failed_prefix": lambda i: (
-                    f"{listing}&runtimeStatus=Failed&instanceIdPrefix={rng.choice('0123456789abcdef')}",
-                    None,
-                ),
-                "filtered_created_hour": lambda i: (listing + created, None),
-                "continuation": lambda i: (
-                    listing,
-                    {"x-ms-continuation-token": encode_token(rng.choice(ids))},
-                ),
-                "continuation_running": lambda i: (
-                    f"{listing}&runtimeStatus=Running",
-                    {"x-ms-continuation-token": encode_token(rng.choice(ids))},
-                ),
-            }
+            series = _series_of(proc.url, ids, count, rng)
             for name, request in series.items():
                 result.update(_figures(name, *await _series(http, samples, request)))
         result["devhost_rss_mb"] = round(proc.rss_mb() or 0, 1)

@@ -37,7 +37,7 @@ SORTS = ("created", "updated", "id")
 NAME_SCAN_PAGES = 20
 
 
-def _token(order: str, position: Any) -> str:
+def page_token(order: str, position: Any) -> str:
     if position is None:
         return ""
     text = json.dumps({"order": order, "after": position}, separators=(",", ":"))
@@ -105,7 +105,9 @@ async def list_instances(store: Any, request: web.Request) -> web.Response:
     return web.json_response(
         {
             "instances": [status_payload(r, show_input=True) for r in records],
-            "continuationToken": _token(order, list(position) if isinstance(position, tuple) else position),
+            "continuationToken": page_token(
+                order, list(position) if isinstance(position, tuple) else position
+            ),
             "order": order,
         }
     )

@@ -37,7 +37,7 @@ from .sqlite_lock import StoreLock
 from .sqlite_order import ORDER_INDEXES, Order, ordered_page
 from .sqlite_query import INDEXES, instance_page, where_clause
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS instances (
     instance_id       TEXT PRIMARY KEY,
     name              TEXT NOT NULL,
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS activities (
     attempt      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
-""" + INDEXES + ORDER_INDEXES
+"""
+_SCHEMA = _TABLES + INDEXES + ORDER_INDEXES
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))

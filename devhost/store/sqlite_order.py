@@ -19,15 +19,17 @@ from .sqlite_query import created_range_is_narrow, where_clause
 Order = Literal["created", "updated"]
 COLUMNS: dict[str, str] = {"created": "created_time", "updated": "last_updated_time"}
 
-ORDER_INDEXES = """
-DROP INDEX IF EXISTS instances_by_created;
-CREATE INDEX IF NOT EXISTS instances_by_created_id ON instances(created_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_updated_id ON instances(last_updated_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_status_created ON instances(runtime_status, created_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_status_updated ON instances(runtime_status, last_updated_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_name_created ON instances(name COLLATE NOCASE, created_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_name_updated ON instances(name COLLATE NOCASE, last_updated_time, instance_id);
-"""
+ORDER_INDEXES = "DROP INDEX IF EXISTS instances_by_created;\n" + "".join(
+    f"CREATE INDEX IF NOT EXISTS instances_by_{name} ON instances({columns}, instance_id);\n"
+    for name, columns in (
+        ("created_id", "created_time"),
+        ("updated_id", "last_updated_time"),
+        ("status_created", "runtime_status, created_time"),
+        ("status_updated", "runtime_status, last_updated_time"),
+        ("name_created", "name COLLATE NOCASE, created_time"),
+        ("name_updated", "name COLLATE NOCASE, last_updated_time"),
+    )
+)
 
 
 def ordered_page(

@@ -112,7 +112,8 @@ async def test_a_focused_instance_link_keeps_the_focus_when_the_list_refreshes(
 
 
 UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
-  .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
+  .filter((c) => !(c.labels && c.labels.length))
+  .filter((c) => !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
   .map((c) => c.outerHTML)"""
 NAMELESS_BUTTONS = """() => [...document.querySelectorAll("button, a[href]")]
   .filter((b) => !b.textContent.trim() && !b.getAttribute("aria-label")).map((b) => b.outerHTML)"""
@@ -153,7 +154,10 @@ async def test_the_instance_page_fits_a_phone(
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         for name in ("Raise event", "Terminate", "Purge"):
             box = await page.get_by_role("button", name=name).bounding_box()
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (name, box)
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (
+                name,
+                box,
+            )
         await shot(page, screenshots, "dashboard-instance-phone")
     finally:
         await page.context.close()
@@ -161,7 +165,10 @@ async def test_the_instance_page_fits_a_phone(
 
 
 PROGRESS = "/api/progress"
-SCHEMES = {"light": ("rgb(255, 255, 255)", "rgb(27, 27, 31)"), "dark": ("rgb(22, 24, 29)", "rgb(230, 232, 235)")}
+SCHEMES = {
+    "light": ("rgb(255, 255, 255)", "rgb(27, 27, 31)"),
+    "dark": ("rgb(22, 24, 29)", "rgb(230, 232, 235)"),
+}
 
 
 @pytest.mark.parametrize("scheme", list(SCHEMES))

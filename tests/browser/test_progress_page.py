@@ -416,7 +416,9 @@ async def test_the_city_choices_name_their_cities(
     await expect(page.locator(".view .chips").first.locator("li")).to_have_text(["Tokyo", "London"])
     await page.get_by_role("button", name="Pick London").click()
     await expect(page.locator("#runtime-badge")).to_have_text("Completed")
-    assert (await webhook_status(devhost.url, instance))["input"] == json.dumps({"choice": 3, "selectionTimeout": 120})
+    assert (await webhook_status(devhost.url, instance))["input"] == json.dumps(
+        {"choice": 3, "selectionTimeout": 120}
+    )
 
 
 async def test_the_landing_page_lists_every_scenario_with_labelled_fields(

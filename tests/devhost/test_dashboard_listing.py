@@ -34,7 +34,12 @@ def _records(count: int) -> list[InstanceRecord]:
         updated = format_time(BASE + timedelta(seconds=rng.randrange(100_000)))
         out.append(
             InstanceRecord(
-                f"i-{rng.getrandbits(40):010x}", rng.choice(NAMES), "e", rng.choice(STATUSES), created, updated
+                f"i-{rng.getrandbits(40):010x}",
+                rng.choice(NAMES),
+                "e",
+                rng.choice(STATUSES),
+                created,
+                updated,
             )
         )
     return out
@@ -73,16 +78,25 @@ CASES: dict[str, tuple[dict[str, str], Any]] = {
     "created": ({"sort": "created"}, lambda r: True),
     "updated": ({"sort": "updated"}, lambda r: True),
     "name, any case": ({"sort": "created", "name": "reserveticket"}, lambda r: r.name == "ReserveTicket"),
-    "status": ({"sort": "updated", "runtimeStatus": "Running"}, lambda r: r.runtime_status.value == "Running"),
+    "status": (
+        {"sort": "updated", "runtimeStatus": "Running"},
+        lambda r: r.runtime_status.value == "Running",
+    ),
     "two statuses and a name": (
         {"sort": "created", "runtimeStatus": "Running,Failed", "name": "CityRecommender"},
         lambda r: r.runtime_status.value in ("Running", "Failed") and r.name == "CityRecommender",
     ),
     "created range": (
-        {"sort": "updated", "createdTimeFrom": format_time(BASE + timedelta(seconds=20)),
-         "createdTimeTo": format_time(BASE + timedelta(seconds=40))},
-        lambda r: format_time(BASE + timedelta(seconds=20)) <= r.created_time
-        <= format_time(BASE + timedelta(seconds=40)),
+        {
+            "sort": "updated",
+            "createdTimeFrom": format_time(BASE + timedelta(seconds=20)),
+            "createdTimeTo": format_time(BASE + timedelta(seconds=40)),
+        },
+        lambda r: (
+            format_time(BASE + timedelta(seconds=20))
+            <= r.created_time
+            <= format_time(BASE + timedelta(seconds=40))
+        ),
     ),
     "id with a name": ({"sort": "id", "name": "E1_HelloSequence"}, lambda r: r.name == "E1_HelloSequence"),
 }
@@ -106,15 +120,24 @@ async def test_pages_hold_every_match_once_in_the_order_asked(
         expected = [r.instance_id for r in matching]
     assert [r["instanceId"] for r in rows] == expected
     assert pages >= len(expected) // 20
-    assert {"instanceId", "name", "runtimeStatus", "createdTime", "lastUpdatedTime", "customStatus"} <= set(rows[0])
+    assert {"instanceId", "name", "runtimeStatus", "createdTime", "lastUpdatedTime", "customStatus"} <= set(
+        rows[0]
+    )
 
 
 @pytest.mark.parametrize(
     "query",
-    [{"sort": "name"}, {"top": "0"}, {"top": "501"}, {"continuationToken": "not-a-token"},
-     {"continuationToken": "eyJvcmRlciI6ImlkIiwiYWZ0ZXIiOiJ4In0="}],  # a token of the id order
+    [
+        {"sort": "name"},
+        {"top": "0"},
+        {"top": "501"},
+        {"continuationToken": "not-a-token"},
+        {"continuationToken": "eyJvcmRlciI6ImlkIiwiYWZ0ZXIiOiJ4In0="},
+    ],  # a token of the id order
 )
-async def test_bad_input_is_a_json_400(filled: tuple[DevHost, list[InstanceRecord]], query: dict[str, str]) -> None:
+async def test_bad_input_is_a_json_400(
+    filled: tuple[DevHost, list[InstanceRecord]], query: dict[str, str]
+) -> None:
     host, _ = filled
     status, body = await _get(host, query)
     assert status == 400 and body["Message"], body
@@ -129,7 +152,9 @@ async def test_the_azure_store_lists_by_id_and_says_so(
     async with DevHost(ROOT, store="azure", port=0, rpc_port=0, time_skipping=False, workers=0) as host:
         client = host.client()
         ids = [await client.start_new("E1_HelloSequence", client_input=["Oslo"]) for _ in range(3)]
-        ids.append(await client.start_new("ReserveTicket", client_input={"userId": "x", "discountTimeout": 600}))
+        ids.append(
+            await client.start_new("ReserveTicket", client_input={"userId": "x", "discountTimeout": 600})
+        )
         await host.wait_idle()
         rows, _, order = await _walk(host, {"sort": "created", "name": "e1_hellosequence", "top": "2"})
         assert order == "id"
