@@ -475,3 +475,38 @@ async def test_the_api_answers_carry_no_key_or_management_link(devhost: DevhostP
     for body in (started, status, raised):
         for leak in ("code=", "sendEventPostUri", "statusQueryGetUri", "/runtime/webhooks"):
             assert leak not in body
+
+
+async def test_a_ticket_is_reserved_and_confirmed_by_keyboard_alone(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, watch = page_and_watch
+    await goto(page, f"{devhost.url}/api/progress?scenario=ticket")
+    await expect(page.get_by_label("User id")).to_be_visible()
+
+    async def tab_to(name: str) -> dict[str, Any]:
+        for _ in range(30):
+            await page.keyboard.press("Tab")
+            now = await page.evaluate(
+                "() => { const e = document.activeElement, s = getComputedStyle(e);"
+                " return { text: (e.textContent || '').trim(), label: e.labels?.[0]?.textContent || '',"
+                " outline: s.outlineStyle }; }"
+            )
+            if name in (now["text"], now["label"]):
+                return dict(now)
+        raise AssertionError(f"Tab never reached {name!r}")
+
+    field = await tab_to("User id")
+    assert field["outline"] == "solid"
+    await page.keyboard.press("ControlOrMeta+a")
+    await page.keyboard.type("hana")
+    await page.keyboard.press("Enter")  # submits the form from its field
+    instance = await instance_id(page)
+    await expect(page.get_by_role("button", name="Confirm booking")).to_be_enabled()
+    button = await tab_to("Confirm booking")
+    assert button["outline"] == "solid"
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".result")).to_have_text("Thank you for confirming your booking.")
+    status = await webhook_status(devhost.url, instance)
+    assert status["output"] is True and json.loads(status["input"]) == {"userId": "hana"}
+    await polling_stops(page, watch)
