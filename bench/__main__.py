@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .dashboard_list import run_dashboard_list
 from .floor import run_floor
 from .hello_cities import run_hello_cities
 from .scale import run_scale
@@ -20,7 +21,7 @@ from .single import run_single
 from .stats import report
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "scale")
+SCENARIOS = ("floor", "hello-cities", "single", "scale", "dashboard-list")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-small", type=int, default=1000)
     p.add_argument("--scale-large", type=int, default=100_000)
     p.add_argument("--scale-waiting", type=int, default=10_000)
+    p.add_argument("--dashboard-instances", type=int, default=100_000)
     return p
 
 
@@ -79,6 +81,9 @@ async def main(args: argparse.Namespace) -> None:
             )
         if "scale" in wanted:
             result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
+            print(report(result, None), flush=True)
+        if "dashboard-list" in wanted:
+            result = await run_dashboard_list(ROOT, work, args.dashboard_instances)
             print(report(result, None), flush=True)
 
 

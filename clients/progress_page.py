@@ -64,7 +64,15 @@ def page_config() -> dict[str, Any]:
             for s in SCENARIOS
         ],
         "defaultCities": list(DEFAULT_CITIES),
-        "choices": sorted(RECOMMENDATIONS),
+        # Each choice with the cities and seasons it recommends, so the form can name them.
+        "choices": [
+            {
+                "choice": choice,
+                "cities": RECOMMENDATIONS[choice]["recommendedCities"],
+                "seasons": RECOMMENDATIONS[choice]["recommendedSeasons"],
+            }
+            for choice in sorted(RECOMMENDATIONS)
+        ],
     }
 
 

@@ -29,6 +29,8 @@ from .api.server import public_app, rpc_app
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, app_setting, apply_app_settings, load_settings
+from .dashboard.routes import API_PATH as DASHBOARD_API_PATH
+from .dashboard.routes import dashboard_routes
 from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
@@ -157,7 +159,17 @@ class DevHost:
         )
         self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)
         self.port = await self._serve(
-            public_app(self.routes, api, self.keys, policy), s.host, s.port, fallback=False
+            public_app(
+                self.routes,
+                api,
+                self.keys,
+                policy,
+                extra_routes=dashboard_routes(control),
+                keyed_paths=(DASHBOARD_API_PATH,),
+            ),
+            s.host,
+            s.port,
+            fallback=False,
         )
         await self._dispatcher.start()
 

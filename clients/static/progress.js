@@ -7,6 +7,7 @@
 const TERMINAL = new Set(["Completed", "Failed", "Terminated", "Canceled"]);
 const MIN_DELAY_MS = 250;
 const MAX_DELAY_MS = 2000;
+const LOOKUP_DELAY_MS = 500;
 // An instance can answer 404 for a moment after it was started (the SDK reports Pending instances
 // as not found); keep asking this long before saying so, longer for one this page just started.
 const NOT_FOUND_GRACE_MS = 2000;
@@ -180,7 +181,10 @@ function showStart(scenarioKey) {
     showProblem(`There is no scenario named “${scenarioKey}”. Pick one below.`);
   }
   const select = $("city-choice");
-  select.replaceChildren(...config.choices.map((choice) => el("option", { value: choice, text: `Choice ${choice}` })));
+  // Each choice named by the cities it recommends: "Choice 2: Seattle or London".
+  select.replaceChildren(
+    ...config.choices.map((c) => el("option", { value: c.choice, text: `Choice ${c.choice}: ${c.cities.join(" or ")}` })),
+  );
   $("hello-cities").placeholder = config.defaultCities.join(", ");
   for (const form of document.querySelectorAll("#start form[data-scenario]")) {
     form.hidden = single && form.dataset.scenario !== scenarioKey;
@@ -461,7 +465,18 @@ function render(status) {
     summary = `${status.runtimeStatus}: ${reason}`;
   }
   if (hadFocus) container.focus();
+  $("details").hidden = false;
+  $("live").classList.toggle("ended", TERMINAL.has(status.runtimeStatus));
   announce(summary ?? `${title}: ${status.runtimeStatus}.`);
+}
+
+// An id with no instance behind it: the page says so and shows nothing of an instance.
+function notFound(text) {
+  $("instance").hidden = true;
+  $("live").textContent = "";
+  lastAnnouncement = "";
+  showProblem(text);
+  document.title = "Instance not found · Progress";
 }
 
 function stop() {
@@ -498,6 +513,7 @@ async function poll() {
   if (result && result.status === 200) {
     clearProblem();
     state.seen = true;
+    $("instance").hidden = false;
     const status = result.data;
     state.clockOffset = Date.parse(status.serverTime) - Date.now();
     const key = JSON.stringify([status.runtimeStatus, status.customStatus, status.output, status.lastUpdatedTime]);
@@ -511,25 +527,36 @@ async function poll() {
       return;
     }
   } else if (result && result.status === 404 && !state.seen && Date.now() - state.openedAt < state.graceMs) {
-    $("runtime-badge").textContent = "Pending";
-    $("runtime-badge").dataset.status = "Pending";
-    announce("Waiting for the instance to start…");
+    // Only an instance this page just started is known to exist; any other id is being looked up.
+    if (state.started) {
+      $("runtime-badge").textContent = "Pending";
+      $("runtime-badge").dataset.status = "Pending";
+      announce("Waiting for the instance to start…");
+    }
+  } else if (result && result.status === 404 && !state.seen) {
+    notFound(`No instance with id ${state.id} was found.`);
+    stop();
+    return;
   } else if (result && [400, 401, 403, 404].includes(result.status)) {
+    if (state.seen) $("runtime-badge").textContent = "Unknown";
+    else $("instance").hidden = true;
     showProblem(problemText(result));
-    $("runtime-badge").textContent = "Unknown";
     stop();
     return;
   } else if (result) {
     showProblem(`${problemText(result)} Retrying…`);
   }
-  state.delay = changed || state.soon ? MIN_DELAY_MS : Math.min(state.delay * 2, MAX_DELAY_MS);
+  // Until the instance is seen, a new one is due any moment (and an unknown id is told soon).
+  const ceiling = state.seen ? MAX_DELAY_MS : LOOKUP_DELAY_MS;
+  state.delay = changed || state.soon ? MIN_DELAY_MS : Math.min(state.delay * 2, ceiling);
   state.soon = false;
   schedule();
 }
 
 function openInstance(id, scenario, graceMs) {
   $("start").hidden = true;
-  $("instance").hidden = false;
+  // An instance this page started is shown at once; any other once its first status arrives.
+  $("instance").hidden = !scenario;
   $("instance").dataset.polling = "active";
   $("instance-id").textContent = id;
   if (scenario) $("instance-title").textContent = scenario.title;
@@ -548,8 +575,10 @@ function openInstance(id, scenario, graceMs) {
     inFlight: false,
     soon: false,
     seen: false,
+    started: Boolean(scenario),
     clockOffset: 0,
   };
+  if (!scenario) announce(`Looking up instance ${id}…`);
   poll();
 }
 

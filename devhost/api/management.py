@@ -66,7 +66,7 @@ def _parse_json_body(raw: bytes) -> Any:
         raise RequestError("Invalid JSON content: nested too deeply.") from exc
 
 
-def _instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
+def instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
     """The list and purge filters, and whether a status filter was given that no instance can match."""
     statuses, filtered = q.runtime_statuses(request.query.getall("runtimeStatus", []))
     query = InstanceQuery(
@@ -201,7 +201,7 @@ class ManagementApi:
         elif top < 1:
             raise RequestError(f"'top' must be 1 or more, not {top}.")
         after = decode_token(request.headers.get("x-ms-continuation-token"))
-        query, matches_nothing = _instance_query(request)
+        query, matches_nothing = instance_query(request)
         page: list[InstanceRecord] = []
         last: str | None = None
         if not matches_nothing:
@@ -220,7 +220,7 @@ class ManagementApi:
         terminal values of `runtimeStatus`; with none left, every instance in the time range goes,
         running ones too (DurableTask.AzureStorage, Tracking/AzureTableTrackingStore.cs,
         PurgeInstanceHistoryAsync). That deletes data, so devhost says so in its log."""
-        requested, matches_nothing = _instance_query(request)
+        requested, matches_nothing = instance_query(request)
         query = purge_query(requested)
         if not query.created_from:
             raise RequestError("Please provide value for 'createdTimeFrom' parameter.")

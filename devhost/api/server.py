@@ -3,12 +3,12 @@ the loopback-only RPC endpoint the SDK's `DurableOrchestrationClient` calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from aiohttp import web
 
 from ..bindings import RPC_PATH, WEBHOOK_PATH
-from ..dashboard.routes import API_PATH, dashboard_routes
 from .app_routes import AppRoutes
 from .auth import HostKeys, loopback_only, system_key_middleware
 from .browser_guard import BrowserPolicy, browser_guard
@@ -29,13 +29,17 @@ def public_app(
     api: ManagementApi,
     keys: HostKeys | None = None,
     policy: BrowserPolicy | None = None,
+    extra_routes: Sequence[web.RouteDef] = (),
+    keyed_paths: Sequence[str] = (),
 ) -> web.Application:
     """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key.
-    `policy` decides which Host names and browser origins are let in (default: loopback only)."""
+    `policy` decides which Host names and browser origins are let in (default: loopback only).
+    `extra_routes` (the dashboard's) are served beside the webhooks; with `keys`, paths under
+    `keyed_paths` need the system key too."""
     middlewares: list[Any] = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
-        middlewares.append(system_key_middleware(keys, API_PATH))
+        middlewares.extend(system_key_middleware(keys, path) for path in keyed_paths)
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
     document = openapi_document(api.settings, routes)
 
@@ -44,7 +48,7 @@ def public_app(
 
     app.router.add_get(f"{WEBHOOK_PATH}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(WEBHOOK_PATH))
-    app.add_routes(dashboard_routes(api.control))
+    app.add_routes(extra_routes)
 
     async def root(request: web.Request) -> web.Response:
         return web.json_response(

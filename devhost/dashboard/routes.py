@@ -2,11 +2,13 @@
 
     GET /runtime/devhost/dashboard/                  the page (static files shipped in this package)
     GET /runtime/devhost/api/orchestrators           the app's orchestrator names, for the start form
+    GET /runtime/devhost/api/instances               the list, newest first, with a name filter (listing.py)
     GET /runtime/devhost/api/instances/{id}/timeline task bars and custom-status changes of an instance
 
-Everything else the page does goes through the Durable HTTP API (/runtime/webhooks/durabletask/), as any
-client's calls do, so the page shows exactly what that API answers. With `--auth` the two API routes
-need the system key, as the webhooks do; the page passes on the `code` it was opened with.
+Everything else the page does (status, history, every action) goes through the Durable HTTP API
+(/runtime/webhooks/durabletask/), as any client's calls do, so the page shows exactly what that API
+answers. With `--auth` the API routes need the system key, as the webhooks do; the page passes on
+the `code` it was opened with.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from ..engine.control import Control
 from ..functions import Kind
+from .listing import list_instances
 from .views import status_changes, task_bars
 
 PREFIX = "/runtime/devhost"
@@ -47,6 +50,9 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
         names = sorted(fn.name for fn in control.index.functions.values() if fn.kind is Kind.ORCHESTRATOR)
         return web.json_response(names)
 
+    async def instances(request: web.Request) -> web.Response:
+        return await list_instances(control.store, request)
+
     async def timeline(request: web.Request) -> web.Response:
         record = await control.require(request.match_info["instanceId"])
         history = await control.history(record.instance_id)
@@ -68,5 +74,6 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
         web.get(DASHBOARD_PATH, page),
         web.get(DASHBOARD_PATH + "{file}", page),
         web.get(f"{API_PATH}/orchestrators", orchestrators),
+        web.get(f"{API_PATH}/instances", instances),
         web.get(f"{API_PATH}/instances/{{instanceId}}/timeline", timeline),
     ]

@@ -22,12 +22,14 @@ failed call is the store's business: each store retries it safely (see azure.py 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -242,3 +244,19 @@ class WatchedStore:
 
     async def purge_by(self, query: InstanceQuery) -> int:
         return await self._call(self.inner.purge_by(query), write=True)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a store offers beyond the contract (the SQLite store's ordered listing, entity
+        operations, test seams) passes through; its coroutines are watched like the contract's, as
+        writes (a write that works ends an outage, a read may not)."""
+        if name == "inner":
+            raise AttributeError(name)
+        attribute = getattr(self.inner, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            return await self._call(attribute(*args, **kwargs), write=True)
+
+        return watched

@@ -33,11 +33,12 @@ from .base import (
     Message,
     RuntimeStatus,
     WorkItem,
-    id_prefix_range,
 )
 from .sqlite_lock import StoreLock
+from .sqlite_order import ORDER_INDEXES, Order, ordered_page
+from .sqlite_query import INDEXES, instance_page, where_clause
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS instances (
     instance_id       TEXT PRIMARY KEY,
     name              TEXT NOT NULL,
@@ -51,7 +52,6 @@ CREATE TABLE IF NOT EXISTS instances (
     parent            TEXT,
     ledger            TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_time);
 CREATE TABLE IF NOT EXISTS history (
     instance_id TEXT NOT NULL,
     seq         INTEGER NOT NULL,
@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
 """
+_SCHEMA = _TABLES + INDEXES + ORDER_INDEXES
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
@@ -335,40 +336,26 @@ class SqliteStore:
         while len(self._history) > HISTORY_CACHE_INSTANCES:
             self._history.popitem(last=False)
 
-    @staticmethod
-    def _where(query: InstanceQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if query.created_from:
-            clauses.append("created_time >= ?")
-            args.append(query.created_from)
-        if query.created_to:
-            clauses.append("created_time <= ?")
-            args.append(query.created_to)
-        if query.statuses:
-            clauses.append(f"runtime_status IN ({','.join('?' * len(query.statuses))})")
-            args.extend(s.value for s in query.statuses)
-        if query.id_prefix:
-            # Range instead of LIKE: no wildcard in an id can widen the match.
-            low, high = id_prefix_range(query.id_prefix)
-            clauses.append("instance_id >= ?" if high is None else "instance_id >= ? AND instance_id < ?")
-            args.extend([low] if high is None else [low, high])
-        return (" AND ".join(clauses) or "1=1"), args
-
     @_reads
     async def query_instances(
         self, query: InstanceQuery, limit: int, after: str | None
     ) -> tuple[list[InstanceRecord], str | None]:
-        where, args = self._where(query)
-        if after is not None:
-            where += " AND instance_id > ?"
-            args.append(after)
-        rows = self._db.execute(
-            f"SELECT * FROM instances WHERE {where} ORDER BY instance_id LIMIT ?", [*args, limit + 1]
-        ).fetchall()
+        rows = instance_page(self._db, query, limit, after)
         page = [_row_to_instance(r) for r in rows[:limit]]
         token = page[-1].instance_id if len(rows) > limit else None
         return page, token
+
+    @_reads
+    async def ordered_instances(
+        self, query: InstanceQuery, name: str | None, order: Order, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[InstanceRecord], tuple[str, str] | None]:
+        """A page newest first by created or updated time (sqlite_order.py), and where the next starts."""
+        rows = ordered_page(self._db, query, name, order, limit, after)
+        page = [_row_to_instance(r) for r in rows[:limit]]
+        if len(rows) <= limit:
+            return page, None
+        last = page[-1]
+        return page, (last.created_time if order == "created" else last.last_updated_time, last.instance_id)
 
     async def send_message(self, message: Message) -> None:
         def tx(db: sqlite3.Connection) -> Any:
@@ -534,7 +521,7 @@ class SqliteStore:
         return deleted
 
     async def purge_by(self, query: InstanceQuery) -> int:
-        where, args = self._where(query)
+        where, args = where_clause(query)
         if not query.statuses:
             terminal = [s.value for s in RuntimeStatus if s.is_terminal]
             where += f" AND runtime_status IN ({','.join('?' * len(terminal))})"

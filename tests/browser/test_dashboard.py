@@ -190,3 +190,32 @@ async def test_the_phone_layout_keeps_the_list_usable(devhost: DevhostProcess, b
     finally:
         await page.context.close()
     assert watch.errors == []
+
+
+async def test_the_list_is_newest_first_across_pages_and_filters_by_name(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, _ = page_and_watch
+    ids = [start(devhost, "E1_HelloSequence", ["Nuuk"], f"dash-newest-{n:02d}") for n in range(55)]
+    ticket = start(devhost, "ReserveTicket", {"userId": "nia", "discountTimeout": 600}, "dash-newest-ticket")
+    await settle(devhost, ids[-1], {"Completed"})
+    await page.goto(devhost.url + DASHBOARD)
+    await page.get_by_label("Id prefix").fill("dash-newest-")
+    await page.get_by_role("button", name="Apply").click()
+    rows = page.locator("#instances tbody tr")
+    # Newest first from the store, not one page of ids sorted: the last started leads page 1.
+    await expect(rows).to_have_count(50)
+    await expect(rows.first).to_have_attribute("data-instance", ticket)
+    first_page = [await r.get_attribute("data-instance") for r in await rows.all()]
+    assert first_page == [ticket, *reversed(ids[-49:])]
+    await page.get_by_role("button", name="Next page").click()
+    await expect(rows).to_have_count(6)
+    second_page = [await r.get_attribute("data-instance") for r in await rows.all()]
+    assert second_page == list(reversed(ids[:6]))
+    await expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    # The name filter is the store's too: every row of every page is a ReserveTicket.
+    await page.get_by_label("Name", exact=True).fill("reserveticket")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-instance", ticket)
+    _call(devhost, "POST", f"{WEBHOOKS}/instances/{ticket}/terminate?reason=done")

@@ -343,16 +343,82 @@ async def test_any_instance_shows_its_status_input_output_and_times(
     await shot(page, screenshots, "any-instance-failed")
 
 
-async def test_an_unknown_instance_says_so_and_stops(
-    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+async def test_an_unknown_instance_says_not_found_and_nothing_else(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch], screenshots: Path
 ) -> None:
     page, watch = page_and_watch
     await goto(page, f"{devhost.url}/api/progress?instance=nosuchinstance")
 
-    await expect(page.get_by_role("alert")).to_have_text(
-        re.compile("No instance with id nosuchinstance was found")
-    )
+    await expect(page.get_by_role("alert")).to_have_text("No instance with id nosuchinstance was found.")
     await polling_stops(page, watch)
+    # Only that: no instance section with empty facts or null values, and no "waiting" on the way.
+    await expect(page.locator("#instance")).to_be_hidden()
+    main_text = await page.locator("main").inner_text()
+    assert main_text.strip() == "No instance with id nosuchinstance was found.", main_text
+    announcements = await page.evaluate("window.__announcements")
+    assert not [a for a in announcements if "aiting" in a or "Pending" in a], announcements
+    assert len(watch.status_requests()) >= 2  # it asked again before saying so
+    await shot(page, screenshots, "unknown-instance")
+
+
+# How many times a text is on the screen as a text of its own: text nodes equal to it, in an element
+# that takes more than a pixel (a visually hidden live region does not count; a JSON dump is no match).
+SHOWN_TIMES = """(text) => {
+  let count = 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.textContent.trim() !== text) continue;
+    const box = node.parentElement.getBoundingClientRect();
+    if (node.parentElement.checkVisibility() && box.width > 1 && box.height > 1) count += 1;
+  }
+  return count;
+}"""
+
+
+async def test_the_final_message_is_shown_once(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, watch = page_and_watch
+    await reserve(page, devhost.url, "gina")
+    await page.get_by_role("button", name="Confirm booking").click()
+    message = "Thank you for confirming your booking."
+    await expect(page.locator("#runtime-badge")).to_have_text("Completed")
+    await expect(page.locator(".result")).to_have_text(message)
+    await polling_stops(page, watch)
+    assert await page.evaluate(SHOWN_TIMES, message) == 1
+    # Screen readers still hear it: it is the live region's last announcement.
+    await expect(page.get_by_role("status")).to_have_text(message)
+
+    await goto(page, f"{devhost.url}/api/progress?scenario=city")
+    await page.get_by_label("Seconds to pick a city").fill("120")
+    await page.get_by_role("button", name="Get recommendations").click()
+    await page.get_by_role("button", name="Pick Tokyo").click()
+    await expect(page.locator("#runtime-badge")).to_have_text("Completed")
+    await expect(page.locator(".view .message")).to_have_text("Enjoy Tokyo in Spring.")
+    await polling_stops(page, watch)
+    assert await page.evaluate(SHOWN_TIMES, "Enjoy Tokyo in Spring.") == 1
+
+
+async def test_the_city_choices_name_their_cities(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, _ = page_and_watch
+    await goto(page, f"{devhost.url}/api/progress?scenario=city")
+    choice = page.get_by_label("Your choice")
+    await expect(choice.locator("option")).to_have_text(
+        ["Choice 1: Tokyo or Seattle", "Choice 2: Seattle or London", "Choice 3: Tokyo or London"]
+    )
+    # The choice picked by its cities is the one the orchestrator recommends them for.
+    await choice.select_option(label="Choice 3: Tokyo or London")
+    await page.get_by_label("Seconds to pick a city").fill("120")
+    await page.get_by_role("button", name="Get recommendations").click()
+    instance = await instance_id(page)
+    await expect(page.locator(".view .chips").first.locator("li")).to_have_text(["Tokyo", "London"])
+    await page.get_by_role("button", name="Pick London").click()
+    await expect(page.locator("#runtime-badge")).to_have_text("Completed")
+    assert (await webhook_status(devhost.url, instance))["input"] == json.dumps(
+        {"choice": 3, "selectionTimeout": 120}
+    )
 
 
 async def test_the_landing_page_lists_every_scenario_with_labelled_fields(
@@ -409,3 +475,38 @@ async def test_the_api_answers_carry_no_key_or_management_link(devhost: DevhostP
     for body in (started, status, raised):
         for leak in ("code=", "sendEventPostUri", "statusQueryGetUri", "/runtime/webhooks"):
             assert leak not in body
+
+
+async def test_a_ticket_is_reserved_and_confirmed_by_keyboard_alone(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, watch = page_and_watch
+    await goto(page, f"{devhost.url}/api/progress?scenario=ticket")
+    await expect(page.get_by_label("User id")).to_be_visible()
+
+    async def tab_to(name: str) -> dict[str, Any]:
+        for _ in range(30):
+            await page.keyboard.press("Tab")
+            now = await page.evaluate(
+                "() => { const e = document.activeElement, s = getComputedStyle(e);"
+                " return { text: (e.textContent || '').trim(), label: e.labels?.[0]?.textContent || '',"
+                " outline: s.outlineStyle }; }"
+            )
+            if name in (now["text"], now["label"]):
+                return dict(now)
+        raise AssertionError(f"Tab never reached {name!r}")
+
+    field = await tab_to("User id")
+    assert field["outline"] == "solid"
+    await page.keyboard.press("ControlOrMeta+a")
+    await page.keyboard.type("hana")
+    await page.keyboard.press("Enter")  # submits the form from its field
+    instance = await instance_id(page)
+    await expect(page.get_by_role("button", name="Confirm booking")).to_be_enabled()
+    button = await tab_to("Confirm booking")
+    assert button["outline"] == "solid"
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".result")).to_have_text("Thank you for confirming your booking.")
+    status = await webhook_status(devhost.url, instance)
+    assert status["output"] is True and json.loads(status["input"]) == {"userId": "hana"}
+    await polling_stops(page, watch)

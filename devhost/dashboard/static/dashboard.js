@@ -6,6 +6,7 @@ const WEBHOOKS = "/runtime/webhooks/durabletask";
 const API = "/runtime/devhost/api";
 const PAGE_SIZE = 50;
 const REFRESH_MS = 2000;
+const ENDED = ["Completed", "Failed", "Terminated"];
 const key = new URLSearchParams(location.search).get("code");
 const view = document.getElementById("view");
 const state = { tokens: [""], page: 0, timer: null, filters: null };
@@ -74,6 +75,18 @@ function link(instanceId) {
   return `#/instance/${encodeURIComponent(instanceId)}`;
 }
 
+// Re-renders `root` (auto-refresh) without taking the keyboard focus away: a focused link that the
+// render replaced is found again by its address and focused.
+function keepingFocus(root, render) {
+  const active = document.activeElement;
+  const href = active && root.contains(active) && active.matches("a[href]") ? active.getAttribute("href") : null;
+  render();
+  if (href && !root.contains(active)) {
+    const again = [...root.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === href);
+    if (again) again.focus();
+  }
+}
+
 function stopRefresh() {
   if (state.timer) clearInterval(state.timer);
   state.timer = null;
@@ -100,39 +113,47 @@ function readFilters(form) {
 
 async function loadPage(root) {
   const f = state.filters;
-  const query = new URLSearchParams({ top: String(PAGE_SIZE) });
+  // devhost's own list route: newest first and a name filter, paged by the store (listing.py).
+  const query = new URLSearchParams({ top: String(PAGE_SIZE), sort: f.sort });
+  if (f.name) query.set("name", f.name);
   if (f.status) query.set("runtimeStatus", f.status);
   if (f.prefix) query.set("instanceIdPrefix", f.prefix);
   if (f.from) query.set("createdTimeFrom", f.from);
   if (f.to) query.set("createdTimeTo", f.to);
   const token = state.tokens[state.page];
-  const response = await fetch(`${WEBHOOKS}/instances?${query}`, {
-    headers: headers(token ? { "x-ms-continuation-token": token } : {}),
-  });
-  if (!response.ok) {
-    notice(`Listing failed: HTTP ${response.status}`);
+  if (token) query.set("continuationToken", token);
+  const result = await call("GET", `${API}/instances?${query}`);
+  if (!result.ok) {
+    notice(`Listing failed: ${message(result)}`);
     return;
   }
-  let rows = await response.json();
-  const next = response.headers.get("x-ms-continuation-token") || "";
+  const rows = result.data.instances;
+  const next = result.data.continuationToken || "";
   state.tokens.length = state.page + 1;
   if (next) state.tokens.push(next);
-  if (f.name) rows = rows.filter((r) => r.name.toLowerCase().includes(f.name.toLowerCase()));
-  const field = f.sort === "updated" ? "lastUpdatedTime" : f.sort === "id" ? "instanceId" : "createdTime";
-  rows.sort((a, b) => (field === "instanceId" ? a[field].localeCompare(b[field]) : b[field].localeCompare(a[field])));
+  // A store without time order lists by id; then only the page itself can be sorted.
+  const pageSorted = result.data.order !== f.sort;
+  if (pageSorted) {
+    const field = f.sort === "updated" ? "lastUpdatedTime" : "createdTime";
+    rows.sort((a, b) => b[field].localeCompare(a[field]));
+  }
+  // Auto-refresh: nothing to do when the page is what it was.
+  const seen = JSON.stringify([f, state.page, next, rows]);
+  if (seen === state.shown) return;
+  state.shown = seen;
   const body = root.querySelector("#instances tbody");
-  body.replaceChildren(...rows.map((r) => el("tr", { "data-instance": r.instanceId },
+  keepingFocus(body, () => body.replaceChildren(...rows.map((r) => el("tr", { "data-instance": r.instanceId },
     el("td", { class: "mono" }, el("a", { href: link(r.instanceId), text: r.instanceId })),
     el("td", { text: r.name }),
     el("td", { class: `status status-${r.runtimeStatus}`, text: r.runtimeStatus }),
     el("td", { class: "mono", text: r.customStatus === null ? "" : asJson(r.customStatus) }),
     el("td", { text: when(r.createdTime) }),
-    el("td", { text: when(r.lastUpdatedTime) }))));
+    el("td", { text: when(r.lastUpdatedTime) })))));
   root.querySelector("#empty").hidden = rows.length > 0;
   root.querySelector("#next-page").disabled = !next;
   root.querySelector("#first-page").disabled = state.page === 0;
   root.querySelector("#page-note").textContent =
-    `Page ${state.page + 1}, ${rows.length} shown` + (f.name ? " (name filtered on this page)" : "");
+    `Page ${state.page + 1}, ${rows.length} shown` + (pageSorted ? " (this store lists by id: sorted within the page)" : "");
 }
 
 async function fillOrchestrators(root) {
@@ -148,6 +169,7 @@ function listView() {
   const form = root.querySelector("#filters");
   state.tokens = [""];
   state.page = 0;
+  state.shown = "";
   state.filters = readFilters(form);
   const reload = () => loadPage(root).catch((error) => notice(String(error)));
   form.addEventListener("submit", (event) => {
@@ -230,7 +252,7 @@ function renderStatusTimeline(root, timeline) {
 
 function renderTasks(root, timeline) {
   const box = root.querySelector("#tasks");
-  const ended = ["Completed", "Failed", "Terminated"].includes(timeline.runtimeStatus);
+  const ended = ENDED.includes(timeline.runtimeStatus);
   const now = Date.now() - new Date(timeline.createdTime).getTime();
   const last = new Date(timeline.lastUpdatedTime).getTime() - new Date(timeline.createdTime).getTime();
   const span = Math.max(1, ...timeline.tasks.map((t) => t.end ?? (ended ? last : now)), ended ? last : now);
@@ -324,6 +346,7 @@ function instanceView(instanceId) {
   view.replaceChildren(root);
   root.querySelector("#instance-title").textContent = instanceId;
   document.title = `${instanceId} - devhost dashboard`;
+  let shown = "";
   const reload = async () => {
     const id = encodeURIComponent(instanceId);
     const [status, timeline] = await Promise.all([
@@ -337,10 +360,16 @@ function instanceView(instanceId) {
       return;
     }
     if (!status.ok || !timeline.ok) { notice(`Reading the instance failed: ${message(status.ok ? timeline : status)}`); return; }
-    renderSummary(root, status.data);
-    renderStatusTimeline(root, timeline.data);
-    renderTasks(root, timeline.data);
-    renderHistory(root, status.data.historyEvents);
+    // Auto-refresh: an active instance's open bars grow with the clock; an ended one's stay as they are.
+    const seen = JSON.stringify([status.data, timeline.data]);
+    if (seen === shown && ENDED.includes(timeline.data.runtimeStatus)) return;
+    shown = seen;
+    keepingFocus(root, () => {
+      renderSummary(root, status.data);
+      renderStatusTimeline(root, timeline.data);
+      renderTasks(root, timeline.data);
+      renderHistory(root, status.data.historyEvents);
+    });
   };
   for (const button of root.querySelectorAll("#actions button")) {
     button.addEventListener("click", () => act(root, instanceId, button.dataset.action, reload));

@@ -88,7 +88,11 @@ def test_the_page_gets_the_scenarios_from_the_app() -> None:
             },
         ],
         "defaultCities": ["Tokyo", "Seattle", "London"],
-        "choices": [1, 2, 3],
+        "choices": [
+            {"choice": 1, "cities": ["Tokyo", "Seattle"], "seasons": ["Spring", "Summer"]},
+            {"choice": 2, "cities": ["Seattle", "London"], "seasons": ["Summer"]},
+            {"choice": 3, "cities": ["Tokyo", "London"], "seasons": ["Spring", "Summer"]},
+        ],
     }
 
 
