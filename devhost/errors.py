@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 
 class DevHostError(Exception):
@@ -28,6 +29,15 @@ class StoreUnavailableError(StoreError):
         super().__init__(message)
         self.retry_after = retry_after
         self.back: asyncio.Event | None = None  # set when the store works again
+
+    @property
+    def whole_seconds(self) -> int:
+        """`retry_after` as a Retry-After header gives it: whole seconds, at least 1."""
+        return whole_seconds(self.retry_after)
+
+
+def whole_seconds(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
 
 
 class StoreInUseError(StoreError):

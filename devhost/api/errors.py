@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -57,7 +56,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(refusal_status(exc), str(exc))
     except StoreUnavailableError as exc:  # a storage outage (store/outage.py): try again later
         response = error_response(503, str(exc))
-        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        response.headers["Retry-After"] = str(exc.whole_seconds)
         return response
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from ..errors import StoreUnavailableError
+from ..errors import StoreUnavailableError, whole_seconds
 from .base import (
     ActivityTask,
     EpisodeResult,
@@ -133,7 +133,8 @@ class OutageWatch:
         self._write_failed = self._write_failed or write
         wait = self.retry_after()
         error = StoreUnavailableError(
-            f"The durable store ({self.shown}) is unavailable: {reason}. Try again in {wait:.0f} s.",
+            f"The durable store ({self.shown}) is unavailable: {reason}. "
+            f"Try again in {whole_seconds(wait)} s.",
             retry_after=wait,
         )
         error.back = self._back
