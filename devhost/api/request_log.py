@@ -2,7 +2,7 @@
 
     "GET /runtime/webhooks/durabletask/instances/abc?code=*** HTTP/1.1" 200 412 bytes 0.0021s
 
-Keys are never logged (see the README's security notes): a `code=` query value is masked whatever it
+Keys are never logged (see docs/reliability.md, Security): a `code=` query value is masked whatever it
 holds, and any of the host's keys appearing elsewhere in the line (a path segment) is masked too.
 """
 

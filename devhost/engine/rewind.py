@@ -76,7 +76,7 @@ def failed_execution(history: list[str]) -> bool:
 
 
 def retried_failures(history: list[str], ledger: Ledger) -> list[int]:
-    """Failed tasks that ran with retry options: devhost does not rewind those (see the README)."""
+    """Failed tasks that ran with retry options: devhost does not rewind those (see docs/devhost.md)."""
     failed = [json.loads(t) for t in history]
     kinds = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED)
     return sorted(

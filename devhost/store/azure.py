@@ -101,7 +101,7 @@ class AzureStore(EpisodeCommitter, WorkFetcher):
                 raise StoreError(
                     f"cannot use Azure Storage ({self.account.shown}): {error_reason(exc)}"
                     + (
-                        ". Is Azurite running? See the README, section Stores."
+                        ". Is Azurite running? See docs/devhost.md, section Stores."
                         if self.account.development
                         else ""
                     )

@@ -20,7 +20,7 @@ from .conftest import PHONE, PageWatch, open_page
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DASHBOARD = "/runtime/devhost/dashboard/"
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-# DEVHOST_README_SCREENSHOTS=1 also copies the README's screenshots into docs/images.
+# DEVHOST_README_SCREENSHOTS=1 also copies the screenshots docs/devhost.md shows into docs/images.
 UPDATE_README = os.environ.get("DEVHOST_README_SCREENSHOTS") == "1"
 
 

@@ -1,7 +1,8 @@
 """requests.http (REST Client format) and the README walk-through's curl commands, read as requests.
 
-Both are reduced to the same comparable form: method, path with the instance id as {id}, query
-without the key (`code`), and the JSON body. requests.http is also runnable here: file variables and
+Both are reduced to the same comparable form: method, path and query with each value read from an
+earlier answer (an instance id, a creation time) as {id}, query without the key (`code`), and the
+JSON body. requests.http is also runnable here: file variables and
 `{{name.response.body.$.field}}` references to earlier named answers are resolved as REST Client does.
 """
 
@@ -141,7 +142,7 @@ def comparable_curl(command: str) -> Comparable:
     if query and not get_query:
         raise ValueError(f"--data-urlencode without -G: {command!r}")
     extra = [(key, value) for key, _, value in (item.partition("=") for item in query)]
-    return Comparable.of(method, re.sub(r"\$id\b", "{id}", url), body, extra)
+    return Comparable.of(method, re.sub(r"\$\w+", "{id}", url), body, extra)
 
 
 def walk_through_requests(readme: str) -> list[Comparable]:

@@ -240,7 +240,10 @@ def test_the_function_app_waits_for_its_role_assignments() -> None:
 
 def test_the_python_version_is_the_same_in_bicep_readme_and_pyproject() -> None:
     version = MAIN["parameters"]["pythonVersion"]["default"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # The pages that say which Python to run the app with: the README and the deploy, Core Tools and
+    # troubleshooting pages it links.
+    pages = ["README.md", "docs/deploy.md", "docs/core-tools.md", "docs/troubleshooting.md"]
+    readme = "\n".join((ROOT / page).read_text(encoding="utf-8") for page in pages)
     # tomllib is not in Python 3.10, which the project still supports: two lines read by pattern.
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (minimum,) = re.findall(r'^requires-python = ">=(3\.\d+)"$', pyproject, re.M)

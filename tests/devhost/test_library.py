@@ -1,4 +1,4 @@
-"""DevHost used as a library, as the README shows it."""
+"""DevHost used as a library, as docs/devhost.md shows it."""
 
 from __future__ import annotations
 
