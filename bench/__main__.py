@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-large", type=int, default=100_000)
     p.add_argument("--scale-waiting", type=int, default=10_000)
     p.add_argument("--dashboard-instances", type=int, default=100_000)
+    p.add_argument(
+        "--dashboard-stores",
+        default="sqlite",
+        help="dashboard-list stores: sqlite and/or azure (Azurite; seeding 100,000 rows takes minutes)",
+    )
     return p
 
 
@@ -100,7 +105,7 @@ async def main(args: argparse.Namespace) -> None:
             result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
             print(report(result, None), flush=True)
         if "dashboard-list" in wanted:
-            for kind in args.stores.split(","):
+            for kind in args.dashboard_stores.split(","):
                 if kind == "azure":
                     result = await _dashboard_on_azurite(work, args.dashboard_instances)
                 else:

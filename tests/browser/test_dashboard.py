@@ -178,6 +178,9 @@ async def test_start_an_orchestration_from_the_page_and_an_unknown_id(
     await expect(page.locator("#status-timeline li .value")).to_have_text(['"Lima"', '"Quito"'])
     await page.goto(f"{devhost.url}{DASHBOARD}#/instance/no-such-instance")
     await expect(page.locator("#summary")).to_have_text("No instance with this id.")
+    assert (await page.locator("main").inner_text()).split() == [
+        *"← All instances no-such-instance No instance with this id.".split()
+    ]
 
 
 async def test_the_phone_layout_keeps_the_list_usable(devhost: DevhostProcess, browser: Any) -> None:
