@@ -1,7 +1,8 @@
 // The progress page: starts a scenario or opens an instance, then follows its custom status.
 //
 // Everything shown comes from GET progress/status/{id}, polled with backoff (250 ms doubling to
-// 2 s, back to 250 ms whenever something changes) until the instance ends. A function key given
+// 2 s, or to 500 ms until the instance is first seen; back to 250 ms whenever something changes)
+// until the instance ends. An id that stays unknown gets "not found" and nothing else. A function key given
 // to the page as ?code= is sent with every call as the x-functions-key header and shown nowhere.
 
 const TERMINAL = new Set(["Completed", "Failed", "Terminated", "Canceled"]);

@@ -82,9 +82,13 @@ async def _by_id(
     kept: list[InstanceRecord] = []
     wanted = name.casefold()
     for _ in range(NAME_SCAN_PAGES):
-        page, after = await store.query_instances(query, top - len(kept), after)
-        kept.extend(r for r in page if r.name.casefold() == wanted)
-        if after is None or len(kept) == top:
+        page, after = await store.query_instances(query, top, after)
+        for record in page:
+            if record.name.casefold() == wanted:
+                kept.append(record)
+                if len(kept) == top:  # the next page starts after this one (in id order)
+                    return kept, record.instance_id
+        if after is None:
             break
     return kept, after
 

@@ -178,6 +178,8 @@ async def test_start_an_orchestration_from_the_page_and_an_unknown_id(
     await expect(page.locator("#status-timeline li .value")).to_have_text(['"Lima"', '"Quito"'])
     await page.goto(f"{devhost.url}{DASHBOARD}#/instance/no-such-instance")
     await expect(page.locator("#summary")).to_have_text("No instance with this id.")
+    shown = " ".join((await page.locator("main").inner_text()).split())
+    assert shown == "← All instances no-such-instance No instance with this id.", shown
 
 
 async def test_the_phone_layout_keeps_the_list_usable(devhost: DevhostProcess, browser: Any) -> None:
@@ -219,3 +221,13 @@ async def test_the_list_is_newest_first_across_pages_and_filters_by_name(
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_have_attribute("data-instance", ticket)
     _call(devhost, "POST", f"{WEBHOOKS}/instances/{ticket}/terminate?reason=done")
+
+
+async def test_the_start_banner_names_the_dashboard(
+    devhost: DevhostProcess, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, _ = page_and_watch
+    banner = [line for line in devhost.log_path.read_text().splitlines() if line.startswith("Dashboard: ")]
+    assert banner == [f"Dashboard: http://localhost:{devhost.port}{DASHBOARD}"], banner
+    await page.goto(banner[0].removeprefix("Dashboard: "))
+    await expect(page.get_by_role("heading", name="Instances")).to_be_visible()

@@ -356,7 +356,8 @@ function instanceView(instanceId) {
     if (status.status === 404) {
       stopRefresh();
       root.querySelector("#summary").replaceChildren(el("p", { text: "No instance with this id." }));
-      root.querySelector("#actions").hidden = true;
+      // Nothing else: no actions, no empty timelines or history of an instance that is not there.
+      for (const part of root.querySelectorAll("#actions, #raise-form, h2, ol, #tasks, ul, .table-wrap")) part.hidden = true;
       return;
     }
     if (!status.ok || !timeline.ok) { notice(`Reading the instance failed: ${message(status.ok ? timeline : status)}`); return; }
