@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..clock import RealClock, VirtualClock
@@ -94,17 +94,19 @@ class TimeControl:
         async with self._moving:
             with self.skipping.held():
                 before = clock.now()
-                target = before + delta
+                # The clock ends `delta` further ahead of the wall clock than it was: the wall clock
+                # runs while the steps are taken, and those moments are not taken out of `delta`.
+                ahead = clock.offset + delta
                 steps = 0
                 await self._dispatcher.wait_idle()
                 while True:
-                    # Moving to `target` while it is still ahead: the wall clock runs meanwhile.
                     due = await self._store.next_due(clock.now())
-                    if due is None or due > target:
+                    if due is None or due > datetime.now(timezone.utc) + ahead:
                         break
                     clock.advance_to(due)
                     steps += 1
                     await self._dispatcher.wait_idle()
-                clock.advance_to(target)
+                if ahead > clock.offset:
+                    clock.advance(ahead - clock.offset)
                 await self._dispatcher.wait_idle()
                 return Advanced(before, clock.now(), steps)
