@@ -15,12 +15,13 @@ from typing import Any
 
 from .floor import run_floor
 from .hello_cities import run_hello_cities
+from .idle_cpu import run_idle_cpu
 from .scale import run_scale
 from .single import run_single
 from .stats import report
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "scale")
+SCENARIOS = ("floor", "hello-cities", "single", "scale", "idle-cpu")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-small", type=int, default=1000)
     p.add_argument("--scale-large", type=int, default=100_000)
     p.add_argument("--scale-waiting", type=int, default=10_000)
+    p.add_argument("--idle-seconds", type=float, default=5.0, help="idle-cpu's measuring window (default 5)")
     return p
 
 
@@ -80,6 +82,9 @@ async def main(args: argparse.Namespace) -> None:
         if "scale" in wanted:
             result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
             print(report(result, None), flush=True)
+        if "idle-cpu" in wanted:
+            for result in await asyncio.to_thread(run_idle_cpu, work, args.idle_seconds):
+                print(report(result, None), flush=True)
 
 
 if __name__ == "__main__":
