@@ -3,9 +3,10 @@
     GET /runtime/devhost/dashboard/                  the page (static files shipped in this package)
     GET /runtime/devhost/api/orchestrators           the app's orchestrator names, for the start form
     GET /runtime/devhost/api/instances/{id}/timeline task bars and custom-status changes of an instance
+    GET, POST /runtime/devhost/api/time[/advance]    the engine's clock (devhost/api/time_routes.py)
 
 Everything else the page does goes through the Durable HTTP API (/runtime/webhooks/durabletask/), as any
-client's calls do, so the page shows exactly what that API answers. With `--auth` the two API routes
+client's calls do, so the page shows exactly what that API answers. With `--auth` the API routes
 need the system key, as the webhooks do; the page passes on the `code` it was opened with.
 """
 
@@ -15,6 +16,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from .. import history as h
 from ..engine.control import Control
 from ..functions import Kind
 from .views import status_changes, task_bars
@@ -60,6 +62,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
                 "parent": record.parent,
                 "tasks": task_bars(history, record.created_time, ended=record.runtime_status.is_terminal),
                 "customStatus": status_changes(record),
+                "now": h.format_time(control.clock.now()),
             }
         )
 
