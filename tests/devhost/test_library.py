@@ -22,6 +22,9 @@ async def test_readme_library_example() -> None:
         status = await client.get_status(instance_id)
         assert status.custom_status == "London"
         assert status.output == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+        ticket = await client.start_new("ReserveTicket", None, "zoe")
+        await host.advance(timedelta(seconds=61))
+        assert (await client.get_status(ticket)).output is False
 
 
 async def test_a_deadline_passes_only_when_the_clock_is_moved_past_it() -> None:
