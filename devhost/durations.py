@@ -21,10 +21,7 @@ def parse_duration(value: object) -> timedelta:
     """The duration `value` says; ValueError naming what is accepted otherwise (negative included)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(_expected(value))
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        seconds = _seconds(value.strip())
+    seconds = float(value) if isinstance(value, (int, float)) else _seconds(value.strip())
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(_expected(value))
     if seconds > MAX_DURATION.total_seconds():

@@ -47,7 +47,7 @@ def _advance_arguments(raw: bytes, query: Any) -> tuple[Any, float]:
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError) as exc:
-            raise RequestError(f"The body must be JSON such as {{\"by\": \"2h\"}}: {exc}") from exc
+            raise RequestError(f'The body must be JSON such as {{"by": "2h"}}: {exc}') from exc
         if not isinstance(body, dict):
             raise RequestError('The body must be a JSON object such as {"by": "2h"}.')
         unknown = sorted(set(body) - {"by", "timeout"})

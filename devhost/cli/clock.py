@@ -27,7 +27,9 @@ def add_parser(sub: Any) -> None:
 
     clock = sub.add_parser("time", help="read or move the virtual clock of a running host")
     verbs = clock.add_subparsers(dest="verb", required=True)
-    now = verbs.add_parser("now", parents=[common], help="the host's time, and how far ahead of the wall clock")
+    now = verbs.add_parser(
+        "now", parents=[common], help="the host's time, and how far ahead of the wall clock"
+    )
     now.set_defaults(handler=_run(_now))
     advance = verbs.add_parser(
         "advance", parents=[common], help="move the clock ahead, firing the timers that fall due in order"

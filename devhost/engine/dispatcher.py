@@ -15,10 +15,10 @@ from typing import Any
 
 from .. import history as h
 from ..clock import RealClock
-from ..time_skipping import NoSkipping
 from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
+from ..time_skipping import NoSkipping
 from .episode import HTTP_ACTIVITY, EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker

@@ -14,11 +14,9 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
 from ..api.management import history_view
-from ..engine.time_control import Advanced
 from ..functions import Kind
 from ..host import DevHost
 
@@ -100,11 +98,6 @@ class TestHost(DevHost):
         if isinstance(runtime_status, str) or not isinstance(runtime_status, Iterable):
             return {_status_name(runtime_status)}
         return {_status_name(s) for s in runtime_status}
-
-    async def advance(self, delta: timedelta, *, timeout: float | None = 30.0) -> Advanced:
-        """Move the clock ahead by `delta`, firing each timer that falls due in order at its own time, and
-        wait until the work they bring has run (TimeoutError after `timeout` real seconds)."""
-        return await super().advance(delta, timeout=timeout)
 
     async def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The instance's history as the status API shows it (`showHistory`), inputs and outputs included:

@@ -196,7 +196,7 @@ async def test_fast_forward_from_the_list_passes_a_deadline(
     tmp_path: Path, page_and_watch: tuple[Page, PageWatch]
 ) -> None:
     page, _ = page_and_watch
-    proc = DevhostProcess(tmp_path, "memory", app=Path(__file__).resolve().parents[2]).start()
+    proc = DevhostProcess(tmp_path, "memory", app=README_IMAGES.parents[1]).start()
     try:
         instance = start(proc, "ReserveTicket", {"userId": "fay", "discountTimeout": 600}, "dash-clock")
         await settle(proc, instance, {"Running"})

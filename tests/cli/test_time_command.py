@@ -32,7 +32,9 @@ async def devhost_time(capsys: pytest.CaptureFixture[str], url: str, *argv: str)
 
 
 @pytest.mark.devhost(app=str(MONITOR), time_skipping=False)
-async def test_advance_and_now_against_a_host(durable_host: TestHost, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_advance_and_now_against_a_host(
+    durable_host: TestHost, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = durable_host.client()
     monitor = await client.start_new("monitor")
     await durable_host.wait_for(monitor, custom_status=lambda s: s is not None)

@@ -48,8 +48,12 @@ async def test_advance_by_three_hours_runs_three_iterations(monitor_host: DevHos
     assert status.custom_status["iterations"] == 3
 
     # The ISO 8601 form, and a number of seconds, do the same.
-    assert (await call(monitor_host, "POST", f"{TIME}/advance", body={"by": "PT1H"})).json()["dueTimesPassed"] == 1
-    assert (await call(monitor_host, "POST", f"{TIME}/advance", body={"by": 3600})).json()["dueTimesPassed"] == 1
+    assert (await call(monitor_host, "POST", f"{TIME}/advance", body={"by": "PT1H"})).json()[
+        "dueTimesPassed"
+    ] == 1
+    assert (await call(monitor_host, "POST", f"{TIME}/advance", body={"by": 3600})).json()[
+        "dueTimesPassed"
+    ] == 1
     assert (await monitor_host.client().get_status(monitor)).custom_status["iterations"] == 5
 
 
@@ -85,8 +89,12 @@ async def test_status_payloads_carry_the_virtual_time_once_it_is_ahead(monitor_h
         (b"[" * 100_000, "must be JSON"),
     ],
 )
-async def test_bad_advances_are_400_and_leave_the_clock(monitor_host: DevHost, data: bytes, fragment: str) -> None:
-    reply = await call(monitor_host, "POST", f"{TIME}/advance", data=data, headers={"Content-Type": "application/json"})
+async def test_bad_advances_are_400_and_leave_the_clock(
+    monitor_host: DevHost, data: bytes, fragment: str
+) -> None:
+    reply = await call(
+        monitor_host, "POST", f"{TIME}/advance", data=data, headers={"Content-Type": "application/json"}
+    )
     assert reply.status == 400, reply.text
     assert reply.headers["Content-Type"].startswith("application/json")
     assert fragment in reply.json()["Message"]
