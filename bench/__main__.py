@@ -16,12 +16,13 @@ from typing import Any
 from .dashboard_list import run_dashboard_list, run_dashboard_list_azure
 from .floor import run_floor
 from .hello_cities import run_hello_cities
+from .idle_cpu import run_idle_cpu
 from .scale import run_scale
 from .single import run_single
 from .stats import report
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "scale", "dashboard-list")
+SCENARIOS = ("floor", "hello-cities", "single", "scale", "dashboard-list", "idle-cpu")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         default="sqlite",
         help="dashboard-list stores: sqlite and/or azure (Azurite; seeding 100,000 rows takes minutes)",
     )
+    p.add_argument("--idle-seconds", type=float, default=5.0, help="idle-cpu's measuring window (default 5)")
     return p
 
 
@@ -110,6 +112,9 @@ async def main(args: argparse.Namespace) -> None:
                     result = await _dashboard_on_azurite(work, args.dashboard_instances)
                 else:
                     result = await run_dashboard_list(ROOT, work, args.dashboard_instances)
+                print(report(result, None), flush=True)
+        if "idle-cpu" in wanted:
+            for result in await asyncio.to_thread(run_idle_cpu, work, args.idle_seconds):
                 print(report(result, None), flush=True)
 
 

@@ -1,8 +1,9 @@
 """Clocks. Every "now" the engine writes into history comes from one of these.
 
-`RealClock` is wall time. `VirtualClock` starts at wall time and runs with it, but the engine may
-jump it forward to the next due timer when nothing else can run (`--time-skipping`), so a 60 s
-deadline passes in milliseconds while the order of events stays what real time would give.
+`RealClock` is wall time and cannot be moved. `VirtualClock` is wall time plus an offset that only
+grows: it runs with the wall clock and is moved ahead by hand (`advance`) or by the engine when its
+time-skipping policy (devhost/time_skipping.py) lets it jump to the next due timer. The order of events
+stays what real time would give: only the waiting is left out.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from datetime import datetime, timedelta, timezone
 class RealClock:
     """Wall-clock UTC time."""
 
-    skips_time = False
+    virtual = False
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock is ahead of wall time."""
+        return timedelta(0)
 
     def advance_to(self, when: datetime) -> None:
         raise TypeError("the real clock cannot be moved")
@@ -29,7 +35,7 @@ class RealClock:
 class VirtualClock(RealClock):
     """Wall time plus an offset that only grows."""
 
-    skips_time = True
+    virtual = True
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
@@ -37,21 +43,22 @@ class VirtualClock(RealClock):
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
 
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock `delta` ahead (the work that falls due is the engine's business)."""
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self._offset += delta
+
     def advance_to(self, when: datetime) -> None:
+        """Move the clock to `when`; a moment already passed changes nothing."""
         gap = when - self.now()
         if gap > timedelta(0):
             self._offset += gap
 
 
 class ManualClock(VirtualClock):
-    """A virtual clock that never skips on its own: only `advance` moves it ahead of wall time.
-
-    Tests use it to hold a durable timer pending, look at the instance, then pass the timer on purpose.
-    """
-
-    skips_time = False
-
-    def advance(self, delta: timedelta) -> None:
-        if delta < timedelta(0):
-            raise ValueError("the clock only moves forward")
-        self._offset += delta
+    """A virtual clock (the name older code uses); only `advance` and a skipping policy move it."""

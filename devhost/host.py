@@ -3,6 +3,10 @@
     async with DevHost("path/to/app", store="memory", time_skipping=True) as host:
         client = host.client()            # the SDK's DurableOrchestrationClient, ready to use
         instance_id = await client.start_new("E1_HelloSequence")
+        await host.advance(timedelta(hours=1))   # one virtual hour: what falls due fires, in order
+
+The clock is virtual (wall time plus an offset that only grows) unless `clock=RealClock()` is given;
+`time_skipping` says when it may also jump on its own (devhost/time_skipping.py).
 
 The command line (`python -m devhost start`) is a thin shell over this class.
 """
@@ -13,7 +17,9 @@ import dataclasses
 import errno
 import logging
 import socket
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +42,14 @@ from .engine.control import Control
 from .engine.dispatcher import Dispatcher
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
+from .engine.time_control import Advanced, TimeControl
 from .engine.worker_pool import ProcessPoolInvoker
 from .errors import ConfigError, PortInUseError
 from .functions import FunctionIndex
 from .process_state import ProcessState
 from .store import open_store
 from .store.outage import WatchedStore
+from .time_skipping import policy as skipping_policy
 
 log = logging.getLogger("devhost")
 
@@ -57,7 +65,7 @@ class DevHost:
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         rpc_port: int = DEFAULT_RPC_PORT,
-        time_skipping: bool = False,
+        time_skipping: bool | str = False,
         auth: bool = False,
         workers: int | None = None,
         allowed_hosts: tuple[str, ...] | list[str] = (),
@@ -71,22 +79,29 @@ class DevHost:
         `allowed_hosts`: Host names to answer besides loopback ones ("*": any); `cors`: comma-separated
         origins given CORS headers (default: local.settings.json Host.CORS), as `func start --cors`.
         `request_log`: log every HTTP request, keys masked (the logger `devhost.http.requests`, at INFO).
-        `clock`: the engine's clock (default: a skipping VirtualClock with `time_skipping`, else wall
-        time)."""
+        `time_skipping`: False/"off" (the clock moves only with wall time and `advance`), True/"awaited"
+        (it also jumps to the next timer while a result is awaited through the host: `skipping_time()`,
+        the test harness's `wait_for`), "idle" (it jumps whenever the host is idle, a few times a
+        second at most: `devhost start --time-skipping`).
+        `clock`: the engine's clock (default: a VirtualClock starting at wall time)."""
+        self.skipping = skipping_policy(time_skipping)
         self.settings: Settings = load_settings(
             app_dir,
             host=host,
             port=port,
             rpc_port=rpc_port,
             store_url=store,
-            time_skipping=time_skipping,
+            time_skipping=self.skipping.mode != "off",
             auth=auth,
             allowed_hosts=tuple(allowed_hosts),
             cors=cors,
             cors_credentials=cors_credentials,
         )
         self.keys: HostKeys | None = None
-        self.clock = clock or (VirtualClock() if time_skipping else RealClock())
+        self.clock = clock or VirtualClock()
+        if not self.clock.virtual and self.skipping.mode != "off":
+            raise ConfigError("time skipping needs a virtual clock, not the real one")
+        self._time: TimeControl | None = None
         self.index: FunctionIndex | None = None
         self._runners: list[web.AppRunner] = []
         self.port = port
@@ -144,7 +159,9 @@ class DevHost:
             self.clock,
             max_orchestrations=s.max_concurrent_orchestrations,
             max_activities=s.max_concurrent_activities,
+            skipping=self.skipping,
         )
+        self._time = TimeControl(self.clock, self.skipping, self._dispatcher, self._store)
         control = Control(
             self._store,
             self.index,
@@ -152,7 +169,7 @@ class DevHost:
             self._dispatcher.notify,
             replace_active=s.replace_active_instances,
         )
-        api = ManagementApi(control, s)
+        api = ManagementApi(control, s, self._time)
         policy = BrowserPolicy(s.host, s.allowed_hosts, s.cors_origins, s.cors_credentials)
         self.rpc_port = await self._serve(
             rpc_app(api, BrowserPolicy(allowed_hosts=s.allowed_hosts)), "127.0.0.1", s.rpc_port, fallback=True
@@ -166,6 +183,7 @@ class DevHost:
                 policy,
                 extra_routes=dashboard_routes(control),
                 keyed_paths=(DASHBOARD_API_PATH,),
+                time=self._time,
             ),
             s.host,
             s.port,
@@ -255,10 +273,36 @@ class DevHost:
         if state is not None:
             state.restore()
 
-    async def wait_idle(self) -> None:
-        """Until no work is running or due (with time skipping: until no timer is left)."""
-        assert self._dispatcher is not None
-        await self._dispatcher.wait_idle()
+    @property
+    def time(self) -> TimeControl:
+        """The engine's clock: read, moved, waited on (also served at /runtime/devhost/api/time)."""
+        assert self._time is not None, "start the host first"
+        return self._time
+
+    def now(self) -> datetime:
+        """The engine's time: what `current_utc_datetime` and history timestamps say (UTC)."""
+        return self.clock.now()
+
+    async def advance(self, delta: timedelta, *, timeout: float | None = 30.0) -> Advanced:
+        """Move the virtual clock `delta` ahead: each timer falling due on the way fires in order, at its
+        own time, and the work it brings runs before the next one (an hourly timer fires once per hour
+        passed). Returns when that work has run; TimeoutError after `timeout` real seconds."""
+        return await self.time.advance(delta, timeout=timeout)
+
+    @contextmanager
+    def skipping_time(self) -> Iterator[None]:
+        """With time_skipping=True: while inside, the clock jumps to the next timer whenever nothing else
+        can run, e.g. around the SDK's `wait_for_completion_or_create_check_status_response`.
+        Elsewhere it changes nothing."""
+        with self.time.skipping_time():
+            yield
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until no work is running or due now. Timers in the future may remain, and the clock is not
+        moved for them (an eternal orchestration does not keep this waiting): `advance` moves it.
+        With time_skipping="idle", until the host stops jumping at once (see devhost/time_skipping.py).
+        TimeoutError after `timeout` seconds of real time, if given."""
+        await self.time.wait_idle(timeout)
 
     def notify(self) -> None:
         """Tell the engine to look for due work now (after the clock was moved, say)."""

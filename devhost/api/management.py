@@ -19,6 +19,7 @@ from ..bindings import management_urls
 from ..config import Settings
 from ..dotnet_text import try_bool
 from ..engine.control import Control
+from ..engine.time_control import TimeControl
 from ..errors import RequestError
 from ..store import InstanceQuery, InstanceRecord, RuntimeStatus
 from . import query_params as q
@@ -78,12 +79,21 @@ def instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
     return query, filtered and not statuses
 
 
+def with_clock(body: dict[str, Any], control: Control) -> dict[str, Any]:
+    """A status payload, plus the engine's time when the virtual clock is ahead of the wall clock: its
+    createdTime and lastUpdatedTime are in that time (the SDK keeps an unknown key as an attribute)."""
+    if control.clock.offset.total_seconds() > 0:
+        body["devhostVirtualTime"] = h.status_time(h.format_time(control.clock.now()))
+    return body
+
+
 class ManagementApi:
     """Handlers of the Durable HTTP API, mounted under a path prefix."""
 
-    def __init__(self, control: Control, settings: Settings) -> None:
+    def __init__(self, control: Control, settings: Settings, time: TimeControl | None = None) -> None:
         self._control = control
         self._settings = settings
+        self._time = time
 
     @property
     def control(self) -> Control:
@@ -162,17 +172,22 @@ class ManagementApi:
     async def _wait(
         self, request: web.Request, instance_id: str, deadline: float, pause: float
     ) -> web.Response:
+        """Looks every `pause` seconds; each look that finds the instance still running lets a host with
+        time_skipping=True (not --time-skipping's) jump its clock once (devhost/time_skipping.py)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         while True:
+            generation = self._time.generation if self._time else 0
             record = await self._control.require(instance_id)
             if record.runtime_status is RuntimeStatus.COMPLETED:
                 return web.Response(body=record.output or "null", content_type="application/json")
             if record.runtime_status.is_terminal:
-                return web.json_response(status_payload(record))
+                return web.json_response(with_clock(status_payload(record), self._control))
             remaining = end - loop.time()
             if remaining <= 0:
                 return self.check_status_response(request, instance_id)
+            if self._time:
+                self._time.not_there_yet(generation)
             await asyncio.sleep(min(pause, remaining))
 
     async def status(self, request: web.Request) -> web.Response:
@@ -184,7 +199,7 @@ class ManagementApi:
         if q.flag(request, "showHistory", False) and record.runtime_status is not RuntimeStatus.PENDING:
             texts = await self._control.history(instance_id)
             events = history_view(texts, show_input, q.flag(request, "showHistoryOutput", False))
-        body = status_payload(record, show_input=show_input, history_events=events)
+        body = with_clock(status_payload(record, show_input=show_input, history_events=events), self._control)
         state = record.runtime_status
         if state.is_active:
             return web.json_response(
@@ -207,7 +222,7 @@ class ManagementApi:
         if not matches_nothing:
             page, last = await self._control.list_instances(query, top, after)
         show_input = q.flag(request, "showInput", True)
-        body = [status_payload(r, show_input=show_input) for r in page]
+        body = [with_clock(status_payload(r, show_input=show_input), self._control) for r in page]
         return web.json_response(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def purge(self, request: web.Request) -> web.Response:

@@ -255,6 +255,11 @@ def openapi_document(
                         "createdTime": {"type": "string"},
                         "lastUpdatedTime": {"type": "string"},
                         "historyEvents": {"type": "array"},
+                        "devhostVirtualTime": {
+                            "type": "string",
+                            "description": "devhost only, when its virtual clock is ahead of the wall "
+                            "clock: the engine's time, in which createdTime and lastUpdatedTime are given",
+                        },
                     },
                 },
             },

@@ -9,12 +9,14 @@ from typing import Any, cast
 from aiohttp import web
 
 from ..bindings import RPC_PATH, WEBHOOK_PATH
+from ..engine.time_control import TimeControl
 from .app_routes import AppRoutes
 from .auth import HostKeys, loopback_only, system_key_middleware
 from .browser_guard import BrowserPolicy, browser_guard
 from .errors import error_response, json_errors
 from .management import ManagementApi
 from .openapi import openapi_document
+from .time_routes import time_routes
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit (100 MB)
 # aiohttp refuses request lines and headers over 8 KB with a plain-text 400 before any handler runs; an
@@ -31,11 +33,13 @@ def public_app(
     policy: BrowserPolicy | None = None,
     extra_routes: Sequence[web.RouteDef] = (),
     keyed_paths: Sequence[str] = (),
+    time: TimeControl | None = None,
 ) -> web.Application:
     """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key.
     `policy` decides which Host names and browser origins are let in (default: loopback only).
     `extra_routes` (the dashboard's) are served beside the webhooks; with `keys`, paths under
-    `keyed_paths` need the system key too."""
+    `keyed_paths` need the system key too. `time`, the engine's clock, is served under
+    /runtime/devhost/api/time."""
     middlewares: list[Any] = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
@@ -49,6 +53,8 @@ def public_app(
     app.router.add_get(f"{WEBHOOK_PATH}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(WEBHOOK_PATH))
     app.add_routes(extra_routes)
+    if time is not None:
+        app.add_routes(time_routes(time))
 
     async def root(request: web.Request) -> web.Response:
         return web.json_response(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import instances, replay_check, start
+from . import clock, instances, replay_check, start
 
 
 def parser() -> argparse.ArgumentParser:
@@ -13,6 +13,7 @@ def parser() -> argparse.ArgumentParser:
     start.add_parser(sub)
     instances.add_parser(sub)
     replay_check.add_parser(sub)
+    clock.add_parser(sub)
     return top
 
 

@@ -45,9 +45,10 @@ class ApiClient:
         send_body: bool = False,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200, 202),
+        base: str = WEBHOOKS,
     ) -> Reply:
-        """One call; CliError with the host's own message on any status outside `ok`."""
-        target = self.url.rstrip("/") + WEBHOOKS + path
+        """One call to `base` + `path`; CliError with the host's own message on any status outside `ok`."""
+        target = self.url.rstrip("/") + base + path
         if query:
             target += "?" + urllib.parse.urlencode(query)
         data = json.dumps(body).encode() if send_body else None

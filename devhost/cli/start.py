@@ -38,7 +38,8 @@ def add_parser(sub: Any) -> None:
     start.add_argument(
         "--time-skipping",
         action="store_true",
-        help="jump the clock to the next durable timer whenever nothing else can run",
+        help="jump the virtual clock to the next durable timer whenever nothing else can run, at most "
+        "20 jumps at once and then 4 per second (without it: `devhost time advance` moves the clock)",
     )
     start.add_argument(
         "--workers",
@@ -90,8 +91,9 @@ def banner(host: DevHost) -> str:
         f"devhost: {host.settings.app_dir}",
         f"Task hub: {host.settings.hub_name}   "
         f"Store: {host.store_description}"
-        + ("   Clock: time-skipping" if host.settings.time_skipping else "")
         + (f"   Workers: {host.worker_processes} processes" if host.worker_processes else ""),
+        f"Clock: {host.time.describe()}"
+        + ("   (move it: devhost time advance 2h)" if host.clock.virtual else ""),
         "",
         "Functions:",
         "",
@@ -130,7 +132,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         rpc_port=args.rpc_port,
-        time_skipping=args.time_skipping,
+        time_skipping="idle" if args.time_skipping else False,
         auth=args.auth,
         workers=args.workers,
         allowed_hosts=tuple(args.allow_host),

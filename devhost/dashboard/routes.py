@@ -4,6 +4,7 @@
     GET /runtime/devhost/api/orchestrators           the app's orchestrator names, for the start form
     GET /runtime/devhost/api/instances               the list, newest first, with a name filter (listing.py)
     GET /runtime/devhost/api/instances/{id}/timeline task bars and custom-status changes of an instance
+    GET, POST /runtime/devhost/api/time[/advance]    the engine's clock (devhost/api/time_routes.py)
 
 Everything else the page does (status, history, every action) goes through the Durable HTTP API
 (/runtime/webhooks/durabletask/), as any client's calls do, so the page shows exactly what that API
@@ -17,6 +18,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from .. import history as h
 from ..engine.control import Control
 from ..functions import Kind
 from .listing import list_instances
@@ -66,6 +68,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
                 "parent": record.parent,
                 "tasks": task_bars(history, record.created_time, ended=record.runtime_status.is_terminal),
                 "customStatus": status_changes(record),
+                "now": h.format_time(control.clock.now()),
             }
         )
 

@@ -2,8 +2,8 @@
 
 One asyncio task watches the store. Work that is ready runs at once (every commit wakes the loop),
 an instance is never processed by two episodes at a time, and the loop sleeps until the next due
-timer otherwise. With a skipping clock, when nothing is running and nothing is due, the clock jumps
-to the next timer.
+timer otherwise. When nothing is running and nothing is due, the time-skipping policy
+(devhost/time_skipping.py) may let the clock jump to the next timer: now, after a pause, or never.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..execution_log import executing, orchestration_ended
 from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from ..store.outage import wait_out
+from ..time_skipping import NoSkipping
 from .episode import HTTP_ACTIVITY, EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
@@ -47,11 +48,14 @@ class Dispatcher:
         *,
         max_orchestrations: int,
         max_activities: int,
+        skipping: NoSkipping | None = None,
     ) -> None:
         self._store = store
         self._invoker = invoker
         self._runner = runner
         self._clock = clock
+        self._skipping = skipping or NoSkipping()
+        self._generation = 0
         self._max_orchestrations = max_orchestrations
         self._max_activities = max_activities
         self._busy_instances: set[str] = set()
@@ -62,10 +66,17 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._stopping = False
         self._failures: dict[str, int] = {}  # instance id -> infrastructure failures in a row
+        self._skipping.on_change(self._wake.set)
 
     def notify(self) -> None:
         """New work may be due (a start, an event, a commit): look again now."""
+        self._generation += 1
         self._wake.set()
+
+    @property
+    def generation(self) -> int:
+        """Grows with every notify and every finished work item: equal values, nothing happened between."""
+        return self._generation
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="devhost-dispatcher")
@@ -84,7 +95,8 @@ class Dispatcher:
         await _cancel_and_wait(set(self._tasks))
 
     async def wait_idle(self) -> None:
-        """Until nothing is running and nothing is due (used by tests and the library API)."""
+        """Until nothing is running, nothing is due and the clock is not about to skip: timers in the
+        future may remain (used by tests and the library API)."""
         self.notify()
         self._idle.clear()
         await self._idle.wait()
@@ -95,6 +107,7 @@ class Dispatcher:
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[Any]) -> None:
+        self._generation += 1
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("work item crashed", exc_info=task.exception())
@@ -130,12 +143,16 @@ class Dispatcher:
         # A notify since this pass began (a start, an event, a commit) may have brought work the
         # pass did not see, as the store calls above can suspend: look again before calling the
         # host idle or skipping time past it.
-        if not self._tasks and not self._wake.is_set():
-            if self._clock.skips_time and next_due is not None:
-                self._clock.advance_to(next_due)
-                return None
-            self._idle.set()
         timeout = _IDLE_POLL_SECONDS if next_due is None else self._clock.real_delay(next_due)
+        if not self._tasks and not self._wake.is_set():
+            permit_in = self._skipping.permit_in(self._generation) if next_due is not None else None
+            if permit_in == 0:
+                self._clock.advance_to(next_due)  # type: ignore[arg-type]
+                self._skipping.skipped()
+                return None
+            if permit_in is not None:
+                timeout = min(timeout, permit_in)
+            self._idle.set()
         return min(timeout, _IDLE_POLL_SECONDS)
 
     async def _sleep_until_woken(self, timeout: float) -> None:

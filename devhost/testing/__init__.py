@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from ..clock import ManualClock
 from ..process_state import ProcessState
 from .harness import TestHost
 
@@ -41,7 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(app=None, time_skipping=True, store='memory'): the app folder and clock the "
-        "durable_host fixture uses",
+        "durable_host fixture uses (time_skipping: the clock jumps to the next timer while wait_for "
+        "waits; advance() moves it either way)",
     )
 
 
@@ -70,7 +70,10 @@ def _options(node: pytest.Item | pytest.Collector, config: pytest.Config) -> dic
 
 
 async def start_host(app: str | Path, *, time_skipping: bool = True, store: str = "memory") -> TestHost:
-    """A started TestHost for `app` (stop it with `await host.stop()`; prefer the fixtures)."""
+    """A started TestHost for `app` (stop it with `await host.stop()`; prefer the fixtures).
+
+    The clock is virtual either way: `time_skipping=True` lets it jump to the next timer while
+    `wait_for` waits; False leaves it to the wall clock and `advance`."""
     host = TestHost(
         app,
         store=store,
@@ -78,7 +81,6 @@ async def start_host(app: str | Path, *, time_skipping: bool = True, store: str 
         rpc_port=0,
         time_skipping=time_skipping,
         workers=0,
-        clock=None if time_skipping else ManualClock(),
     )
     await host.start()
     return host

@@ -1,5 +1,11 @@
 """`TestHost`: a `DevHost` with the helpers tests need - wait for a status, move time, read history,
-stand in for an activity."""
+stand in for an activity.
+
+Time: the clock is virtual. With `time_skipping=True` (the marker's default) it jumps to the next
+durable timer only while `wait_for` waits and nothing else can run; `advance(delta)` moves it by hand
+(with either setting), firing each timer that falls due in order; `now()` reads it. An eternal
+orchestration (a timer, then continue_as_new) therefore runs only as far as a wait or an advance asks.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,9 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
 from ..api.management import history_view
-from ..clock import ManualClock
 from ..functions import Kind
 from ..host import DevHost
 
@@ -43,6 +47,10 @@ class TestHost(DevHost):
         value to equal or a predicate. With neither, waits for the instance to finish (Completed, Failed,
         Terminated or Canceled). AssertionError when the instance ends in another state or `timeout`
         seconds of real time pass, with the last status seen.
+
+        With time skipping on, each look that finds no match lets the clock jump once to the next timer
+        (any instance's: waiting for one lets the others' timers pass too) if nothing else can run and
+        nothing happened since the look; so the clock stops where the instance got to the match.
         """
         wanted = self._wanted_statuses(runtime_status, custom_status)
         client = self.client()
@@ -58,6 +66,7 @@ class TestHost(DevHost):
 
         async def poll() -> Any:
             while True:
+                generation = self.time.generation
                 status = await client.get_status(instance_id)
                 last[0] = status
                 if status is not None and status.runtime_status is not None:
@@ -68,6 +77,7 @@ class TestHost(DevHost):
                             f"instance {instance_id} ended {_status_name(status.runtime_status)} without "
                             f"matching; its status: {json.dumps(status.to_json(), default=str)}"
                         )
+                self.time.not_there_yet(generation)
                 await asyncio.sleep(0.01)
 
         try:
@@ -88,20 +98,6 @@ class TestHost(DevHost):
         if isinstance(runtime_status, str) or not isinstance(runtime_status, Iterable):
             return {_status_name(runtime_status)}
         return {_status_name(s) for s in runtime_status}
-
-    async def advance(self, delta: timedelta, *, timeout: float = 30.0) -> None:
-        """Move the clock ahead by `delta` and wait until the work that fell due has run.
-
-        Only with `time_skipping=False` (the marker's), where nothing but this call moves the clock.
-        """
-        if not isinstance(self.clock, ManualClock):
-            raise RuntimeError(
-                "advance() needs a host with automatic time skipping off: "
-                "@pytest.mark.devhost(time_skipping=False)"
-            )
-        self.clock.advance(delta)
-        self.notify()
-        await asyncio.wait_for(self.wait_idle(), timeout)
 
     async def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The instance's history as the status API shows it (`showHistory`), inputs and outputs included:

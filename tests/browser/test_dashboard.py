@@ -231,3 +231,29 @@ async def test_the_start_banner_names_the_dashboard(
     assert banner == [f"Dashboard: http://localhost:{devhost.port}{DASHBOARD}"], banner
     await page.goto(banner[0].removeprefix("Dashboard: "))
     await expect(page.get_by_role("heading", name="Instances")).to_be_visible()
+
+
+async def test_fast_forward_from_the_list_passes_a_deadline(
+    tmp_path: Path, page_and_watch: tuple[Page, PageWatch]
+) -> None:
+    page, _ = page_and_watch
+    proc = DevhostProcess(tmp_path, "memory", app=README_IMAGES.parents[1]).start()
+    try:
+        instance = start(proc, "ReserveTicket", {"userId": "fay", "discountTimeout": 600}, "dash-clock")
+        await settle(proc, instance, {"Running"})
+        await page.goto(proc.url + DASHBOARD)
+        await expect(page.locator(f'tr[data-instance="{instance}"]')).to_contain_text("Running")
+        await expect(page.locator("#clock-now")).to_contain_text("Clock:")
+        await page.get_by_label("Fast-forward by").fill("soon")
+        await page.get_by_role("button", name="Fast-forward").click()
+        await expect(page.locator("#clock-error")).to_contain_text("not a duration")
+        assert (await settle(proc, instance, {"Running"}))["runtimeStatus"] == "Running"
+
+        await page.get_by_label("Fast-forward by").fill("11m")
+        await page.get_by_role("button", name="Fast-forward").click()
+        await expect(page.locator("#notice")).to_contain_text("1 due time(s) passed")
+        await expect(page.locator(f'tr[data-instance="{instance}"]')).to_contain_text("Completed")
+        await expect(page.locator("#clock-now")).to_contain_text("ahead of the wall clock")
+        assert (await settle(proc, instance, {"Completed"}))["output"] is False
+    finally:
+        proc.stop()

@@ -40,8 +40,12 @@ def restore_imports() -> Iterator[None]:
 
 
 async def host_for(app: str, *, time_skipping: bool = True, store: str = "memory") -> AsyncIterator[DevHost]:
-    """An in-process host for the sample app `app`, on free ports and the memory store (or `store`)."""
-    async with DevHost(APPS / app, store=store, port=0, rpc_port=0, time_skipping=time_skipping) as host:
+    """An in-process host for the sample app `app`, on free ports and the memory store (or `store`).
+
+    `time_skipping`: the command line's bounded skipping ("idle": timers pass whenever the host is
+    idle, 20 jumps at once, then 4 a second), so tests may wait through the SDK client alone."""
+    mode = "idle" if time_skipping else False
+    async with DevHost(APPS / app, store=store, port=0, rpc_port=0, time_skipping=mode) as host:
         yield host
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from devhost import DevHost
@@ -38,7 +39,7 @@ async def test_orchestrations_and_activities_run_in_worker_processes() -> None:
         client = host.client()
         hello = await client.start_new("E1_HelloSequence", None, ["Lima", "Quito"])
         ticket = await client.start_new("ReserveTicket", None, "ana")
-        await host.wait_idle()
+        await host.advance(timedelta(seconds=61))  # past the offer's deadline
         done = await client.get_status(hello)
         assert done.output == ["Hello Lima!", "Hello Quito!"] and done.custom_status == "Quito"
         missed = await client.get_status(ticket)

@@ -53,9 +53,23 @@ async def test_advance_moves_the_clock_past_a_durable_timer(durable_host: TestHo
     assert len(fired) == 1
 
 
-async def test_advance_is_refused_while_time_skips(durable_host: TestHost) -> None:
-    with pytest.raises(RuntimeError, match="time_skipping=False"):
-        await durable_host.advance(timedelta(seconds=1))
+async def test_advance_works_with_time_skipping_and_a_wait_stops_where_the_match_is(
+    durable_host: TestHost,
+) -> None:
+    client = durable_host.client()
+    instance_id = await client.start_new("SetStatusTest", None, {"timeout": 3600})
+    # The status is held while the one-hour timer is pending: the wait ends there, the timer not passed.
+    held = await durable_host.wait_for(instance_id, custom_status={"nextActions": ["A", "B", "C"], "foo": 2})
+    assert held.runtime_status.value == "Running"
+    before = durable_host.now()
+
+    await durable_host.advance(timedelta(minutes=59))
+    assert (await client.get_status(instance_id)).runtime_status.value == "Running"
+    await durable_host.advance(timedelta(minutes=2))
+    done = await client.get_status(instance_id)
+    assert done.runtime_status.value == "Completed"
+    assert done.output == {"proceeded": False, "message": "No Proceed event arrived within 3600 seconds."}
+    assert durable_host.now() - before >= timedelta(minutes=61)
 
 
 async def test_history_lists_each_activity_with_its_result(durable_host: TestHost) -> None:

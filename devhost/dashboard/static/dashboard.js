@@ -1,5 +1,5 @@
 // devhost dashboard: a page over the Durable HTTP API (/runtime/webhooks/durabletask/) and devhost's own
-// timeline route (/runtime/devhost/api/). No framework, no CDN; every value is written as text.
+// timeline and clock routes (/runtime/devhost/api/). No framework, no CDN; every value is written as text.
 "use strict";
 
 const WEBHOOKS = "/runtime/webhooks/durabletask";
@@ -156,6 +156,35 @@ async function loadPage(root) {
     `Page ${state.page + 1}, ${rows.length} shown` + (pageSorted ? " (this store lists by id: sorted within the page)" : "");
 }
 
+// ---- the clock: devhost's virtual time, moved on demand -------------------------------------------------
+
+async function showClock(root) {
+  const result = await call("GET", `${API}/time`);
+  const line = root.querySelector("#clock-now");
+  if (!result.ok) { line.textContent = ""; return; }
+  const ahead = result.data.aheadBySeconds;
+  line.textContent = `Clock: ${when(result.data.now)}` +
+    (ahead > 0 ? ` (virtual, ${offset(Math.round(ahead * 1000))} ahead of the wall clock)` : "");
+}
+
+async function fastForward(event, root, reload) {
+  event.preventDefault();
+  const error = root.querySelector("#clock-error");
+  const by = (new FormData(event.target).get("by") || "").trim();
+  const button = event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    const result = await call("POST", `${API}/time/advance`, JSON.stringify({ by }));
+    if (!result.ok) { error.textContent = message(result); return; }
+    error.textContent = "";
+    notice(`Fast-forwarded ${result.data.advancedBy}: ${result.data.dueTimesPassed} due time(s) passed`);
+  } finally {
+    button.disabled = false;
+  }
+  await showClock(root);
+  reload();
+}
+
 async function fillOrchestrators(root) {
   const result = await call("GET", `${API}/orchestrators`);
   if (!result.ok) return;
@@ -171,7 +200,7 @@ function listView() {
   state.page = 0;
   state.shown = "";
   state.filters = readFilters(form);
-  const reload = () => loadPage(root).catch((error) => notice(String(error)));
+  const reload = () => Promise.all([loadPage(root), showClock(root)]).catch((error) => notice(String(error)));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     state.filters = readFilters(form);
@@ -183,6 +212,7 @@ function listView() {
   root.querySelector("#next-page").addEventListener("click", () => { state.page += 1; reload(); });
   root.querySelector("#first-page").addEventListener("click", () => { state.page = 0; reload(); });
   root.querySelector("#start-form").addEventListener("submit", (event) => startOrchestration(event, root));
+  root.querySelector("#clock-form").addEventListener("submit", (event) => fastForward(event, root, reload));
   fillOrchestrators(root);
   schedule(reload, state.filters.refresh);
   reload();
@@ -253,7 +283,7 @@ function renderStatusTimeline(root, timeline) {
 function renderTasks(root, timeline) {
   const box = root.querySelector("#tasks");
   const ended = ENDED.includes(timeline.runtimeStatus);
-  const now = Date.now() - new Date(timeline.createdTime).getTime();
+  const now = (timeline.now ? new Date(timeline.now).getTime() : Date.now()) - new Date(timeline.createdTime).getTime();
   const last = new Date(timeline.lastUpdatedTime).getTime() - new Date(timeline.createdTime).getTime();
   const span = Math.max(1, ...timeline.tasks.map((t) => t.end ?? (ended ? last : now)), ended ? last : now);
   const rows = timeline.tasks.map((t) => {
