@@ -79,6 +79,15 @@ class FunctionIndex:
     def of_kind(self, kind: Kind) -> list[AppFunction]:
         return [f for f in self.functions.values() if f.kind is kind and not f.unsupported]
 
+    def entity(self, name: str) -> AppFunction | None:
+        """The entity function called `name`: its trigger's `entityName`, else the function name, in
+        any case (EntityTriggerAttributeBindingProvider.cs)."""
+        wanted = name.lower()
+        for f in self.of_kind(Kind.ENTITY):
+            if str(f.trigger.get("entityName") or f.name).lower() == wanted:
+                return f
+        return None
+
     def get(self, name: str, kind: Kind) -> AppFunction | None:
         """Function names are case-insensitive in the Functions host."""
         f = self.functions.get(name)

@@ -33,6 +33,7 @@ from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, apply_app_settings
 from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
+from .engine.entity_batch import EntityRunner
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
 from .engine.worker_pool import ProcessPoolInvoker
@@ -139,6 +140,8 @@ class DevHost:
             self.clock,
             max_orchestrations=s.max_concurrent_orchestrations,
             max_activities=s.max_concurrent_activities,
+            entities=EntityRunner(self.index, self._invoker),
+            max_entities=s.max_concurrent_entities,
         )
         control = Control(
             self._store,

@@ -23,6 +23,7 @@ from ..store import InstanceQuery, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
 from .dotnet_text import try_bool
+from .entities_api import EntitiesApi
 from .history_view import history_view
 from .purge_filter import purge_query
 from .task_hub import check_task_hub
@@ -105,10 +106,10 @@ class ManagementApi:
             i: {"GET": self.status, "DELETE": self.purge},
             f"{i}/raiseEvent/{{eventName}}": {"POST": self.raise_event},
             f"{i}/{{operation}}": {"POST": self.operation},
+            **EntitiesApi(self._control.entities).handlers(p),
         }
         return [
             *(web.route("*", path, _by_method(methods, self._settings)) for path, methods in by_path.items()),
-            web.route("*", f"{p}/entities/{{tail:.*}}", self.unsupported),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
 
@@ -263,8 +264,3 @@ class ManagementApi:
     async def rewind(self, request: web.Request) -> web.Response:
         await self._control.rewind(request.match_info["instanceId"], request.query.get("reason"))
         return web.Response(status=202)
-
-    async def unsupported(self, request: web.Request) -> web.Response:
-        raise RequestError(
-            "Durable entities are not supported by devhost; run the app with `func start` for that.", 501
-        )

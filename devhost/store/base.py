@@ -104,6 +104,8 @@ class EpisodeResult:
     messages: list[Message] = field(default_factory=list)
     activities: list[ActivityTask] = field(default_factory=list)
     new_instances: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
+    # Operation requests for entities (calls and signals), as entity_records.EntityRequest.
+    entity_requests: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
