@@ -106,7 +106,8 @@ class EntityStore(Protocol):
         """The entity and up to `limit` of its due requests in arrival order; None if none is due."""
 
     async def complete_entity_batch(self, result: EntityBatchResult) -> None:
-        """Commit a batch atomically (state, consumed requests, responses, signals)."""
+        """Commit a batch atomically (state, consumed requests, responses, signals); a batch whose
+        requests are no longer all queued (committed already) changes nothing."""
 
     async def get_entity(self, entity_id: str) -> EntityRecord | None:
         """The entity's row, or None if no operation ever reached it."""

@@ -108,9 +108,16 @@ class SqliteEntities:
         return EntityBatch(entity or EntityRecord(entity_id), requests)
 
     async def complete_entity_batch(self, result: EntityBatchResult) -> None:
+        """Commit the batch if all its requests are still queued; otherwise change nothing."""
         e = result.entity
 
         def tx(db: sqlite3.Connection) -> None:
+            present = sum(
+                db.execute("SELECT COUNT(*) FROM entity_inbox WHERE id=?", (i,)).fetchone()[0]
+                for i in result.consumed
+            )
+            if present != len(result.consumed):
+                return  # a batch already committed (or its requests purged): applying it again would repeat it
             db.execute(
                 "INSERT OR REPLACE INTO entities VALUES (?,?,?,?)",
                 (e.entity_id, int(e.exists), e.state if e.exists else None, e.last_operation_time),

@@ -119,6 +119,8 @@ async def test_user_code_runs_in_worker_processes_too() -> None:
         assert len(host.worker_pids()) == 1
         reply = await call(host, "POST", "/api/trips/bo", body=["Oslo"])
         done = (await poll_url(host, reply.headers["Location"], timeout=60)).json()
+        assert (await call(host, "POST", f"{WEBHOOKS}/entities/Counter/w?op=increment")).status == 202
+        await wait_for(lambda: _entity_state(host, "w", 1), timeout=60)
     assert done["runtimeStatus"] == "Completed", done
     assert done["output"] == {"traveller": "bo", "summary": ["1. Hello Oslo from Greet"]}
 
