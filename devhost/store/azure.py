@@ -84,6 +84,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -105,6 +106,7 @@ from azure.storage.queue.aio import QueueServiceClient
 from ..errors import InstanceExistsError, StoreError
 from ..history import EventType, format_time, parse_time
 from .azure_account import Account, HubNames, table_key
+from .azure_entities import AzureEntities
 from .azure_guard import HubGuard
 from .azure_index import AT_ONCE, DueIndex
 from .azure_payloads import MAX_PROPERTY_BYTES, Payloads, blob_refs
@@ -225,7 +227,7 @@ class _Result:
     task_blobs: set[str]  # garbage once the task row is deleted
 
 
-class AzureStore:
+class AzureStore(AzureEntities):
     """The Azure Storage implementation of `Store` (see base.py for the contract)."""
 
     def __init__(self, account: Account, hub: str) -> None:
@@ -295,6 +297,7 @@ class AzureStore:
                 for row in [r async for r in pending]:
                     await self._settle(str(row["InstanceId"]))
                 await self._reload()
+                await self._open_entities()
             except AzureError as exc:
                 raise StoreError(
                     f"cannot use Azure Storage ({self.account.shown}): {_reason(exc)}"
@@ -732,6 +735,7 @@ class AzureStore:
             self._note(e)
         for row, start in outbox.get("children", []):
             await self._create_child(row, start)
+        await self._upsert_requests(outbox.get("entity_requests", []))
         drop = outbox.get("drop")
         if drop:
             await self._write(
@@ -1155,6 +1159,7 @@ class AzureStore:
                 for c, s in result.new_instances
             ],
             "drop": [start, old_tail_start] if result.reset_history and old_tail_start > start else None,
+            "entity_requests": [await self._request_row(r) for r in result.entity_requests],
         }
         pending = any(outbox.values())
         if pending:
@@ -1296,7 +1301,9 @@ class AzureStore:
     async def next_due(self, after: datetime) -> datetime | None:
         await self._ready()
         moment = self._index.next_due(format_time(after))
-        return parse_time(moment) if moment else None
+        first = parse_time(moment) if moment else None
+        entity = self.entity_next_due(after)
+        return entity if first is None or (entity is not None and entity < first) else first
 
     @_guarded
     async def purge(self, instance_id: str) -> int:
@@ -1330,6 +1337,9 @@ class AzureStore:
         ids = [str(r["InstanceId"]) async for r in found]
         await self._guard.check()
         return sum([await self._purge(i) for i in ids])
+
+
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _identities(history: list[str]) -> set[tuple[str, Any]]:
@@ -1376,4 +1386,7 @@ def _identity(event: dict[str, Any]) -> list[tuple[str, Any]]:
         return [("timer", event.get("TimerId"))]
     if kind == EventType.EXECUTION_STARTED:
         return [("start", None)]
+    if kind == EventType.EVENT_RAISED and _REQUEST_ID.fullmatch(str(event.get("Name"))):
+        # An entity's answer to a call, named after the call's request id: one per call.
+        return [("answer", event.get("Name"))]
     return []

@@ -338,6 +338,7 @@ async def test_azure_hub_has_names_of_its_own_beside_the_durable_extensions(azur
     assert {n for n in names if n.lower().startswith(lower)} == {
         f"{hub}InstancesDevhost",
         f"{hub}HistoryDevhost",
+        f"{hub}EntitiesDevhost",
     }
     async with QueueServiceClient.from_connection_string(azure_hub.connection_string) as queues:
         queue_names = {q.name async for q in queues.list_queues(name_starts_with=lower)}
