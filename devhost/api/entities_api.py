@@ -71,7 +71,11 @@ class EntitiesApi:
             f"{e}/": {"GET": self.list_entities},
             f"{e}/{{entityName}}": {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
             f"{e}/{{entityName}}/": {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
-            f"{e}/{{entityName}}/{{entityKey}}": {"GET": self.read, "POST": self.signal, "DELETE": self.signal},
+            f"{e}/{{entityName}}/{{entityKey}}": {
+                "GET": self.read,
+                "POST": self.signal,
+                "DELETE": self.signal,
+            },
         }
 
     async def read(self, request: web.Request) -> web.Response:

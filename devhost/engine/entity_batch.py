@@ -106,9 +106,12 @@ class EntityRunner:
                 run.failure = reply.error
         checked = _checked_results(reply, len(requests))
         after = EntityRecord(entity.entity_id, entity.exists, entity.state, h.format_time(now))
+        results: list[dict[str, Any]]
         if isinstance(checked, str):
             # The whole batch failed (not one operation): every caller hears why, the state stays.
-            log.error("Entity '%s' failed a batch of %d operations: %s", entity.entity_id, len(requests), checked)
+            log.error(
+                "Entity '%s' failed a batch of %d operations: %s", entity.entity_id, len(requests), checked
+            )
             results = [{"isError": True, "result": json.dumps(checked)}] * len(requests)
             signals: list[EntityRequest] = []
         else:
@@ -126,6 +129,9 @@ class EntityRunner:
         for r, result in zip(requests, results, strict=True):
             if result.get("isError"):
                 log.warning(
-                    "Entity '%s' operation '%s' failed: %s", entity.entity_id, r.request.get("op"), result.get("result")
+                    "Entity '%s' operation '%s' failed: %s",
+                    entity.entity_id,
+                    r.request.get("op"),
+                    result.get("result"),
                 )
         return EntityBatchResult(after, [r.id for r in requests], responses, signals)

@@ -42,7 +42,10 @@ from .azure_tables import Operation, Table
 from .entity_records import EntityBatch, EntityBatchResult, EntityQuery, EntityRecord, EntityRequest
 
 if TYPE_CHECKING:
-    from .azure import AzureStore
+    from .azure_account import Account, HubNames
+    from .azure_payloads import Payloads
+    from .azure_tables import TableService
+    from .base import Message
 
 _BATCH_REQUESTS = 99  # a transaction holds 100 operations: the entity row and the deleted requests
 _SEEN = 1000  # request ids an entity remembers having applied, to drop a request delivered twice
@@ -56,7 +59,7 @@ def _guarded(method: _F) -> _F:
     """Azure SDK failures become StoreError (an infrastructure failure: the work is retried)."""
 
     @functools.wraps(method)
-    async def run(self: AzureStore, *args: Any, **kwargs: Any) -> Any:
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
         await self._ready()
         try:
             return await method(self, *args, **kwargs)
@@ -71,30 +74,54 @@ def _request_key(number: int) -> str:
 
 
 class AzureEntities:
-    """The entity methods of AzureStore (mixed in; `self` is the store)."""
+    """The entity methods of AzureStore (mixed in; `self` is the store, which provides these)."""
 
-    def _entity_table(self: AzureStore) -> Table:
+    account: Account
+    names: HubNames
+    _tables: TableService
+    _instances: Table
+    _payloads: Payloads
+    _entity_due_index: dict[str, dict[str, str]]
+    _entity_fetched: dict[str, tuple[dict[str, Any] | None, str, dict[str, str]]]
+
+    async def _ready(self) -> None:
+        raise NotImplementedError  # AzureStore's
+
+    def _new_id(self) -> int:
+        raise NotImplementedError  # AzureStore's
+
+    def _note(self, entity: dict[str, Any]) -> None:
+        raise NotImplementedError  # AzureStore's
+
+    async def _hint(self) -> None:
+        raise NotImplementedError  # AzureStore's
+
+    async def _message_entity(self, m: Message) -> dict[str, Any]:
+        raise NotImplementedError  # AzureStore's
+
+    def _entity_table(self) -> Table:
         return self._tables.table(self.names.entities)
 
-    def _due_entities(self: AzureStore) -> dict[str, dict[str, str]]:
+    def _due_entities(self) -> dict[str, dict[str, str]]:
         """Entity id -> request RowKey -> VisibleAt, for every request row (loaded at open)."""
-        due: dict[str, dict[str, str]] | None = getattr(self, "_entity_due_index", None)
-        if due is None:
-            due = self._entity_due_index = {}
-        return due
+        if not hasattr(self, "_entity_due_index"):
+            self._entity_due_index = {}
+        return self._entity_due_index
 
-    async def _open_entities(self: AzureStore) -> None:
+    async def _open_entities(self) -> None:
         """Finish the outboxes a crash left, and load the index of due requests."""
         table = self._entity_table()
         pending = table.query("RowKey eq @row and OutboxPending eq @yes", {"row": "", "yes": True})
         for row, etag in [(dict(r), r.etag) async for r in pending]:
             await self._settle_entity(row, etag)
         due: dict[str, dict[str, str]] = {}
-        async for row in table.query("RowKey gt @row", {"row": ""}, select=["RowKey", "EntityId", "VisibleAt"]):
+        async for row in table.query(
+            "RowKey gt @row", {"row": ""}, select=["RowKey", "EntityId", "VisibleAt"]
+        ):
             due.setdefault(str(row["EntityId"]), {})[str(row["RowKey"])] = str(row["VisibleAt"])
         self._entity_due_index = due
 
-    async def _request_row(self: AzureStore, r: EntityRequest) -> dict[str, Any]:
+    async def _request_row(self, r: EntityRequest) -> dict[str, Any]:
         row: dict[str, Any] = {
             "PartitionKey": table_key(r.entity_id),
             "RowKey": _request_key(self._new_id()),
@@ -104,24 +131,24 @@ class AzureEntities:
         await self._payloads.put(row, "Request", json.dumps(r.request, separators=(",", ":")), r.entity_id)
         return row
 
-    def _note_request(self: AzureStore, row: dict[str, Any]) -> None:
+    def _note_request(self, row: dict[str, Any]) -> None:
         self._due_entities().setdefault(str(row["EntityId"]), {})[str(row["RowKey"])] = str(row["VisibleAt"])
 
-    async def _upsert_requests(self: AzureStore, rows: list[dict[str, Any]]) -> None:
+    async def _upsert_requests(self, rows: list[dict[str, Any]]) -> None:
         """Queue request rows built by `_request_row` (an outbox's, so again with the same keys)."""
         table = self._entity_table()
         for row in rows:
             await table.upsert(row)
             self._note_request(row)
 
-    async def _entity_row(self: AzureStore, entity_id: str) -> tuple[dict[str, Any], str] | None:
+    async def _entity_row(self, entity_id: str) -> tuple[dict[str, Any], str] | None:
         try:
             row = await self._entity_table().get(table_key(entity_id), "")
         except ResourceNotFoundError:
             return None
         return dict(row), row.etag
 
-    async def _settle_entity(self: AzureStore, row: dict[str, Any], etag: str | None) -> str | None:
+    async def _settle_entity(self, row: dict[str, Any], etag: str | None) -> str | None:
         """Apply and clear the outbox of an entity row; the row's ETag after (None if it changed)."""
         text = await self._payloads.get(row, "Outbox")
         outbox = json.loads(text or "{}")
@@ -140,7 +167,7 @@ class AzureEntities:
             await self._hint()
         return etag
 
-    async def _record_of(self: AzureStore, entity_id: str, row: dict[str, Any] | None) -> EntityRecord:
+    async def _record_of(self, entity_id: str, row: dict[str, Any] | None) -> EntityRecord:
         if row is None:
             return EntityRecord(entity_id)
         state = await self._payloads.get(row, "State")
@@ -150,10 +177,10 @@ class AzureEntities:
     # -- the EntityStore protocol -------------------------------------------------------------------
 
     @_guarded
-    async def send_entity_request(self: AzureStore, request: EntityRequest) -> None:
+    async def send_entity_request(self, request: EntityRequest) -> None:
         await self._upsert_requests([await self._request_row(request)])
 
-    async def ready_entities(self: AzureStore, now: datetime, limit: int, busy: set[str]) -> list[str]:
+    async def ready_entities(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         await self._ready()
         moment = format_time(now)
         ready = [
@@ -163,18 +190,20 @@ class AzureEntities:
         ]
         return ready[:limit]
 
-    def entity_next_due(self: AzureStore, after: datetime) -> datetime | None:
+    def entity_next_due(self, after: datetime) -> datetime | None:
         moment = format_time(after)
         later = [v for rows in self._due_entities().values() for v in rows.values() if v > moment]
         return parse_time(min(later)) if later else None
 
     @_guarded
     async def fetch_entity_batch(
-        self: AzureStore, entity_id: str, now: datetime, limit: int
+        self, entity_id: str, now: datetime, limit: int
     ) -> EntityBatch | None:
         return await self._fetch_entity(entity_id, now, min(limit, _BATCH_REQUESTS))
 
-    async def _fetch_entity(self: AzureStore, entity_id: str, now: datetime, limit: int) -> EntityBatch | None:
+    async def _fetch_entity(
+        self, entity_id: str, now: datetime, limit: int
+    ) -> EntityBatch | None:
         table = self._entity_table()
         own = table_key(entity_id)
         rows = [dict(r) | {"_etag": r.etag} async for r in table.query("PartitionKey eq @pk", {"pk": own})]
@@ -213,19 +242,19 @@ class AzureEntities:
         self._entities_fetched()[entity_id] = (head, etag, ids)
         return EntityBatch(await self._record_of(entity_id, head), requests)
 
-    def _entities_fetched(self: AzureStore) -> dict[str, tuple[dict[str, Any] | None, str, dict[str, str]]]:
+    def _entities_fetched(self) -> dict[str, tuple[dict[str, Any] | None, str, dict[str, str]]]:
         """Entity id -> (row, ETag, request RowKey -> request id) of the batch last fetched."""
-        fetched: dict[str, Any] | None = getattr(self, "_entity_fetched", None)
-        if fetched is None:
-            fetched = self._entity_fetched = {}
-        return fetched
+        if not hasattr(self, "_entity_fetched"):
+            self._entity_fetched = {}
+        return self._entity_fetched
 
     @_guarded
-    async def complete_entity_batch(self: AzureStore, result: EntityBatchResult) -> None:
+    async def complete_entity_batch(self, result: EntityBatchResult) -> None:
         e = result.entity
         own = table_key(e.entity_id)
         table = self._entity_table()
         fetched = self._entities_fetched().pop(e.entity_id, None)
+        ids: dict[str, str]
         if fetched is None:
             row = await self._entity_row(e.entity_id)
             old, etag, ids = (row[0], row[1], {}) if row else (None, "", {})
@@ -277,13 +306,13 @@ class AzureEntities:
             await self._settle_entity(entity, etag)
 
     @_guarded
-    async def get_entity(self: AzureStore, entity_id: str) -> EntityRecord | None:
+    async def get_entity(self, entity_id: str) -> EntityRecord | None:
         row = await self._entity_row(entity_id)
         return None if row is None else await self._record_of(entity_id, row[0])
 
     @_guarded
     async def query_entities(
-        self: AzureStore, query: EntityQuery, limit: int, after: str | None
+        self, query: EntityQuery, limit: int, after: str | None
     ) -> tuple[list[EntityRecord], str | None]:
         clauses = ["RowKey eq @row"]
         params: dict[str, Any] = {"row": ""}

@@ -117,7 +117,7 @@ class SqliteEntities:
                 for i in result.consumed
             )
             if present != len(result.consumed):
-                return  # a batch already committed (or its requests purged): applying it again would repeat it
+                return  # committed already: applying it again would repeat its operations
             db.execute(
                 "INSERT OR REPLACE INTO entities VALUES (?,?,?,?)",
                 (e.entity_id, int(e.exists), e.state if e.exists else None, e.last_operation_time),

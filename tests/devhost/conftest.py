@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devhost.host import DevHost
+from devhost.store import Store, open_store
 
 from ..azurite import HUB_SETTING, new_hub
 from .helpers import APPS
@@ -83,3 +84,19 @@ async def app_host(request: pytest.FixtureRequest) -> AsyncIterator[DevHost]:
     """The sample app named by indirect parametrization: `@pytest.mark.parametrize("app_host", [...])`."""
     async for host in host_for(request.param):
         yield host
+
+
+@pytest.fixture(params=["sqlite", "memory", pytest.param("azure", marks=pytest.mark.azurite)])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Store]:
+    """An open store of each kind, for the store contract tests: a SQLite file, memory, and Azure
+    Storage on Azurite with a fresh task hub (the environment's setting wins, as in devhost)."""
+    if request.param == "azure":
+        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
+        s = open_store("azure", hub_name=new_hub())
+    else:
+        s = open_store(f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory")
+    await s.open()
+    yield s
+    await s.close()

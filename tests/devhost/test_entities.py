@@ -12,6 +12,8 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
+from devhost.engine import dispatcher
+from devhost.errors import StoreError
 from devhost.history import EventType
 from devhost.host import DevHost
 
@@ -74,7 +76,7 @@ async def test_a_client_signal_then_a_read(host: DevHost) -> None:
     for n in (1, 2, 3):
         await client.signal_entity(df.EntityId("Counter", "k2"), "add", n)
     await until_state(host, "k2", 6)
-    reply = await call(host, "GET", f"/api/counter/k2")  # the app's own client reads it too
+    reply = await call(host, "GET", "/api/counter/k2")  # the app's own client reads it too
     assert reply.json() == {"exists": True, "state": 6}
 
 
@@ -104,7 +106,9 @@ async def test_unknown_entities_bad_keys_and_bad_json(host: DevHost) -> None:
         await host.client().signal_entity(df.EntityId("NoSuchEntity", "k"), "x")
     bad_key = await call(host, "POST", f"{COUNTER}/a%23b?op=add")
     assert bad_key.status == 400 and "Entity keys must not contain" in bad_key.json()["Message"]
-    bad_json = await call(host, "POST", f"{COUNTER}/k?op=add", data=b"{", headers={"Content-Type": "application/json"})
+    bad_json = await call(
+        host, "POST", f"{COUNTER}/k?op=add", data=b"{", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status == 400 and "Could not parse JSON content" in bad_json.json()["Message"]
     status = await run(host, "call_unknown_entity", None, "unknown-1")
     assert status.runtime_status is Status.Failed
@@ -159,3 +163,23 @@ async def _get_is(host: DevHost, key: str, wanted: Any) -> bool:
 
 async def _get_status_is(host: DevHost, key: str, wanted: int) -> bool:
     return (await call(host, "GET", f"{COUNTER}/{key}")).status == wanted
+
+
+async def test_a_batch_whose_commit_fails_runs_again_and_applies_once(
+    host: DevHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher, "_RETRY_FIRST_SECONDS", 0.01)
+    store: Any = host._store
+    real = store.complete_entity_batch
+    failures: list[int] = []
+
+    async def fails_twice(result: Any) -> None:
+        if len(failures) < 2:
+            failures.append(len(result.consumed))
+            raise StoreError("injected: the commit did not happen")
+        await real(result)
+
+    monkeypatch.setattr(store, "complete_entity_batch", fails_twice)
+    await host.client().signal_entity(df.EntityId("Counter", "retried"), "add", 7)
+    await until_state(host, "retried", 7)
+    assert failures == [1, 1]  # the same one-operation batch, run three times, applied once

@@ -53,7 +53,9 @@ async def test_the_real_entity_answers_each_call_and_keeps_the_new_state() -> No
     index = FunctionIndex.load(APPS / "entities")
     invoker = InProcessInvoker(index, 1)
     try:
-        result = await EntityRunner(index, invoker).run(EntityBatch(EntityRecord(E, True, "5"), requests()), NOW)
+        result = await EntityRunner(index, invoker).run(
+            EntityBatch(EntityRecord(E, True, "5"), requests()), NOW
+        )
     finally:
         await invoker.close()
     assert (result.entity.exists, result.entity.state) == (True, "10")
@@ -90,5 +92,8 @@ async def test_signals_a_batch_sends_go_to_their_entities() -> None:
     [signal] = result.signals
     assert signal.entity_id == "@other@b"
     assert {k: signal.request[k] for k in ("op", "signal", "input", "parent")} == {
-        "op": "ping", "signal": True, "input": '"1"', "parent": E
+        "op": "ping",
+        "signal": True,
+        "input": '"1"',
+        "parent": E,
     }

@@ -18,7 +18,7 @@ from devhost.store.entity_records import (
     split_scheduler_id,
 )
 
-from .test_store_contract import NOW, record, started, store  # noqa: F401  (the fixture)
+from .test_store_contract import NOW, record, started
 
 E1 = "@counter@one"
 
@@ -78,7 +78,9 @@ async def test_a_batch_commits_state_consumes_and_queues_responses_and_signals(s
     onward = EntityRequest("@other@x", {"op": "ping", "signal": True, "id": "s-1"})
     stamp = format_time(NOW)
     await s.complete_entity_batch(
-        EntityBatchResult(EntityRecord(E1, True, "3", stamp), [r.id for r in batch.requests], [answer], [onward])
+        EntityBatchResult(
+            EntityRecord(E1, True, "3", stamp), [r.id for r in batch.requests], [answer], [onward]
+        )
     )
     assert await s.get_entity(E1) == EntityRecord(E1, True, "3", stamp)
     assert await s.fetch_entity_batch(E1, NOW, 10) is None
@@ -113,8 +115,12 @@ async def test_an_episode_queues_its_entity_requests_in_its_own_commit(store: St
     work = await store.fetch_work_item("i1", NOW)
     calls = [EntityRequest(E1, request(1, signal=False, parent="i1")), EntityRequest(E1, request(2))]
     await store.complete_orchestration(
-        EpisodeResult(record(status=RuntimeStatus.RUNNING), ['{"n":1}'], [m.id for m in work.messages],
-                      entity_requests=calls)
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING),
+            ['{"n":1}'],
+            [m.id for m in work.messages],
+            entity_requests=calls,
+        )
     )
     batch = await s.fetch_entity_batch(E1, NOW, 10)
     assert [r.request for r in batch.requests] == [c.request for c in calls]
@@ -133,9 +139,8 @@ async def test_entities_are_listed_by_name_existence_time_and_page(store: Store)
         )
     await queue(s, "@other@z", 1)
     batch = await s.fetch_entity_batch("@other@z", NOW, 10)
-    await s.complete_entity_batch(
-        EntityBatchResult(EntityRecord("@other@z", True, "0", format_time(NOW)), [r.id for r in batch.requests])
-    )
+    other = EntityRecord("@other@z", True, "0", format_time(NOW))
+    await s.complete_entity_batch(EntityBatchResult(other, [r.id for r in batch.requests]))
     page, token = await s.query_entities(EntityQuery(name="COUNTER"), 2, None)
     assert [e.key for e in page] == ["a", "c"] and token is not None
     page, token = await s.query_entities(EntityQuery(name="counter"), 2, token)

@@ -1,7 +1,7 @@
 """The store contract, run against every store (sqlite file, memory, and azure on Azurite).
 
-Each test states one promise of `devhost.store.base.Store`; a new backend joins by adding a fixture
-parameter.
+Each test states one promise of `devhost.store.base.Store`; a new backend joins by adding a parameter
+to the `store` fixture (conftest.py).
 """
 
 from __future__ import annotations
@@ -36,21 +36,6 @@ from devhost.store.azure_account import HubNames
 from tests.azurite import new_hub
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "memory", pytest.param("azure", marks=pytest.mark.azurite)])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Store]:
-    if request.param == "azure":
-        # Azurite, one fresh task hub per test; the environment's setting wins, as in devhost.
-        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
-        s = open_store("azure", hub_name=new_hub())
-    else:
-        s = open_store(f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory")
-    await s.open()
-    yield s
-    await s.close()
 
 
 def record(

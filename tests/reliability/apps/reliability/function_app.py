@@ -100,7 +100,8 @@ def tally(context: df.DurableEntityContext) -> None:
 @app.function_name("EntityTally")
 @app.orchestration_trigger(context_name="context")
 def entity_tally(context: df.DurableOrchestrationContext):
-    """{"key", "id"}: signals Tally `add` with id "<id>/s", calls it with "<id>/c"; returns the call's answer."""
+    """{"key", "id"}: signals Tally `add` with id "<id>/s", then calls it with "<id>/c"; returns the
+    answer of the call."""
     spec = context.get_input()
     counter = df.EntityId("Tally", spec["key"])
     context.signal_entity(counter, "add", {"id": f"{spec['id']}/s"})
