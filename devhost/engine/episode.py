@@ -19,6 +19,7 @@ from ..execution_log import executing
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import ActivityTask, EpisodeResult, InstanceRecord, Message, RuntimeStatus, WorkItem
+from ..store.entity_records import EntityRequest
 from .entity_messages import entity_action_problem, send_from_orchestration
 from .invoker import EpisodeReply, Invoker
 from .ledger import Ledger, RetryChain
@@ -187,7 +188,7 @@ class _Episode:
     messages: list[Message] = field(default_factory=list)
     activities: list[ActivityTask] = field(default_factory=list)
     children: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
-    entity_requests: list[Any] = field(default_factory=list)
+    entity_requests: list[EntityRequest] = field(default_factory=list)
 
     @property
     def instance(self) -> InstanceRecord:
