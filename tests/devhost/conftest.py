@@ -12,6 +12,7 @@ from devhost.host import DevHost
 from devhost.store import Store, open_store
 
 from ..azurite import HUB_SETTING, new_hub
+from .azure_hub import AzureHub
 from .helpers import APPS
 
 
@@ -100,3 +101,13 @@ async def store(
     await s.open()
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def azure_hub(azurite: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AzureHub]:
+    """A fresh task hub on Azurite; the stores the test opened on it are closed after it."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    hub = AzureHub(azurite, new_hub())
+    yield hub
+    for s in hub.opened:
+        await s.close()

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from devhost.history import EventType, event, format_time
 from devhost.store import EpisodeResult, Message, RuntimeStatus, Store, open_store
 from devhost.store.entity_records import (
@@ -18,7 +20,8 @@ from devhost.store.entity_records import (
     split_scheduler_id,
 )
 
-from .test_store_contract import NOW, record, started
+from .azure_hub import AzureHub
+from .test_store_contract import NOW, azure_only, power_cut, record, started
 
 E1 = "@counter@one"
 
@@ -179,3 +182,68 @@ async def test_sqlite_entity_state_and_requests_survive_reopening(tmp_path: Path
         assert [r.request["id"] for r in left.requests] == ["req-2"]
     finally:
         await second.close()
+
+
+@azure_only
+async def test_azure_a_batch_cut_after_its_commit_is_finished_on_reopening_and_applies_once(
+    azure_hub: AzureHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first: Any = await azure_hub.store()
+    await first.create_instance(record(), started())
+    await first.send_entity_request(EntityRequest(E1, request(1, signal=False, parent="i1")))
+    batch = await first.fetch_entity_batch(E1, NOW, 10)
+    answer = Message("i1", event(EventType.EVENT_RAISED, NOW, Name="req-1", Input='{"result":"1"}'), "e1")
+    onward = EntityRequest("@other@x", {"op": "ping", "signal": True, "id": "s-1"})
+    monkeypatch.setattr(first, "_settle_entity", power_cut)
+    with pytest.raises(RuntimeError):
+        await first.complete_entity_batch(
+            EntityBatchResult(
+                EntityRecord(E1, True, "1", format_time(NOW)), [batch.requests[0].id], [answer], [onward]
+            )
+        )
+    # Committed: the state and the consumed request; the answer and the signal wait in the outbox.
+    assert (await first.get_entity(E1)).state == "1"
+    assert await first.fetch_entity_batch("@other@x", NOW, 10) is None
+
+    second: Any = await azure_hub.store()  # devhost starting again on the same hub
+    other = await second.fetch_entity_batch("@other@x", NOW, 10)
+    assert [r.request["id"] for r in other.requests] == ["s-1"]
+    work = await second.fetch_work_item("i1", NOW)
+    assert [m.event.get("Name") for m in work.messages] == ["Orch", "req-1"]
+
+    # The outbox applied a second time (a crash before it was cleared) delivers the request again
+    # after the entity consumed it: the entity drops it, having applied it already.
+    await second.complete_entity_batch(
+        EntityBatchResult(
+            EntityRecord("@other@x", True, "0", format_time(NOW)), [r.id for r in other.requests]
+        )
+    )
+    await second._upsert_requests([{**row} for row in await _rows_like(second, onward)])
+    assert await second.fetch_entity_batch("@other@x", NOW, 10) is None
+    assert await second.ready_entities(NOW, 10, set()) == []
+
+
+async def _rows_like(store: Any, request: EntityRequest) -> list[dict[str, Any]]:
+    """A request row for `request` as an outbox holds it (a new row key, the same request id)."""
+    return [await store._request_row(request)]
+
+
+@azure_only
+async def test_azure_an_answer_delivered_again_after_the_history_took_it_is_dropped(
+    azure_hub: AzureHub,
+) -> None:
+    store: Any = await azure_hub.store()
+    await store.create_instance(record(), started())
+    work = await store.fetch_work_item("i1", NOW)
+    request_id = "0c079ab7-a54a-4812-bf02-5da372bc62e1"
+    answer = event(EventType.EVENT_RAISED, NOW, Name=request_id, Input='{"result":"4"}')
+    await store.complete_orchestration(
+        EpisodeResult(
+            record(status=RuntimeStatus.RUNNING), [json.dumps(answer)], [m.id for m in work.messages]
+        )
+    )
+    await store.send_message(Message("i1", answer, "e1"))  # an outbox applied a second time
+    external = event(EventType.EVENT_RAISED, NOW, Name="Go", Input="1")
+    await store.send_message(Message("i1", external, "e1"))
+    work = await store.fetch_work_item("i1", NOW)
+    assert [m.event["Name"] for m in work.messages] == ["Go"]
