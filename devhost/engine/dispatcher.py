@@ -165,7 +165,8 @@ class Dispatcher:
                 started += 1
         room = self._max_entities - len(self._busy_entities)
         if self._entities is not None and room > 0:
-            for entity_id in await self._store.ready_entities(now, room, self._busy_entities):  # type: ignore[attr-defined]
+            entities: Any = self._store  # every store keeps entities too (store/entity_records.py)
+            for entity_id in await entities.ready_entities(now, room, self._busy_entities):
                 self._busy_entities.add(entity_id)
                 self._spawn(self._entity(entity_id, self._entities))
                 started += 1
