@@ -663,7 +663,8 @@ class EpisodeRunner:
         # shows when the current execution began (AzureTableTrackingStore.cs, UpdateStateAsync).
         inst.created_time = h.format_time(ep.now)
         ep.ledger = Ledger()
-        # Messages to entities are sent whatever the execution does next, as DTFx sends its events.
+        # Messages to entities are sent all the same: DTFx hands a continuing execution's sent events to
+        # the store with its new start (TaskOrchestrationDispatcher.cs, OnProcessWorkItemAsync).
         sent = list(ep.entity_requests)
         ep.discard_outbox(0)
         ep.entity_requests.extend(sent)

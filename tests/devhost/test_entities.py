@@ -71,6 +71,12 @@ async def test_an_orchestrator_signals_and_calls_an_entity(host: DevHost) -> Non
     assert (await state_of(host, "k1")).entity_state == 4
 
 
+async def test_signals_sent_before_a_continue_as_new_are_delivered(host: DevHost) -> None:
+    status = await run(host, "signal_then_continue", {"key": "generations", "left": 3}, "gen-1")
+    assert status.runtime_status is Status.Completed and status.output == "done"
+    await until_state(host, "generations", 3)
+
+
 async def test_a_client_signal_then_a_read(host: DevHost) -> None:
     client = host.client()
     for n in (1, 2, 3):

@@ -57,6 +57,17 @@ def call_failing(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def signal_then_continue(context: df.DurableOrchestrationContext):
+    """Input {"key", "left"}: signals add 1, then continues as new until `left` reaches 1."""
+    args = context.get_input()
+    context.signal_entity(df.EntityId("Counter", args["key"]), "add", 1)
+    if args["left"] > 1:
+        context.continue_as_new({"key": args["key"], "left": args["left"] - 1})
+        return None
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
 def call_unknown_entity(context: df.DurableOrchestrationContext):
     yield context.call_entity(df.EntityId("NoSuchEntity", "k"), "get")
 
