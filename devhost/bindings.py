@@ -102,6 +102,11 @@ def decode_orchestration_context(payload: str) -> Any:
     return _converter("orchestrationTrigger").decode(meta.Datum(payload, "string"), trigger_metadata={})
 
 
+def decode_entity_context(payload: str) -> Any:
+    """The entity trigger's batch JSON as the worker passes it (an `EntityContext`)."""
+    return _converter("entityTrigger").decode(meta.Datum(payload, "string"), trigger_metadata={})
+
+
 def decode_client_binding(payload: str) -> Any:
     return _converter("durableClient").decode(meta.Datum(payload, "string"), trigger_metadata={})
 

@@ -38,6 +38,7 @@ class Settings:
     replace_active_instances: bool = False
     max_concurrent_activities: int = 20
     max_concurrent_orchestrations: int = 20
+    max_concurrent_entities: int = 20
     # host.json durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds (HttpOptions.cs), sent
     # to the SDK in every orchestration payload.
     http_async_sleep_ms: int = 30000
@@ -199,6 +200,7 @@ def load_settings(
         replace_active_instances=_replace_active(durable),
         max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10 * cores)),
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
+        max_concurrent_entities=int(durable.get("maxConcurrentEntityFunctions", 10 * cores)),
         http_async_sleep_ms=_http_async_sleep_ms(durable),
         values=values,
         auth=auth,

@@ -82,6 +82,15 @@ class FunctionIndex:
         """The extension's message for a call to `name` when the app has no such function of `kind`."""
         return missing_function(name, kind, [f.name for f in self.of_kind(kind)])
 
+    def entity(self, name: str) -> AppFunction | None:
+        """The entity function called `name`: its trigger's `entityName`, else the function name, in
+        any case (EntityTriggerAttributeBindingProvider.cs)."""
+        wanted = name.lower()
+        for f in self.of_kind(Kind.ENTITY):
+            if str(f.trigger.get("entityName") or f.name).lower() == wanted:
+                return f
+        return None
+
     def get(self, name: str, kind: Kind) -> AppFunction | None:
         """Function names are case-insensitive in the Functions host."""
         f = self.functions.get(name)

@@ -40,6 +40,7 @@ from .dashboard.routes import dashboard_routes
 from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
+from .engine.entity_batch import EntityRunner
 from .engine.episode import EpisodeRunner
 from .engine.invoker import InProcessInvoker
 from .engine.time_control import Advanced, TimeControl
@@ -160,6 +161,8 @@ class DevHost:
             max_orchestrations=s.max_concurrent_orchestrations,
             max_activities=s.max_concurrent_activities,
             skipping=self.skipping,
+            entities=EntityRunner(self.index, self._invoker),
+            max_entities=s.max_concurrent_entities,
         )
         self._time = TimeControl(self.clock, self.skipping, self._dispatcher, self._store)
         control = Control(

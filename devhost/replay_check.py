@@ -178,6 +178,17 @@ def _changed_detail(action: dict[str, Any], event: dict[str, Any] | None) -> tup
                 f"{what} with input {_show(_json(event.get('Input')))}",
                 f"{what} with input {_show(_json(action.get('input')))}",
             )
+    elif kind in (7, 9):
+        request = _json(event.get("Input"))
+        request = request if isinstance(request, dict) else {}
+        # The request holds the action's input text serialized once more (engine/entity_messages.py).
+        old = (request.get("op"), _json(_json(request.get("input"))))
+        new = (action.get("operation"), _json(action.get("input")))
+        if old != new:
+            return (
+                f"{what}: '{old[0]}' with input {_show(old[1])}",
+                f"{what}: '{new[0]}' with input {_show(new[1])}",
+            )
     elif kind == 5:
         old_at = event.get("FireAt")
         new_at = h.format_time(h.parse_time(action["fireAt"])) if action.get("fireAt") else None

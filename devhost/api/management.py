@@ -24,6 +24,7 @@ from ..errors import RequestError
 from ..store import InstanceQuery, InstanceRecord, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
+from .entities_api import EntitiesApi
 from .history_view import history_view
 from .purge_filter import purge_query
 from .status_payload import status_payload
@@ -116,10 +117,10 @@ class ManagementApi:
             i: {"GET": self.status, "DELETE": self.purge},
             f"{i}/raiseEvent/{{eventName}}": {"POST": self.raise_event},
             f"{i}/{{operation}}": {"POST": self.operation},
+            **EntitiesApi(self._control.entities).handlers(p),
         }
         return [
             *(web.route("*", path, _by_method(methods, self._settings)) for path, methods in by_path.items()),
-            web.route("*", f"{p}/entities/{{tail:.*}}", self.unsupported),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
 
@@ -280,8 +281,3 @@ class ManagementApi:
     async def rewind(self, request: web.Request) -> web.Response:
         await self._control.rewind(request.match_info["instanceId"], request.query.get("reason"))
         return web.Response(status=202)
-
-    async def unsupported(self, request: web.Request) -> web.Response:
-        raise RequestError(
-            "Durable entities are not supported by devhost; run the app with `func start` for that.", 501
-        )

@@ -171,6 +171,43 @@ def management_paths(prefix: str) -> dict[str, Any]:
                 params=[*with_id, _REASON],
             )
         },
+        **entity_paths(prefix),
+    }
+
+
+def entity_paths(prefix: str) -> dict[str, Any]:
+    """The `entities/` routes (docs/entities.md)."""
+    entity = [_path_param("entityName"), _path_param("entityKey")]
+    list_params = [
+        _query("fetchState", _BOOL),
+        _query("top", {"type": "integer", "minimum": 1}),
+        _query("lastOperationTimeFrom", _TIME),
+        _query("lastOperationTimeTo", _TIME),
+    ]
+    listing = {"200": {"description": "a page of entity statuses"}}
+    signal = {
+        "summary": "Signal an entity operation (`op`); the body is its input",
+        "parameters": [*entity, _query("op", {"type": "string"})],
+        "requestBody": _JSON_BODY,
+        "responses": {**_ACCEPTED, **_error_responses(400, 413)},
+    }
+    return {
+        f"{prefix}/entities": {"get": _instance_op("List entities", listing, 400, params=list_params)},
+        f"{prefix}/entities/{{entityName}}": {
+            "get": _instance_op(
+                "List the entities of one name", listing, 400, params=[entity[0], *list_params]
+            )
+        },
+        f"{prefix}/entities/{{entityName}}/{{entityKey}}": {
+            "get": _instance_op(
+                "An entity's state (`$` is the empty key)",
+                {"200": {"description": "the state as JSON"}},
+                404,
+                params=entity,
+            ),
+            "post": signal,
+            "delete": {**signal, "summary": "Signal the operation `delete`", "parameters": entity},
+        },
     }
 
 

@@ -30,6 +30,7 @@ from ..execution_log import event_not_awaited
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, Store
+from .entity_control import EntityControl
 from .ledger import Ledger
 from .rewind import retried_failures, rewind_event
 
@@ -82,6 +83,7 @@ class Control:
         self.index = index
         self.clock = clock
         self._wake = wake
+        self.entities = EntityControl(store, index, clock, wake)
 
     async def start(self, name: str, instance_id: str | None, input_json: str | None) -> str:
         """Create an instance; `input_json` is the JSON text stored as its input."""

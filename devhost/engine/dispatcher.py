@@ -21,6 +21,7 @@ from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from ..store.outage import wait_out
 from ..time_skipping import NoSkipping
+from .entity_batch import MAX_BATCH, EntityRunner
 from .episode import HTTP_ACTIVITY, EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
@@ -49,6 +50,8 @@ class Dispatcher:
         max_orchestrations: int,
         max_activities: int,
         skipping: NoSkipping | None = None,
+        entities: EntityRunner | None = None,
+        max_entities: int = 10,
     ) -> None:
         self._store = store
         self._invoker = invoker
@@ -60,6 +63,9 @@ class Dispatcher:
         self._max_activities = max_activities
         self._busy_instances: set[str] = set()
         self._busy_activities: set[int] = set()
+        self._entities = entities
+        self._max_entities = max_entities
+        self._busy_entities: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -179,7 +185,34 @@ class Dispatcher:
                 self._busy_activities.add(task.id)
                 self._spawn(self._activity(task))
                 started += 1
+        room = self._max_entities - len(self._busy_entities)
+        if self._entities is not None and room > 0:
+            entities: Any = self._store  # every store keeps entities too (store/entity_records.py)
+            for entity_id in await entities.ready_entities(now, room, self._busy_entities):
+                self._busy_entities.add(entity_id)
+                self._spawn(self._entity(entity_id, self._entities))
+                started += 1
         return started
+
+    async def _entity(self, entity_id: str, runner: EntityRunner) -> None:
+        """One entity batch: fetch, run, commit; an entity is never in two batches at a time, so its
+        operations run one by one in arrival order."""
+        store: Any = self._store
+        key = f"entity:{entity_id}"
+        try:
+            batch = await store.fetch_entity_batch(entity_id, self._clock.now(), MAX_BATCH)
+            if batch is not None:
+                await store.complete_entity_batch(await runner.run(batch, self._clock.now()))
+            self._failures.pop(key, None)
+        except Exception:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = retry_delay(failures)
+            log.exception(
+                "entity batch for %s abandoned (failure %d); retrying in %.1f s", entity_id, failures, delay
+            )
+            await asyncio.sleep(delay)
+        finally:
+            self._busy_entities.discard(entity_id)
 
     async def _orchestrate(self, instance_id: str) -> None:
         try:

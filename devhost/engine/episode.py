@@ -20,6 +20,8 @@ from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..json_text import dumps_ascii, utf16_size
 from ..store import ActivityTask, EpisodeResult, InstanceRecord, Message, RuntimeStatus, WorkItem
+from ..store.entity_records import EntityRequest
+from .entity_messages import entity_action_problem, send_from_orchestration
 from .invoker import EpisodeReply, Invoker
 from .ledger import Ledger, RetryChain
 from .rewind import failed_execution, is_rewind, plan_rewind, rewind_event
@@ -110,6 +112,8 @@ _RECORDED_AS = {
     2: EventType.SUB_ORCHESTRATION_CREATED,
     3: EventType.SUB_ORCHESTRATION_CREATED,
     5: EventType.TIMER_CREATED,
+    7: EventType.EVENT_SENT,
+    9: EventType.EVENT_SENT,
 }
 
 
@@ -130,6 +134,8 @@ def _describe_action(action: dict[str, Any]) -> str:
         return f"activity '{action.get('functionName')}'"
     if kind in (2, 3):
         return f"sub-orchestration '{action.get('functionName')}'"
+    if kind in (7, 9):
+        return f"{'a call to' if kind == 7 else 'a signal to'} entity '{action.get('instanceId')}'"
     return {5: "a timer", 6: "an external event", 8: "an HTTP call"}.get(kind, f"action type {kind}")
 
 
@@ -139,6 +145,8 @@ def _describe_event(event: dict[str, Any] | None) -> str:
     kind = event["EventType"]
     if kind == EventType.TIMER_CREATED:
         return "a timer"
+    if kind == EventType.EVENT_SENT:
+        return f"a message to entity '{event.get('InstanceId')}'"
     if event.get("Name") == HTTP_ACTIVITY:
         return "an HTTP call"
     what = "activity" if kind == EventType.TASK_SCHEDULED else "sub-orchestration"
@@ -157,6 +165,8 @@ def _replay_mismatch(action: dict[str, Any], task_id: int, event: dict[str, Any]
         matches = _RECORDED_AS.get(kind) == event["EventType"] and (
             name is None or str(event.get("Name", "")).lower() == str(name).lower()
         )
+        if kind in (7, 9):
+            matches = matches and event.get("InstanceId") == action.get("instanceId")
     if matches:
         return None
     where = f" as task {task_id}" if task_id != -1 else ""
@@ -179,6 +189,7 @@ class _Episode:
     messages: list[Message] = field(default_factory=list)
     activities: list[ActivityTask] = field(default_factory=list)
     children: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
+    entity_requests: list[EntityRequest] = field(default_factory=list)
 
     @property
     def instance(self) -> InstanceRecord:
@@ -189,6 +200,7 @@ class _Episode:
         self.messages.clear()
         self.activities.clear()
         self.children.clear()
+        self.entity_requests.clear()
 
 
 def _retry_chain(kind: str, action: dict[str, Any], instance_id: str | None) -> RetryChain:
@@ -354,6 +366,7 @@ class EpisodeRunner:
             messages=ep.messages,
             activities=ep.activities,
             new_instances=ep.children,
+            entity_requests=ep.entity_requests,
         )
 
     def _terminate(self, ep: _Episode, message: Message) -> EpisodeResult:
@@ -523,9 +536,12 @@ class EpisodeRunner:
         elif kind == 8:
             self._schedule_activity(ep, task_id, HTTP_ACTIVITY, h.dumps(action.get("httpRequest")))
         elif kind in (7, 9):
-            raise OrchestrationFailure(
-                "durable entities are not supported by devhost; run this app with `func start`."
-            )
+            problem = entity_action_problem(action, self._index)
+            if problem:
+                raise OrchestrationFailure(problem)
+            event, request = send_from_orchestration(ep.instance, action, task_id, ep.now)
+            ep.events.append(event)
+            ep.entity_requests.append(request)
         # 4 (ContinueAsNew) takes an id and nothing else here.
 
     def _schedule_activity(self, ep: _Episode, task_id: int, name: str, input_text: str | None) -> None:
@@ -644,7 +660,11 @@ class EpisodeRunner:
         # shows when the current execution began (AzureTableTrackingStore.cs, UpdateStateAsync).
         inst.created_time = h.format_time(ep.now)
         ep.ledger = Ledger()
+        # Messages to entities are sent all the same: DTFx hands a continuing execution's sent events to
+        # the store with its new start (TaskOrchestrationDispatcher.cs, OnProcessWorkItemAsync).
+        sent = list(ep.entity_requests)
         ep.discard_outbox(0)
+        ep.entity_requests.extend(sent)
         start = h.execution_started(
             ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent
         )

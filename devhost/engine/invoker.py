@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from ..bindings import (
     InvocationContext,
     decode_activity_input,
+    decode_entity_context,
     decode_orchestration_context,
     encode_activity_output,
 )
@@ -42,12 +43,23 @@ class ActivityReply:
     failure: tuple[str, str] | None = None
 
 
+@dataclass(slots=True)
+class EntityReply:
+    """What the SDK answered for an entity batch (its EntityState as JSON), or why it did not."""
+
+    state: dict[str, Any] | None = None
+    error: str | None = None
+
+
 class Invoker(Protocol):
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         """Run one episode; user exceptions come back as `EpisodeReply.error`, never raised."""
 
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
         """Run one activity; user exceptions come back as `ActivityReply.failure`, never raised."""
+
+    async def run_entity(self, name: str, payload: str) -> EntityReply:
+        """Run one entity batch; an operation's exception is in the reply's results, never raised."""
 
     async def close(self) -> None:
         """Stop the workers."""
@@ -118,6 +130,18 @@ def call_orchestrator(fn: AppFunction, payload: str) -> EpisodeReply:
         return parse_episode_exception(exc)
 
 
+def call_entity(fn: AppFunction, payload: str) -> EntityReply:
+    """Run an entity batch through the SDK's `Entity.handle`; its reply, or what went wrong."""
+    try:
+        returned = fn.user_function(**_arguments(fn, "context", decode_entity_context(payload)))
+        state = json.loads(returned) if isinstance(returned, (str, bytes)) else returned
+    except Exception as exc:
+        return EntityReply(error=f"{type(exc).__name__}: {exc}")
+    if not isinstance(state, dict):
+        return EntityReply(error="the entity function did not return an EntityState JSON object")
+    return EntityReply(state)
+
+
 class InProcessInvoker:
     """Runs user code in this process."""
 
@@ -149,6 +173,16 @@ class InProcessInvoker:
             return ActivityReply(result=_encode_result(result))
         except Exception as exc:
             return ActivityReply(failure=activity_failure(fn.name, exc))
+
+    async def run_entity(self, name: str, payload: str) -> EntityReply:
+        fn = self._index.get(name, Kind.ENTITY)
+        if fn is None:
+            return EntityReply(
+                error=f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            )
+        if self._inline:
+            return call_entity(fn, payload)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call_entity, fn, payload)
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

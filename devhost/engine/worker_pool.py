@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..functions import FunctionIndex
-from .invoker import ActivityReply, EpisodeReply, InProcessInvoker
+from .invoker import ActivityReply, EntityReply, EpisodeReply, InProcessInvoker
 
 _worker: InProcessInvoker | None = None
 _loop: asyncio.AbstractEventLoop | None = None
@@ -66,6 +66,11 @@ def _run_orchestrator(name: str, payload: str) -> EpisodeReply:
 def _run_activity(name: str, input_text: str | None) -> ActivityReply:
     assert _worker is not None and _loop is not None
     return _loop.run_until_complete(_worker.run_activity(name, input_text))
+
+
+def _run_entity(name: str, payload: str) -> EntityReply:
+    assert _worker is not None and _loop is not None
+    return _loop.run_until_complete(_worker.run_entity(name, payload))
 
 
 def _ready() -> bool:
@@ -122,6 +127,11 @@ class ProcessPoolInvoker:
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
         reply = await self._submit(_run_activity, name, input_text)
         assert isinstance(reply, ActivityReply)
+        return reply
+
+    async def run_entity(self, name: str, payload: str) -> EntityReply:
+        reply = await self._submit(_run_entity, name, payload)
+        assert isinstance(reply, EntityReply)
         return reply
 
     def pids(self) -> list[int]:

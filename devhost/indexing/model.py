@@ -41,7 +41,7 @@ def missing_function(name: str, kind: Kind, known: list[str]) -> str:
 # `orchestrationClient` is the older name of `durableClient`; the Durable extension binds both.
 CLIENT_BINDINGS = frozenset({"durableClient", "orchestrationClient"})
 SUPPORTED_BINDINGS = frozenset(
-    {"httpTrigger", "http", "orchestrationTrigger", "activityTrigger"} | CLIENT_BINDINGS
+    {"httpTrigger", "http", "orchestrationTrigger", "activityTrigger", "entityTrigger"} | CLIENT_BINDINGS
 )
 
 
@@ -129,8 +129,6 @@ def classify(
     unsupported = None
     if kind is Kind.OTHER:
         unsupported = f"trigger type '{trigger_type}' is not run by devhost"
-    elif kind is Kind.ENTITY:
-        unsupported = "durable entities are not supported by devhost"
     else:
         extra = sorted({str(b.get("type")) for b in bindings} - SUPPORTED_BINDINGS)
         if extra:

@@ -97,6 +97,7 @@ class AzureStore(EpisodeCommitter, WorkFetcher):
                 for row in [r async for r in pending]:
                     await self._settle(str(row["InstanceId"]))
                 await self._reload()
+                await self._open_entities()
             except AzureError as exc:
                 raise StoreError(
                     f"cannot use Azure Storage ({self.account.shown}): {error_reason(exc)}"

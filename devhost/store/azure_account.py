@@ -8,7 +8,7 @@ connection string (account key or SAS, optional explicit endpoints).
 
 devhost's own resources of a task hub (`HubNames`) are the Durable extension's names with `Devhost`
 added, so they sit beside the real host's in Storage Explorer and can never be taken for them:
-tables `<hub>InstancesDevhost` and `<hub>HistoryDevhost`, queue and blob container
+tables `<hub>InstancesDevhost`, `<hub>HistoryDevhost` and `<hub>EntitiesDevhost`, queue and blob container
 `<hub lower>-devhost`. The real provider's own names (`ProviderNames`) are only ever read, by the
 guard in azure_guard.py. Why they cannot meet: a task hub name is letters and digits; the provider's
 table names end in `Instances`, `History` or `Partitions`, devhost's in `Devhost`; its queue and
@@ -112,8 +112,12 @@ class HubNames:
         return f"{self.hub}HistoryDevhost"
 
     @property
+    def entities(self) -> str:
+        return f"{self.hub}EntitiesDevhost"
+
+    @property
     def tables(self) -> list[str]:
-        return [self.instances, self.history]
+        return [self.instances, self.history, self.entities]
 
     @property
     def hint_queue(self) -> str:

@@ -161,6 +161,7 @@ class EpisodeCommitter(OutboxApplier):
                 for c, s in result.new_instances
             ],
             "drop": [start, old_tail_start] if result.reset_history and old_tail_start > start else None,
+            "entity_requests": [await self._request_row(r) for r in result.entity_requests],
         }
         pending = any(outbox.values())
         if pending:

@@ -9,11 +9,13 @@ it is.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..history import EventType
 from .base import Message
 
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RESULT_TYPES = {
     int(EventType.TASK_COMPLETED),
     int(EventType.TASK_FAILED),
@@ -66,4 +68,7 @@ def identity(event: dict[str, Any]) -> list[tuple[str, Any]]:
         return [("timer", event.get("TimerId"))]
     if kind == EventType.EXECUTION_STARTED:
         return [("start", None)]
+    if kind == EventType.EVENT_RAISED and _REQUEST_ID.fullmatch(str(event.get("Name"))):
+        # An entity's answer to a call, named after the call's request id: one per call.
+        return [("answer", event.get("Name"))]
     return []

@@ -16,13 +16,14 @@ from typing import Any
 from azure.core.exceptions import ResourceModifiedError
 
 from .azure_account import table_key
+from .azure_entities import AzureEntities
 from .azure_memory import number
 from .azure_payloads import blob_refs
-from .azure_rows import RowAccess, seq, without_outbox
+from .azure_rows import seq, without_outbox
 from .base import RuntimeStatus
 
 
-class OutboxApplier(RowAccess):
+class OutboxApplier(AzureEntities):
     """Applies outboxes; every step can run again with the same result."""
 
     async def _settle(self, instance_id: str) -> tuple[dict[str, Any], str] | None:
@@ -61,6 +62,7 @@ class OutboxApplier(RowAccess):
             self._note(e)
         for row, start in outbox.get("children", []):
             await self._create_child(row, start)
+        await self._upsert_requests(outbox.get("entity_requests", []))
         drop = outbox.get("drop")
         if drop:
             await self._write(

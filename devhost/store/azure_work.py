@@ -314,4 +314,6 @@ class WorkFetcher(OutboxApplier):
     async def next_due(self, after: datetime) -> datetime | None:
         await self._ready()
         moment = self._index.next_due(format_time(after))
-        return parse_time(moment) if moment else None
+        first = parse_time(moment) if moment else None
+        entity = self.entity_next_due(after)
+        return entity if first is None or (entity is not None and entity < first) else first

@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .entity_records import EntityRequest
 
 
 class RuntimeStatus(str, Enum):
@@ -104,6 +107,8 @@ class EpisodeResult:
     messages: list[Message] = field(default_factory=list)
     activities: list[ActivityTask] = field(default_factory=list)
     new_instances: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
+    # Operation requests for entities: the episode's calls and signals.
+    entity_requests: list[EntityRequest] = field(default_factory=list)
 
 
 def id_prefix_range(prefix: str) -> tuple[str, str | None]:

@@ -169,6 +169,9 @@ async def wait_out(error: StoreUnavailableError) -> None:
         waiter.cancel()
 
 
+_READS = ("get_", "query_", "ready_", "fetch_", "ordered_")
+
+
 class WatchedStore:
     """A `Store` whose outage failures become StoreUnavailableError, watched by an `OutageWatch`."""
 
@@ -248,8 +251,8 @@ class WatchedStore:
 
     def __getattr__(self, name: str) -> Any:
         """Anything else a store offers beyond the contract (the SQLite store's ordered listing, entity
-        operations, test seams) passes through; its coroutines are watched like the contract's, as
-        writes (a write that works ends an outage, a read may not)."""
+        operations, test seams) passes through; its coroutines are watched like the contract's, reads
+        (by their names: get_, query_, ready_, fetch_, ordered_) as reads, anything else as a write."""
         if name == "inner":
             raise AttributeError(name)
         attribute = getattr(self.inner, name)
@@ -258,6 +261,6 @@ class WatchedStore:
 
         @functools.wraps(attribute)
         async def watched(*args: Any, **kwargs: Any) -> Any:
-            return await self._call(attribute(*args, **kwargs), write=True)
+            return await self._call(attribute(*args, **kwargs), write=not name.startswith(_READS))
 
         return watched

@@ -34,6 +34,7 @@ from .base import (
     RuntimeStatus,
     WorkItem,
 )
+from .sqlite_entities import ENTITY_SCHEMA, SqliteEntities, insert_entity_requests
 from .sqlite_lock import StoreLock
 from .sqlite_order import ORDER_INDEXES, Order, ordered_page
 from .sqlite_query import INDEXES, instance_page, where_clause
@@ -148,7 +149,7 @@ def _visible(moment: datetime | None) -> str:
     return format_time(moment) if moment else _EPOCH
 
 
-class SqliteStore:
+class SqliteStore(SqliteEntities):
     """The SQLite implementation of `Store` (see base.py for the contract)."""
 
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
@@ -158,7 +159,7 @@ class SqliteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._connect(synchronous)
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + ENTITY_SCHEMA)
             # Writes go through one writer connection on its own thread (a file store), so commits
             # (fsync) overlap with the event loop's work; the memory store has a single connection.
             self._writer = self._db if self._memory else self._connect(synchronous)
@@ -431,6 +432,7 @@ class SqliteStore:
                     for a in result.activities
                 ],
             )
+            insert_entity_requests(db, result.entity_requests)
 
         cached = self._history.pop(i.instance_id, None)
         for child, _ in result.new_instances:
@@ -487,8 +489,9 @@ class SqliteStore:
         moment = format_time(after)
         row = self._db.execute(
             "SELECT MIN(t) FROM (SELECT MIN(visible_at) AS t FROM inbox WHERE visible_at > ? "
-            "UNION ALL SELECT MIN(visible_at) FROM activities WHERE visible_at > ?)",
-            (moment, moment),
+            "UNION ALL SELECT MIN(visible_at) FROM activities WHERE visible_at > ? "
+            "UNION ALL SELECT MIN(visible_at) FROM entity_inbox WHERE visible_at > ?)",
+            (moment, moment, moment),
         ).fetchone()
         return parse_time(row[0]) if row and row[0] else None
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from devhost.host import DevHost
+from devhost.store import Store, open_store
 
 from ..azurite import HUB_SETTING, new_hub
+from .azure_hub import AzureHub
 from .helpers import APPS
 
 
@@ -87,3 +89,29 @@ async def app_host(request: pytest.FixtureRequest) -> AsyncIterator[DevHost]:
     """The sample app named by indirect parametrization: `@pytest.mark.parametrize("app_host", [...])`."""
     async for host in host_for(request.param):
         yield host
+
+
+@pytest.fixture(params=["sqlite", "memory", pytest.param("azure", marks=pytest.mark.azurite)])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Store]:
+    """An open store of each kind, for the store contract tests: a SQLite file, memory, and Azure
+    Storage on Azurite with a fresh task hub (the environment's setting wins, as in devhost)."""
+    if request.param == "azure":
+        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
+        s = open_store("azure", hub_name=new_hub())
+    else:
+        s = open_store(f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory")
+    await s.open()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def azure_hub(azurite: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AzureHub]:
+    """A fresh task hub on Azurite; the stores the test opened on it are closed after it."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    hub = AzureHub(azurite, new_hub())
+    yield hub
+    for s in hub.opened:
+        await s.close()

@@ -53,7 +53,7 @@ async def test_unsupported_triggers_are_listed_with_a_warning(tmp_path: Path) ->
     assert (
         "WARNING: every_five_minutes is not run: trigger type 'timerTrigger' is not run by devhost." in text
     )
-    assert "WARNING: counter is not run: durable entities are not supported by devhost." in text
+    assert "counter: entityTrigger" in text and "WARNING: counter" not in text
 
 
 def test_an_app_that_fails_to_import_is_a_clear_error(tmp_path: Path) -> None:

@@ -394,8 +394,8 @@ async def test_task_hub_and_connection_must_name_devhosts_own(features: DevHost)
     assert (await features.client().get_status("hub-two")).custom_status == "one"
 
 
-async def test_entities_are_refused_and_rewind_of_an_unknown_id_is_404(features: DevHost) -> None:
-    _assert_json_error(await call(features, "GET", f"{WEBHOOKS}/entities/counter/one"), 501, "entities")
+async def test_an_unknown_entity_and_rewind_of_an_unknown_id_are_404(features: DevHost) -> None:
+    _assert_json_error(await call(features, "GET", f"{WEBHOOKS}/entities/counter/one"), 404, "'counter'")
     _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind"), 404, "'x'")
 
 

@@ -1,20 +1,19 @@
 """The store contract, run against every store (sqlite file, memory, and azure on Azurite).
 
-Each test states one promise of `devhost.store.base.Store`; a new backend joins by adding a fixture
-parameter.
+Each test states one promise of `devhost.store.base.Store`; a new backend joins by adding a parameter
+to the `store` fixture (conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ServiceRequestError
-from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
@@ -31,26 +30,10 @@ from devhost.store import (
     WorkItem,
     open_store,
 )
-from devhost.store.azure import AzureStore
-from devhost.store.azure_account import HubNames
-from tests.azurite import new_hub
+
+from .azure_hub import AzureHub
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "memory", pytest.param("azure", marks=pytest.mark.azurite)])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Store]:
-    if request.param == "azure":
-        # Azurite, one fresh task hub per test; the environment's setting wins, as in devhost.
-        monkeypatch.setenv("AzureWebJobsStorage", request.getfixturevalue("azurite"))
-        s = open_store("azure", hub_name=new_hub())
-    else:
-        s = open_store(f"sqlite:{tmp_path / 'hub.db'}" if request.param == "sqlite" else "memory")
-    await s.open()
-    yield s
-    await s.close()
 
 
 def record(
@@ -256,55 +239,6 @@ async def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
 azure_only = pytest.mark.azurite
 
 
-@pytest.fixture
-async def azure_hub(azurite: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AzureHub]:
-    monkeypatch.setenv("AzureWebJobsStorage", azurite)
-    hub = AzureHub(azurite, new_hub())
-    yield hub
-    for s in hub.opened:
-        await s.close()
-
-
-class AzureHub:
-    """One fresh task hub on Azurite; `store()` opens a(nother) store on it, as a devhost restart would."""
-
-    def __init__(self, connection_string: str, name: str) -> None:
-        self.connection_string = connection_string
-        self.name = name
-        self.opened: list[AzureStore] = []
-
-    async def store(self) -> AzureStore:
-        s = open_store("azure", hub_name=self.name)
-        assert isinstance(s, AzureStore)
-        self.opened.append(s)
-        await s.open()
-        return s
-
-    def table(self, kind: str) -> TableClient:
-        """devhost's table of that kind ("Instances" or "History") in this hub."""
-        names = HubNames(self.name)
-        name = {"Instances": names.instances, "History": names.history}[kind]
-        return TableClient.from_connection_string(self.connection_string, name)
-
-    async def rows(self, kind: str, instance_id: str) -> list[dict[str, Any]]:
-        async with self.table(kind) as table:
-            found = table.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id})
-            return [dict(r) async for r in found]
-
-    async def instance_row(self, instance_id: str) -> dict[str, Any]:
-        """The instance row itself (its partition also holds its messages and tasks)."""
-        [row] = [r for r in await self.rows("Instances", instance_id) if r["RowKey"] == ""]
-        return row
-
-    async def pending(self, instance_id: str) -> tuple[list[int], list[str]]:
-        """The event types of the instance's messages and the names of its tasks, in the table."""
-        rows = await self.rows("Instances", instance_id)
-        return (
-            [r["EventType"] for r in rows if r["RowKey"].startswith("M")],
-            [r["Name"] for r in rows if r["RowKey"].startswith("W")],
-        )
-
-
 async def created_and_fetched(store: Store) -> WorkItem:
     """Instance i1 created, and its first work item (the start) read."""
     await store.create_instance(record(), started())
@@ -338,6 +272,7 @@ async def test_azure_hub_has_names_of_its_own_beside_the_durable_extensions(azur
     assert {n for n in names if n.lower().startswith(lower)} == {
         f"{hub}InstancesDevhost",
         f"{hub}HistoryDevhost",
+        f"{hub}EntitiesDevhost",
     }
     async with QueueServiceClient.from_connection_string(azure_hub.connection_string) as queues:
         queue_names = {q.name async for q in queues.list_queues(name_starts_with=lower)}

@@ -15,7 +15,7 @@ from devhost.errors import AppLoadError
 from devhost.functions import FunctionIndex, Kind
 from devhost.host import DevHost
 
-from .helpers import APPS, WEBHOOKS, call, poll_url, stored_history
+from .helpers import APPS, WEBHOOKS, call, poll_url, stored_history, wait_for
 
 V1_APP = APPS / "v1_model"
 ACTIVITY_JSON = {"bindings": [{"name": "name", "type": "activityTrigger", "direction": "in"}]}
@@ -53,7 +53,7 @@ def test_the_v1_app_is_indexed_by_folder() -> None:
     assert legacy.user_function.__name__ == "start"
     assert legacy.user_function.__module__ == "__app__.LegacyStart.start"
     assert index.functions["PlanTrip"].user_function.orchestrator_function.__module__ == "__app__.PlanTrip"
-    assert index.functions["Counter"].unsupported == "durable entities are not supported by devhost"
+    assert index.functions["Counter"].unsupported is None
     assert index.functions["StartTrip"].output_parameters == ["message"]
     assert index.notes == []
 
@@ -104,9 +104,12 @@ async def test_durable_client_and_orchestration_client_bindings_both_start(v1_ho
     )
 
 
-async def test_entity_function_is_listed_as_not_run(v1_host: DevHost) -> None:
+async def test_the_entity_function_of_a_function_json_folder_runs(v1_host: DevHost) -> None:
     text = banner(v1_host)
-    assert "WARNING: Counter is not run: durable entities are not supported by devhost." in text
+    assert "Counter: entityTrigger" in text and "WARNING" not in text
+    for _ in range(3):
+        assert (await call(v1_host, "POST", f"{WEBHOOKS}/entities/Counter/one?op=increment")).status == 202
+    await wait_for(lambda: _entity_state(v1_host, "one", 3))
     assert "StartTrip: [POST]" in text and "/api/trips/{traveller}" in text
     assert "LegacyStart: [POST]" in text
 
@@ -116,6 +119,8 @@ async def test_user_code_runs_in_worker_processes_too() -> None:
         assert len(host.worker_pids()) == 1
         reply = await call(host, "POST", "/api/trips/bo", body=["Oslo"])
         done = (await poll_url(host, reply.headers["Location"], timeout=60)).json()
+        assert (await call(host, "POST", f"{WEBHOOKS}/entities/Counter/w?op=increment")).status == 202
+        await wait_for(lambda: _entity_state(host, "w", 1), timeout=60)
     assert done["runtimeStatus"] == "Completed", done
     assert done["output"] == {"traveller": "bo", "summary": ["1. Hello Oslo from Greet"]}
 
@@ -249,3 +254,8 @@ async def test_returning_a_value_without_a_return_binding_fails_the_invocation(
         reply = await call(host, "GET", "/api/Chatty")
     assert reply.status == 500
     assert "'Chatty' without a $return binding returned a non-None value" in caplog.text
+
+
+async def _entity_state(host: DevHost, key: str, wanted: int) -> bool:
+    reply = await call(host, "GET", f"{WEBHOOKS}/entities/Counter/{key}")
+    return reply.status == 200 and reply.json() == wanted

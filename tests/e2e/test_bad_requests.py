@@ -101,11 +101,15 @@ async def test_wrong_method_on_an_app_route_is_405(
         assert "POST" in str(body)
 
 
-async def test_rewind_of_an_unknown_id_is_404_and_entities_are_not_supported(
+async def test_rewind_of_an_unknown_id_and_an_unknown_entity_are_404_and_a_signal_to_it_400(
     devhost: DevhostProcess, http: aiohttp.ClientSession
 ) -> None:
     async with http.post(f"{devhost.url}{WEBHOOKS}/instances/never-started/rewind?reason=x") as resp:
         body = await _json_error(resp, 404)
         assert "never-started" in str(body)
     async with http.get(f"{devhost.url}{WEBHOOKS}/entities/counter/one") as resp:
-        await _json_error(resp, 501)
+        await _json_error(resp, 404)
+    # This app has no entity function: a signal is refused as the extension refuses it.
+    async with http.post(f"{devhost.url}{WEBHOOKS}/entities/counter/one?op=add") as resp:
+        body = await _json_error(resp, 400)
+        assert "is not an entity function" in str(body)

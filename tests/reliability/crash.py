@@ -12,6 +12,8 @@ finish, stops the host, and checks:
 * doubled: a step recorded twice in a history (a task scheduled or completed twice, a timer fired
   twice, an execution started or ended twice, an event recorded more often than it was sent);
 * activity re-executions: activities run more than once (at least once is the contract: counted);
+* entities: every acknowledged signal and every operation of an `EntityTally` instance applied
+  exactly once, a signal cut by a kill at most once (entity_workload.py);
 * errors: answers no client should get (5xx, 404 for a known instance, a host that stays down).
 
 The summary line reads `crash: seed=... instances=... kills=... lost=0 doubled=0 ...`; exit status 1
@@ -39,6 +41,7 @@ from devhost.process import DevhostProcess, free_port
 from devhost.store import Store, open_store
 
 from ..azurite import Azurite, new_hub
+from .entity_workload import check_entities, entity_states
 from .workload import (
     APP,
     TERMINAL,
@@ -90,7 +93,8 @@ class CrashReport(Outcome):
         return (
             f"crash: seed={self.seed} store={self.store} instances={v.instances} kills={self.kills} "
             f"lost={len(v.lost)} doubled={len(v.doubled)} activity_runs={v.activity_runs} "
-            f"activity_reexecutions={v.activity_reexecutions} errors={self.errors} "
+            f"activity_reexecutions={v.activity_reexecutions} entity_ops={v.entity_operations} "
+            f"entity_ops_checked={v.entity_acknowledged} errors={self.errors} "
             f"requests={self.tally.requests} retried={self.tally.retried} "
             f"interrupted={self.tally.interrupted} "
             f"restart_median_s={median:.2f} seconds={self.seconds:.0f}"
@@ -112,6 +116,19 @@ async def settled(client: Client, timeout: float = 120.0) -> dict[str, dict[str,
         if time.monotonic() > end:
             client.tally.error(f"{len(running)} instances still running after {timeout} s: {running[:5]}")
             return statuses
+        await asyncio.sleep(0.2)
+
+
+async def settled_entities(client: Client, workload: Workload, timeout: float = 60.0) -> dict[str, Any]:
+    """The entities' states once every signal the clients know of was applied (signals run after the
+    orchestrations settle; after `timeout` s the states are returned as they are)."""
+    end = time.monotonic() + timeout
+    wanted = dict(workload.entity_ledger.acknowledged)
+    while True:
+        states = await entity_states(client)
+        missing = [i for i, key in wanted.items() if i not in states.get(key, {}).get("applied", {})]
+        if not missing or time.monotonic() > end:
+            return states
         await asyncio.sleep(0.2)
 
 
@@ -173,12 +190,14 @@ async def run_crash(
             workload.stop()
             await asyncio.gather(*tasks)
             statuses = await settled(client)
+            entities = await settled_entities(client, workload)
     finally:
         proc.stop()
     verdict = Verdict()
     check_outcomes(workload, statuses, verdict)
     check_ledger(workload, ledger, verdict)
     check_histories(workload, await stored_histories(spec, work, sorted(statuses)), verdict)
+    check_entities(workload.entity_ledger, entities, statuses, verdict)
     return CrashReport(
         verdict=verdict,
         tally=tally,

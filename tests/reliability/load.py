@@ -25,7 +25,8 @@ import aiohttp
 
 from devhost.process import DevhostProcess, free_port
 
-from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, stored_histories
+from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, settled_entities, stored_histories
+from .entity_workload import check_entities
 from .workload import (
     APP,
     Client,
@@ -97,10 +98,12 @@ async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, 
             await asyncio.gather(*tasks)
             elapsed = time.monotonic() - began
             statuses = await settled(client)
+            entities = await settled_entities(client, workload)
     finally:
         proc.stop()
     verdict = Verdict()
     check_outcomes(workload, statuses, verdict)
+    check_entities(workload.entity_ledger, entities, statuses, verdict)
     check_ledger(workload, ledger, verdict)
     if spec.kind != "memory":
         check_histories(workload, await stored_histories(spec, work, sorted(statuses)), verdict)

@@ -43,7 +43,10 @@ async def test_an_outage_is_answered_503_and_loses_nothing(outage_store: StoreSp
     assert report.ok, f"{report.summary()}\n{report.details()}\nreproduce: {command}"
     assert (report.began_logged, report.ended_logged) == (1, 1)
     assert report.probes[503] > 0  # the probe's start, made while the storage was down, was refused
-    assert report.tally.unavailable > 0  # and so were the clients' calls that needed the store
+    if kind == "azure":
+        # Every call needs the store there; on a full SQLite disk reads are served, and 4 clients may
+        # spend a 3 s outage reading statuses and waiting on timers (the probes' starts cover writes).
+        assert report.tally.unavailable > 0
     assert report.verdict.instances > 0
     assert report.verdict.histories == report.verdict.instances
     if kind == "sqlite":

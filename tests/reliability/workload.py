@@ -27,6 +27,8 @@ import aiohttp
 from orchestrators.city_recommender import RECOMMENDATIONS, final_recommendation, no_selection
 from orchestrators.reserve_ticket import CONFIRMED_MESSAGE, DECLINED_MESSAGE, EXPIRED_MESSAGE
 
+from .entity_workload import EntityLedger, entity_scenario
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).resolve().parent / "apps" / "reliability"
 WEBHOOKS = "/runtime/webhooks/durabletask"
@@ -198,6 +200,8 @@ def expected_from_input(name: str, given: Any) -> tuple[Any, Any] | None:
             given = json.loads(given)
     if name == "E1_HelloSequence":
         return [f"Hello {c}!" for c in given], given[-1]
+    if name == "EntityTally":
+        return {"applied": 1}, None
     if name == "ReserveTicket" and isinstance(given, dict) and given.get("discountTimeout", NEVER) < NEVER:
         return False, {"message": EXPIRED_MESSAGE}
     if name == "CityRecommender" and isinstance(given, dict) and given.get("selectionTimeout", NEVER) < NEVER:
@@ -222,6 +226,7 @@ class Workload:
         self._serial = 0
         self.completed_scenarios = 0
         self.instance_latencies: list[float] = []
+        self.entity_ledger = EntityLedger()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -240,6 +245,7 @@ class Workload:
             self.deadline,
             self.ledger,
             self.ledger,
+            self.entity,
         ]
         scenarios = [s for s in scenarios if not self.only or s.__name__ in self.only]
         while not self._stopping.is_set():
@@ -254,6 +260,9 @@ class Workload:
                     self.tally.error(str(exc))
 
     # -- scenarios ----------------------------------------------------------------------------------
+
+    async def entity(self, client: Client) -> None:
+        await entity_scenario(self, client)
 
     async def hello(self, client: Client) -> None:
         cities = self.rng.sample(CITIES, self.rng.randint(1, 4))
@@ -383,6 +392,8 @@ class Verdict:
     activity_runs: int = 0
     activity_reexecutions: int = 0
     histories: int = 0  # stored histories searched for doubled steps
+    entity_operations: int = 0  # operations the entities applied
+    entity_acknowledged: int = 0  # operations that had to be applied exactly once
 
     @property
     def ok(self) -> bool:
@@ -469,9 +480,15 @@ def doubled_steps(instance_id: str, history: Iterable[dict[str, Any]], sent: Cou
     events = list(history)
     problems = []
     counts: Counter[tuple[str, Any]] = Counter()
+    # An entity's answer is an EventRaised named after the request id of the call (EventSent) it answers.
+    calls = {json.loads(e["Input"]).get("id") for e in events if e["EventType"] == 14}
     for e in events:
         kind = e["EventType"]
-        if kind in _SCHEDULED:
+        if kind == 14:
+            counts[("EventSent", e["EventId"])] += 1
+        elif kind == 15 and e["Name"] in calls:
+            counts[("EntityAnswer", e["Name"])] += 1
+        elif kind in _SCHEDULED:
             counts[(_SCHEDULED[kind], e["EventId"])] += 1
         elif kind in _DONE:
             counts[("completion", e["TaskScheduledId"])] += 1

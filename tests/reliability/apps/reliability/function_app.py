@@ -6,6 +6,9 @@ blueprints (the same code and routes as the real app). Added here:
 * `LedgerFlow`: fan-out, a durable timer, an external event (`Go`) and a sequence. Its activity `Record`
   appends one line per execution to the file named by RELIABILITY_LEDGER, so re-executions after a
   crash are counted exactly (at least once is allowed; never zero).
+* `Tally` (a durable entity) and `EntityTally` (an orchestrator that signals and calls it): each
+  operation carries an id and the entity counts how often each id was applied, so an operation
+  applied twice or lost shows in its state.
 * `HugeStatus`, `UnserialisableInput`, `UnserialisableOutput`: what an app can do wrong, each of which
   must fail only its own instance, with a message.
 """
@@ -76,6 +79,34 @@ def Record(key: str) -> int:
         finally:
             os.close(fd)
     return int(key.rsplit("/", 1)[1]) + 1
+
+
+@app.function_name("Tally")
+@app.entity_trigger(context_name="context")
+def tally(context: df.DurableEntityContext) -> None:
+    """`add` with input {"id"}: counts the operation and how often each id was applied (once, unless a
+    crash made devhost apply it twice); answers that id's count."""
+    state = context.get_state(lambda: {"count": 0, "applied": {}})
+    if context.operation_name == "add":
+        op_id = context.get_input()["id"]
+        state["count"] += 1
+        state["applied"][op_id] = state["applied"].get(op_id, 0) + 1
+        context.set_state(state)
+        context.set_result(state["applied"][op_id])
+    else:
+        raise ValueError(f"Tally has no operation '{context.operation_name}'")
+
+
+@app.function_name("EntityTally")
+@app.orchestration_trigger(context_name="context")
+def entity_tally(context: df.DurableOrchestrationContext):
+    """{"key", "id"}: signals Tally `add` with id "<id>/s", then calls it with "<id>/c"; returns the
+    answer of the call."""
+    spec = context.get_input()
+    counter = df.EntityId("Tally", spec["key"])
+    context.signal_entity(counter, "add", {"id": f"{spec['id']}/s"})
+    applied = yield context.call_entity(counter, "add", {"id": f"{spec['id']}/c"})
+    return {"applied": applied}
 
 
 @app.function_name("HugeStatus")

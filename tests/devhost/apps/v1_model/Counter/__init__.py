@@ -1,4 +1,4 @@
-"""A durable entity: indexed and listed, but not run by devhost."""
+"""A durable entity (function.json folder): every operation adds one to its state."""
 
 import azure.durable_functions as df
 
