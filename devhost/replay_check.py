@@ -16,16 +16,19 @@ from typing import Any
 
 from . import history as h
 from .config import Settings, apply_app_settings
-from .engine.episode import (
-    _describe_action,
-    _describe_event,
-    _recorded_tasks,
-    _replay_mismatch,
+from .engine.actions import (
+    ACTIVITY_CALLS,
+    ENTITY_MESSAGES,
+    SUB_ORCHESTRATIONS,
+    ActionType,
+    describe_action,
+    describe_event,
     flatten_actions,
-    trigger_payload,
 )
+from .engine.determinism import recorded_tasks, replay_mismatch
 from .engine.invoker import InProcessInvoker
 from .engine.ledger import Ledger
+from .engine.sdk_payload import trigger_payload
 from .functions import FunctionIndex, Kind
 from .history import EventType
 from .store import InstanceQuery, InstanceRecord, RuntimeStatus, Store, open_store
@@ -106,31 +109,31 @@ async def _check(
         return finding("replay", "the recorded events", f"the orchestrator raises: {reply.error}")
     ledger = Ledger.from_json(record.ledger)
     actions = flatten_actions(reply.state.get("actions") or [])
-    recorded = _recorded_tasks(history)
+    recorded = recorded_tasks(history)
     for position, task_id in enumerate(ledger.action_ids):
         event = recorded.get(task_id)
         where = _where(position, task_id, event)
         if position >= len(actions):
             return finding(
                 where,
-                _describe_event(event) if task_id != -1 else "an external event wait",
+                describe_event(event) if task_id != -1 else "an external event wait",
                 "nothing: the orchestrator stops asking earlier",
             )
         action = actions[position]
-        if _replay_mismatch(action, task_id, event) is not None:
+        if replay_mismatch(action, task_id, event) is not None:
             return finding(
                 where,
-                _describe_event(event) if task_id != -1 else "an external event wait",
-                _describe_action(action),
+                describe_event(event) if task_id != -1 else "an external event wait",
+                describe_action(action),
             )
         changed = _changed_detail(action, event)
         if changed is not None:
             return finding(where, *changed)
     if completed is not None and completed.get("OrchestrationStatus") == 1:
         extra = actions[len(ledger.action_ids) :]
-        scheduling = [a for a in extra if a.get("actionType") != 6]
+        scheduling = [a for a in extra if a.get("actionType") != ActionType.WAIT_FOR_EXTERNAL_EVENT]
         if scheduling or not reply.state.get("isDone"):
-            now = _describe_action(scheduling[0]) if scheduling else "waiting for more"
+            now = describe_action(scheduling[0]) if scheduling else "waiting for more"
             return finding(_where_completed(completed), "completion", now)
         old, new = _json(completed.get("Result")), reply.state.get("output")
         if old != new:
@@ -163,8 +166,8 @@ def _changed_detail(action: dict[str, Any], event: dict[str, Any] | None) -> tup
     if event is None:
         return None
     kind = action.get("actionType")
-    what = _describe_action(action)
-    if kind in (0, 1):
+    what = describe_action(action)
+    if kind in ACTIVITY_CALLS:
         recorded_input = _json(event.get("Input"))
         old = recorded_input[0] if isinstance(recorded_input, list) and len(recorded_input) == 1 else None
         if _json(old) != _json(action.get("input")):
@@ -172,13 +175,13 @@ def _changed_detail(action: dict[str, Any], event: dict[str, Any] | None) -> tup
                 f"{what} with input {_show(_json(old))}",
                 f"{what} with input {_show(_json(action.get('input')))}",
             )
-    elif kind in (2, 3):
+    elif kind in SUB_ORCHESTRATIONS:
         if _json(event.get("Input")) != _json(action.get("input")):
             return (
                 f"{what} with input {_show(_json(event.get('Input')))}",
                 f"{what} with input {_show(_json(action.get('input')))}",
             )
-    elif kind in (7, 9):
+    elif kind in ENTITY_MESSAGES:
         request = _json(event.get("Input"))
         request = request if isinstance(request, dict) else {}
         # The request holds the action's input text serialized once more (engine/entity_messages.py).
@@ -189,7 +192,7 @@ def _changed_detail(action: dict[str, Any], event: dict[str, Any] | None) -> tup
                 f"{what}: '{old[0]}' with input {_show(old[1])}",
                 f"{what}: '{new[0]}' with input {_show(new[1])}",
             )
-    elif kind == 5:
+    elif kind == ActionType.CREATE_TIMER:
         old_at = event.get("FireAt")
         new_at = h.format_time(h.parse_time(action["fireAt"])) if action.get("fireAt") else None
         if old_at and new_at and h.parse_time(old_at) != h.parse_time(new_at):

@@ -21,8 +21,9 @@ from ..history import EventType
 from ..store import ActivityTask, Message, Store
 from ..store.outage import wait_out
 from ..time_skipping import NoSkipping
+from .actions import HTTP_ACTIVITY
 from .entity_batch import MAX_BATCH, EntityRunner
-from .episode import HTTP_ACTIVITY, EpisodeRunner
+from .episode import EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
 

@@ -28,8 +28,8 @@ from ..functions import FunctionIndex
 from ..history import EventType
 from ..store import InstanceRecord, Message
 from ..store.entity_records import EntityRequest, split_scheduler_id
+from .actions import ActionType
 
-CALL_ENTITY, SIGNAL_ENTITY = 7, 9
 REQUEST_EVENT_NAME = "op"  # EntityMessageEventNames.RequestMessageEventName
 _BAD_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 
@@ -83,7 +83,7 @@ def send_from_orchestration(
     inst: InstanceRecord, action: dict[str, Any], task_id: int, now: datetime
 ) -> tuple[dict[str, Any], EntityRequest]:
     """The EventSent an entity action records under `task_id`, and the request it queues."""
-    signal = action.get("actionType") == SIGNAL_ENTITY
+    signal = action.get("actionType") == ActionType.SIGNAL_ENTITY
     raw = action.get("input")
     request = request_message(
         str(action.get("operation") or ""),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..history import EventType
+
 
 @dataclass(slots=True)
 class RetryChain:
@@ -83,9 +85,9 @@ class Ledger:
     def is_retry_event(self, event: dict[str, Any]) -> bool:
         """A failure of a retried task or the firing of a retry timer: the SDK numbers tasks on it."""
         kind = event["EventType"]
-        if kind in (6, 9):
+        if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
             return event.get("TaskScheduledId") in self.retry_tasks
-        if kind == 11:
+        if kind == EventType.TIMER_FIRED:
             return event.get("TimerId") in self.retry_timers
         return False
 
