@@ -13,15 +13,13 @@ Activity results of instances run here are held in memory until the episode that
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .azure_index import AT_ONCE, DueIndex
 from .base import RuntimeStatus
-
-KNOWN_INSTANCES = 4096  # instances whose row and history are remembered
+from .recent import Recent
 
 
 def message_key(number: int) -> str:
@@ -61,7 +59,7 @@ class Remembered:
     def __init__(self) -> None:
         self._index = DueIndex()
         self._status: dict[str, RuntimeStatus | None] = {}
-        self._known: OrderedDict[str, Known] = OrderedDict()
+        self._known: Recent[str, Known] = Recent()
         # Pending messages and tasks as written (by id), so that running them reads nothing.
         self._bodies: dict[int, dict[str, Any]] = {}
         self._task_rows: dict[int, dict[str, Any]] = {}
@@ -80,10 +78,7 @@ class Remembered:
         history: list[str] | None,
         seen: set[tuple[str, Any]] | None = None,
     ) -> None:
-        self._known[instance_id] = Known(entity, etag, history, seen)
-        self._known.move_to_end(instance_id)
-        while len(self._known) > KNOWN_INSTANCES:
-            self._known.popitem(last=False)
+        self._known.remember(instance_id, Known(entity, etag, history, seen))
 
     def _forget(self, instance_id: str, *, recheck: bool = True) -> None:
         """Drop what is remembered of an instance; `recheck`: read its partition before its next episode."""

@@ -22,6 +22,7 @@ from azure.storage.blob.aio import ContainerClient
 
 from ..json_text import utf16_size
 from .azure_account import blob_prefix
+from .recent import Recent
 
 MAX_PROPERTY_BYTES = 60 * 1024  # UTF-16 bytes; leaves room below the 64 KiB limit
 BLOB_SUFFIX = "BlobName"
@@ -34,7 +35,7 @@ class Payloads:
         self.container = container
         # Blobs of instance rows by content: an unchanged large input or output that the next
         # version of the row keeps is referred to again, not uploaded again.
-        self._known: dict[tuple[str, str], str] = {}
+        self._known: Recent[tuple[str, str], str] = Recent(4096)
 
     async def put(
         self, entity: dict[str, Any], name: str, value: str | None, instance_id: str, *, reuse: bool = False
@@ -70,9 +71,7 @@ class Payloads:
         return None if value is None else str(value)
 
     def _remember(self, key: tuple[str, str], blob: str) -> None:
-        if len(self._known) > 4096:
-            self._known.clear()
-        self._known[key] = blob
+        self._known.remember(key, blob)
 
     def forget(self, blobs: Iterable[str]) -> None:
         """Blobs about to be deleted are never referred to again."""

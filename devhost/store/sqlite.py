@@ -14,7 +14,6 @@ import asyncio
 import functools
 import json
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from .base import (
     RuntimeStatus,
     WorkItem,
 )
+from .recent import Recent
 from .sqlite_entities import ENTITY_SCHEMA, SqliteEntities, insert_entity_requests
 from .sqlite_lock import StoreLock
 from .sqlite_order import ORDER_INDEXES, Order, ordered_page
@@ -85,7 +85,6 @@ _SCHEMA = _TABLES + INDEXES + ORDER_INDEXES
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
-HISTORY_CACHE_INSTANCES = 2000
 _EPOCH = "0000-00-00T00:00:00.000000Z"
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -173,7 +172,7 @@ class SqliteStore(SqliteEntities):
         self._flushing: asyncio.Task[None] | None = None
         # Every episode reads its instance's whole history; this process wrote it, so the histories
         # of recently run instances are kept here, updated only after their commit succeeded.
-        self._history: OrderedDict[str, list[str]] = OrderedDict()
+        self._history: Recent[str, list[str]] = Recent()
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -318,9 +317,8 @@ class SqliteStore(SqliteEntities):
     @_reads
     async def get_history(self, instance_id: str) -> list[str]:
         """The history, from the cache of recently run instances when there (treat it as read-only)."""
-        cached = self._history.get(instance_id)
+        cached = self._history.recall(instance_id)
         if cached is not None:
-            self._history.move_to_end(instance_id)
             return cached
         rows = self._db.execute(
             "SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,)
@@ -332,10 +330,7 @@ class SqliteStore(SqliteEntities):
         return history
 
     def _remember_history(self, instance_id: str, history: list[str]) -> None:
-        self._history[instance_id] = history
-        self._history.move_to_end(instance_id)
-        while len(self._history) > HISTORY_CACHE_INSTANCES:
-            self._history.popitem(last=False)
+        self._history.remember(instance_id, history)
 
     @_reads
     async def query_instances(
