@@ -1,29 +1,20 @@
 """SQLite store: the default. One file (WAL), one transaction per state transition.
 
-Four tables, as in durabletask-go's sqlite backend: instances, history, inbox (messages with a
-visible-at time: timers are delayed messages) and activities (the work-item queue). `":memory:"`
-gives the `memory` store: the same code, nothing kept after the process ends.
-
-Calls run on the event loop's thread: each is one short local transaction, and a single connection
-keeps every commit ordered.
+The tables and row codecs are in sqlite_schema.py, the connections and the group-commit writer in
+sqlite_writer.py, entities in sqlite_entities.py, the list queries in sqlite_query.py and
+sqlite_order.py. `":memory:"` gives the `memory` store: the same code, nothing kept after the process
+ends.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from ..errors import InstanceExistsError, StoreError
+from ..errors import InstanceExistsError
 from ..history import EventType, format_time, parse_time
-from ..json_text import dumps_ascii
 from .base import (
     ActivityTask,
     EpisodeResult,
@@ -35,252 +26,28 @@ from .base import (
 )
 from .recent import Recent
 from .sqlite_entities import ENTITY_SCHEMA, SqliteEntities, insert_entity_requests
-from .sqlite_lock import StoreLock
-from .sqlite_order import ORDER_INDEXES, Order, ordered_page
-from .sqlite_query import INDEXES, instance_page, where_clause
-
-_TABLES = """
-CREATE TABLE IF NOT EXISTS instances (
-    instance_id       TEXT PRIMARY KEY,
-    name              TEXT NOT NULL,
-    execution_id      TEXT NOT NULL,
-    runtime_status    TEXT NOT NULL,
-    created_time      TEXT NOT NULL,
-    last_updated_time TEXT NOT NULL,
-    input             TEXT,
-    output            TEXT,
-    custom_status     TEXT,
-    parent            TEXT,
-    ledger            TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history (
-    instance_id TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    event       TEXT NOT NULL,
-    PRIMARY KEY (instance_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS inbox (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id  TEXT NOT NULL,
-    execution_id TEXT,
-    event_type   INTEGER NOT NULL,
-    event        TEXT NOT NULL,
-    visible_at   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_by_visible ON inbox(visible_at);
-CREATE INDEX IF NOT EXISTS inbox_by_instance ON inbox(instance_id, id);
-CREATE TABLE IF NOT EXISTS activities (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id  TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    task_id      INTEGER NOT NULL,
-    name         TEXT NOT NULL,
-    input        TEXT,
-    visible_at   TEXT NOT NULL,
-    attempt      INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS activities_by_visible ON activities(visible_at);
-"""
-_SCHEMA = _TABLES + INDEXES + ORDER_INDEXES
+from .sqlite_order import Order, ordered_page
+from .sqlite_query import instance_page, where_clause
+from .sqlite_schema import EPOCH, SCHEMA, insert_message, instance_values, row_to_instance
+from .sqlite_writer import reads
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
 _WHILE_SUSPENDED = (int(EventType.EXECUTION_TERMINATED), int(EventType.EXECUTION_RESUMED))
-_EPOCH = "0000-00-00T00:00:00.000000Z"
 T = TypeVar("T")
 P = ParamSpec("P")
-
-
-def _row_to_instance(row: sqlite3.Row) -> InstanceRecord:
-    return InstanceRecord(
-        instance_id=row["instance_id"],
-        name=row["name"],
-        execution_id=row["execution_id"],
-        runtime_status=RuntimeStatus(row["runtime_status"]),
-        created_time=row["created_time"],
-        last_updated_time=row["last_updated_time"],
-        input=row["input"],
-        output=row["output"],
-        custom_status=row["custom_status"],
-        parent=json.loads(row["parent"]) if row["parent"] else None,
-        ledger=json.loads(row["ledger"]),
-    )
-
-
-def _instance_values(i: InstanceRecord) -> tuple[Any, ...]:
-    return (
-        i.instance_id,
-        i.name,
-        i.execution_id,
-        i.runtime_status.value,
-        i.created_time,
-        i.last_updated_time,
-        i.input,
-        i.output,
-        i.custom_status,
-        json.dumps(i.parent) if i.parent else None,
-        dumps_ascii(i.ledger),
-    )
-
-
-def _reads(
-    method: Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[SqliteStore, P], Coroutine[Any, Any, T]]:
-    """A read that fails in SQLite raises the store contract's StoreError, naming what it was doing."""
-
-    @functools.wraps(method)
-    async def read(self: SqliteStore, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store at {self.path} failed in {method.__name__}: {exc}") from exc
-
-    return read
-
-
-def _store_error(message: str, cause: BaseException) -> StoreError:
-    """A StoreError handed to a waiting write, keeping what caused it (store/outage.py reads it)."""
-    error = StoreError(message)
-    error.__cause__ = cause
-    return error
-
-
-def _visible(moment: datetime | None) -> str:
-    return format_time(moment) if moment else _EPOCH
 
 
 class SqliteStore(SqliteEntities):
     """The SQLite implementation of `Store` (see base.py for the contract)."""
 
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
-        self.path = path
-        self._memory = path == ":memory:"
-        if not self._memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = self._connect(synchronous)
-            self._db.executescript(_SCHEMA + ENTITY_SCHEMA)
-            # Writes go through one writer connection on its own thread (a file store), so commits
-            # (fsync) overlap with the event loop's work; the memory store has a single connection.
-            self._writer = self._db if self._memory else self._connect(synchronous)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
-        self._writer_thread = (
-            None if self._memory else ThreadPoolExecutor(1, thread_name_prefix="devhost-sqlite")
-        )
-        self._lock = None if self._memory else StoreLock(path)
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        super().__init__(path, SCHEMA + ENTITY_SCHEMA, synchronous=synchronous)
         # Every episode reads its instance's whole history; this process wrote it, so the histories
         # of recently run instances are kept here, updated only after their commit succeeded.
         self._history: Recent[str, list[str]] = Recent()
 
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        if not self._memory:
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        return db
-
-    async def _write(self, tx: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run `tx` in a transaction and return its result once committed.
-
-        Group commit: every write queued while the previous commit is under way joins one
-        transaction, each in its own savepoint, so one write's error rolls back only that write.
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((tx, future))
-        if self._flushing is None:
-            self._flushing = loop.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                txs = [tx for tx, _ in batch]
-                try:
-                    if self._writer_thread is None or len(txs) == 1:
-                        # A lone write commits on the loop's thread: handing it to the writer thread
-                        # costs more than its commit (the thread waits for the GIL), so only batches go.
-                        outcomes = self._commit_batch(txs)
-                    else:
-                        outcomes = await asyncio.get_running_loop().run_in_executor(
-                            self._writer_thread, self._commit_batch, txs
-                        )
-                except Exception as exc:
-                    # Even a failed rollback answers every write of the batch: none may wait forever.
-                    failure = (
-                        exc if isinstance(exc, StoreError) else _store_error(f"SQLite store: {exc}", exc)
-                    )
-                    outcomes = [(False, failure)] * len(txs)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-        finally:
-            self._flushing = None
-
-    def _commit_batch(self, txs: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
-        db = self._writer
-        outcomes: list[tuple[bool, Any]] = []
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            for tx in txs:
-                db.execute("SAVEPOINT one_write")
-                try:
-                    outcomes.append((True, tx(db)))
-                except Exception as exc:
-                    db.execute("ROLLBACK TO one_write")
-                    if isinstance(exc, sqlite3.Error):
-                        exc = _store_error(f"SQLite store failed: {exc}", exc)
-                    outcomes.append((False, exc))
-                db.execute("RELEASE one_write")
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            failure = _store_error(f"SQLite store at {self.path} failed to commit: {exc}", exc)
-            return [(False, failure)] * len(txs)
-        return outcomes
-
     def describe(self) -> str:
         return "memory (SQLite in RAM, lost on exit)" if self.path == ":memory:" else f"sqlite:{self.path}"
-
-    async def open(self) -> None:
-        """Take the file's lock (StoreInUseError if another devhost has it); the schema was created
-        when the file was opened, and commits are atomic, so nothing else needs doing."""
-        if self._lock is not None:
-            self._lock.acquire()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store failed: {exc}") from exc
-
-    def _insert_message(self, db: sqlite3.Connection, m: Message) -> None:
-        db.execute(
-            "INSERT INTO inbox(instance_id, execution_id, event_type, event, visible_at) VALUES (?,?,?,?,?)",
-            (
-                m.instance_id,
-                m.execution_id,
-                m.event_type,
-                dumps_ascii(m.event),
-                _visible(m.visible_at),
-            ),
-        )
 
     def _delete_instance(self, db: sqlite3.Connection, instance_id: str) -> int:
         db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
@@ -300,8 +67,8 @@ class SqliteStore(SqliteEntities):
                         f"{row['runtime_status']}."
                     )
                 self._delete_instance(db, instance.instance_id)
-            db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(instance))
-            self._insert_message(db, start)
+            db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", instance_values(instance))
+            insert_message(db, start)
 
         self._history.pop(instance.instance_id, None)
         await self._write(tx)
@@ -309,12 +76,12 @@ class SqliteStore(SqliteEntities):
         # way; the next read goes to the database.
         self._history.pop(instance.instance_id, None)
 
-    @_reads
+    @reads
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
-        return _row_to_instance(row) if row else None
+        return row_to_instance(row) if row else None
 
-    @_reads
+    @reads
     async def get_history(self, instance_id: str) -> list[str]:
         """The history, from the cache of recently run instances when there (treat it as read-only)."""
         cached = self._history.recall(instance_id)
@@ -332,22 +99,22 @@ class SqliteStore(SqliteEntities):
     def _remember_history(self, instance_id: str, history: list[str]) -> None:
         self._history.remember(instance_id, history)
 
-    @_reads
+    @reads
     async def query_instances(
         self, query: InstanceQuery, limit: int, after: str | None
     ) -> tuple[list[InstanceRecord], str | None]:
         rows = instance_page(self._db, query, limit, after)
-        page = [_row_to_instance(r) for r in rows[:limit]]
+        page = [row_to_instance(r) for r in rows[:limit]]
         token = page[-1].instance_id if len(rows) > limit else None
         return page, token
 
-    @_reads
+    @reads
     async def ordered_instances(
         self, query: InstanceQuery, name: str | None, order: Order, limit: int, after: tuple[str, str] | None
     ) -> tuple[list[InstanceRecord], tuple[str, str] | None]:
         """A page newest first by created or updated time (sqlite_order.py), and where the next starts."""
         rows = ordered_page(self._db, query, name, order, limit, after)
-        page = [_row_to_instance(r) for r in rows[:limit]]
+        page = [row_to_instance(r) for r in rows[:limit]]
         if len(rows) <= limit:
             return page, None
         last = page[-1]
@@ -355,11 +122,11 @@ class SqliteStore(SqliteEntities):
 
     async def send_message(self, message: Message) -> None:
         def tx(db: sqlite3.Connection) -> Any:
-            self._insert_message(db, message)
+            insert_message(db, message)
 
         return await self._write(tx)
 
-    @_reads
+    @reads
     async def ready_instances(self, now: datetime, limit: int, busy: set[str]) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT m.instance_id FROM inbox m JOIN instances i ON i.instance_id = m.instance_id "
@@ -369,7 +136,7 @@ class SqliteStore(SqliteEntities):
         ).fetchall()
         return [r[0] for r in rows if r[0] not in busy][:limit]
 
-    @_reads
+    @reads
     async def fetch_work_item(self, instance_id: str, now: datetime) -> WorkItem | None:
         instance = await self.get_instance(instance_id)
         if instance is None:
@@ -387,7 +154,7 @@ class SqliteStore(SqliteEntities):
                 instance_id=r["instance_id"],
                 execution_id=r["execution_id"],
                 event=json.loads(r["event"]),
-                visible_at=parse_time(r["visible_at"]) if r["visible_at"] != _EPOCH else None,
+                visible_at=parse_time(r["visible_at"]) if r["visible_at"] != EPOCH else None,
                 id=r["id"],
             )
             for r in rows
@@ -407,23 +174,23 @@ class SqliteStore(SqliteEntities):
                 "INSERT INTO history(instance_id, seq, event) VALUES (?,?,?)",
                 [(i.instance_id, start + n, text) for n, text in enumerate(result.new_history)],
             )
-            db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(i))
+            db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", instance_values(i))
             db.executemany("DELETE FROM inbox WHERE id=?", [(m,) for m in result.consumed])
             for m in result.messages:
-                self._insert_message(db, m)
+                insert_message(db, m)
             for child, start_message in result.new_instances:
                 existing = db.execute(
                     "SELECT runtime_status FROM instances WHERE instance_id=?", (child.instance_id,)
                 ).fetchone()
                 if existing is not None:
                     self._delete_instance(db, child.instance_id)
-                db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", _instance_values(child))
-                self._insert_message(db, start_message)
+                db.execute("INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", instance_values(child))
+                insert_message(db, start_message)
             db.executemany(
                 "INSERT INTO activities(instance_id, execution_id, task_id, name, input, visible_at) "
                 "VALUES (?,?,?,?,?,?)",
                 [
-                    (a.instance_id, a.execution_id, a.task_id, a.name, a.input, _EPOCH)
+                    (a.instance_id, a.execution_id, a.task_id, a.name, a.input, EPOCH)
                     for a in result.activities
                 ],
             )
@@ -442,7 +209,7 @@ class SqliteStore(SqliteEntities):
             # the first episode's commit remembers []) predates it: forget it, read the database next.
             self._history.pop(i.instance_id, None)
 
-    @_reads
+    @reads
     async def ready_activities(self, now: datetime, limit: int, busy: set[int]) -> list[ActivityTask]:
         rows = self._db.execute(
             "SELECT * FROM activities WHERE visible_at <= ? ORDER BY id LIMIT ?",
@@ -466,7 +233,7 @@ class SqliteStore(SqliteEntities):
     async def complete_activity(self, task: ActivityTask, result: Message) -> None:
         def tx(db: sqlite3.Connection) -> Any:
             if db.execute("DELETE FROM activities WHERE id=?", (task.id,)).rowcount:
-                self._insert_message(db, result)
+                insert_message(db, result)
 
         return await self._write(tx)
 
@@ -479,7 +246,7 @@ class SqliteStore(SqliteEntities):
 
         return await self._write(tx)
 
-    @_reads
+    @reads
     async def next_due(self, after: datetime) -> datetime | None:
         moment = format_time(after)
         row = self._db.execute(
@@ -504,7 +271,7 @@ class SqliteStore(SqliteEntities):
                     "WHERE instance_id=?",
                     (RuntimeStatus.PENDING.value, at, instance_id),
                 )
-                self._insert_message(db, request)
+                insert_message(db, request)
             return status
 
         return await self._write(tx)
@@ -538,18 +305,5 @@ class SqliteStore(SqliteEntities):
         """Bulk-insert instance rows in one transaction (imports and benchmarks; no messages queued)."""
         with self._transaction() as db:
             db.executemany(
-                "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", map(_instance_values, records)
+                "INSERT INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", map(instance_values, records)
             )
-
-    def close_now(self) -> None:
-        if self._writer_thread is not None:
-            self._writer_thread.shutdown(wait=True)
-            self._writer.close()
-        self._db.close()
-        if self._lock is not None:
-            self._lock.release()
-
-    async def close(self) -> None:
-        if self._flushing is not None:
-            await asyncio.gather(self._flushing, return_exceptions=True)
-        self.close_now()

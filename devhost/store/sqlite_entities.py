@@ -14,8 +14,9 @@ from typing import Any
 
 from ..errors import StoreError
 from ..history import format_time, parse_time
-from .base import Message
 from .entity_records import EntityBatch, EntityBatchResult, EntityQuery, EntityRecord, EntityRequest
+from .sqlite_schema import insert_message
+from .sqlite_writer import SqliteWriter
 
 ENTITY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -57,17 +58,8 @@ def _record(row: sqlite3.Row) -> EntityRecord:
     )
 
 
-class SqliteEntities:
-    """The entity methods of SqliteStore; it provides `_db`, `_write` and `_insert_message`."""
-
-    _db: sqlite3.Connection
-    path: str
-
-    async def _write(self, tx: Any) -> Any:
-        raise NotImplementedError  # SqliteStore's
-
-    def _insert_message(self, db: sqlite3.Connection, m: Message) -> None:
-        raise NotImplementedError  # SqliteStore's
+class SqliteEntities(SqliteWriter):
+    """The entity methods of SqliteStore: a layer over its connections (sqlite_writer.py)."""
 
     def _rows(self, sql: str, args: Any) -> list[sqlite3.Row]:
         try:
@@ -124,7 +116,7 @@ class SqliteEntities:
             )
             db.executemany("DELETE FROM entity_inbox WHERE id=?", [(i,) for i in result.consumed])
             for m in result.responses:
-                self._insert_message(db, m)
+                insert_message(db, m)
             insert_entity_requests(db, result.signals)
 
         await self._write(tx)
