@@ -42,7 +42,8 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse a timestamp written by `format_time` (or any ISO-8601 UTC text)."""
+    """Parse a timestamp written by `format_time`, or any ISO-8601 text (`Z` or an offset; without
+    either, the result is naive, for the caller to place in a zone)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 
 from aiohttp import web
 
@@ -91,7 +90,7 @@ def query_time(request: web.Request, name: str) -> str | None:
     if not value or not value.strip():
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        moment = h.parse_time(value.strip())
     except ValueError:
         return None
     if moment.tzinfo is None:
