@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,9 @@ class ApiClient:
         ok: tuple[int, ...] = (200, 202),
     ) -> Reply:
         """One call; CliError with the host's own message on any status outside `ok`."""
+        import urllib.error
+        import urllib.request  # http.client and email: a fifth of `devhost --help` if imported up front
+
         target = self.url.rstrip("/") + WEBHOOKS + path
         if query:
             target += "?" + urllib.parse.urlencode(query)
