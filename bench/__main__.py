@@ -13,14 +13,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .cold_start import run_cold_start
 from .floor import run_floor
 from .hello_cities import run_hello_cities
+from .plugin_cost import run_plugin_cost
 from .scale import run_scale
 from .single import run_single
 from .stats import report
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "scale")
+SCENARIOS = ("floor", "hello-cities", "single", "cold-start", "plugin-tests", "scale")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=2, help="devhost worker processes (default 2: both cores)")
     p.add_argument("--single-runs", type=int, default=200)
+    p.add_argument("--cold-runs", type=int, default=10, help="new processes per cold-start figure")
+    p.add_argument("--plugin-tests", type=int, default=1000, help="test-style rounds of devhost's plugin")
+    p.add_argument(
+        "--durabletask-tests", type=int, default=20, help="rounds on durabletask-python (about 1 s each)"
+    )
     p.add_argument("--scale-small", type=int, default=1000)
     p.add_argument("--scale-large", type=int, default=100_000)
     p.add_argument("--scale-waiting", type=int, default=10_000)
@@ -77,6 +84,10 @@ async def main(args: argparse.Namespace) -> None:
                 report(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs), None),
                 flush=True,
             )
+        if "cold-start" in wanted:
+            print(report(run_cold_start(ROOT, args.cold_runs), None), flush=True)
+        if "plugin-tests" in wanted:
+            print(report(run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests), None), flush=True)
         if "scale" in wanted:
             result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
             print(report(result, None), flush=True)

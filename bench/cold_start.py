@@ -45,10 +45,19 @@ def _p50(fn: Any, runs: int, *args: Any) -> tuple[float, float]:
     return ms(percentile(times, 50)), ms(min(times))
 
 
+def child_env(root: Path | None) -> dict[str, str]:
+    """This environment for a child process, with bytecode caches allowed (a user's second run has them)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    if root is not None:
+        env["PYTHONPATH"] = str(root)
+    return env
+
+
 def run_cold_start(root: Path, runs: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = child_env(root)
     py = sys.executable
     result: dict[str, Any] = {"scenario": "cold-start", "runs": runs}
+    _until_completed([py, str(DEVHOST_CHILD), "cold", str(root)], env, root)  # writes the bytecode caches
     p50, best = _p50(_until_completed, runs, [py, str(DEVHOST_CHILD), "cold", str(root)], env, root)
     result["devhost_to_first_completed_p50_ms"] = p50
     result["devhost_to_first_completed_min_ms"] = best
@@ -65,7 +74,8 @@ def run_cold_start(root: Path, runs: int) -> dict[str, Any]:
         print(f"cold-start: no durabletask-python figures: {why}", flush=True)
         result["durabletask_skipped"] = why
     else:
-        dt_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        dt_env = child_env(None)
+        _until_completed([str(dt_python), str(DT_CHILD), "cold"], dt_env, root)
         p50, best = _p50(_until_completed, runs, [str(dt_python), str(DT_CHILD), "cold"], dt_env, root)
         result["durabletask_to_first_completed_p50_ms"] = p50
         result["durabletask_to_first_completed_min_ms"] = best

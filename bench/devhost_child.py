@@ -1,6 +1,6 @@
-"""Run in a new process by the cold-start and plugin-cost scenarios: devhost as the pytest plugin runs it.
+"""Run in a new process by the cold-start and plugin-tests scenarios.
 
-    python bench/devhost_child.py cold APP        one host, one E1_HelloSequence, print "completed"
+    python bench/devhost_child.py cold APP        `DevHost` on the memory store, one E1_HelloSequence
     python bench/devhost_child.py tests APP N     N test-style rounds: host start, one run, stop
 
 Kept free of the bench package so that a cold start imports only what a user's first test would.
@@ -30,23 +30,18 @@ async def one_test(app: str) -> None:
 
 
 async def cold(app: str) -> None:
-    from devhost.testing import _run_host
+    """A new process's first orchestration through devhost's Python API (`DevHost`, memory store)."""
+    from devhost import DevHost
 
-    options = {"app": Path(app).resolve(), "time_skipping": True, "store": "memory"}
-    async for host in _run_host(options):
+    async with DevHost(app, store="memory", port=0, rpc_port=0, workers=0) as host:
         client = host.client()
         instance_id = await client.start_new("E1_HelloSequence", None, CITIES)
-        await host.wait_for(instance_id, runtime_status="Completed")
+        while True:
+            status = await client.get_status(instance_id)
+            if status.runtime_status is not None and status.runtime_status.value == "Completed":
+                break
+            await asyncio.sleep(0.002)
         print("completed", flush=True)  # the parent's clock stops here; stopping the host is not counted
-
-
-async def tests(app: str, count: int) -> None:
-    times = []
-    for _ in range(count):
-        t0 = time.perf_counter()
-        await one_test(app)
-        times.append(time.perf_counter() - t0)
-    print(json.dumps(times), flush=True)
 
 
 if __name__ == "__main__":

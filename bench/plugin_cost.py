@@ -11,12 +11,12 @@ is projected from the per-test median (labelled so).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from .cold_start import child_env
 from .durabletask_env import CHILD as DT_CHILD
 from .durabletask_env import durabletask_python
 from .stats import ms, percentile
@@ -30,7 +30,7 @@ def _loop(argv: list[str], env: dict[str, str], cwd: Path) -> list[float]:
 
 
 def run_plugin_cost(root: Path, tests: int, durabletask_tests: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = child_env(root)
     times = _loop([sys.executable, str(DEVHOST_CHILD), "tests", str(root), str(tests)], env, root)
     warm = times[1:] or times  # the first test pays the imports (see cold-start)
     result: dict[str, Any] = {
@@ -46,7 +46,7 @@ def run_plugin_cost(root: Path, tests: int, durabletask_tests: int) -> dict[str,
         print(f"plugin-tests: no durabletask-python figures: {why}", flush=True)
         result["durabletask_skipped"] = why
         return result
-    dt_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    dt_env = child_env(None)
     dt = _loop([str(dt_python), str(DT_CHILD), "tests", str(durabletask_tests)], dt_env, root)
     dt_warm = dt[1:] or dt
     result.update(

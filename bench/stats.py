@@ -27,5 +27,5 @@ def report(result: dict[str, Any], floor_seconds: float | None) -> str:
     lines.append(f"-- {result['scenario']}" + (f" ({result['store']})" if "store" in result else ""))
     for key, value in result.items():
         if key not in ("scenario", "store"):
-            lines.append(f"   {key:<34} {value}")
+            lines.append(f"   {key:<40} {value}")
     return "\n".join(lines)
