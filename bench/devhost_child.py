@@ -17,11 +17,11 @@ from pathlib import Path
 CITIES = ["Tokyo", "Seattle", "London", "Paris", "Oslo"]
 
 
-async def one_test(app: str) -> None:
+async def one_test(app: Path) -> None:
     """What one test using the `durable_host` fixture does: start a host, run one orchestration, stop."""
     from devhost.testing import _run_host
 
-    options = {"app": Path(app).resolve(), "time_skipping": True, "store": "memory"}
+    options = {"app": app, "time_skipping": True, "store": "memory"}
     async for host in _run_host(options):
         client = host.client()
         instance_id = await client.start_new("E1_HelloSequence", None, CITIES)
@@ -29,7 +29,7 @@ async def one_test(app: str) -> None:
         assert status.output == [f"Hello {c}!" for c in CITIES], status.output
 
 
-async def cold(app: str) -> None:
+async def cold(app: Path) -> None:
     """A new process's first orchestration through devhost's Python API (`DevHost`, memory store)."""
     from devhost import DevHost
 
@@ -45,7 +45,7 @@ async def cold(app: str) -> None:
 
 
 if __name__ == "__main__":
-    mode, app = sys.argv[1], sys.argv[2]
+    mode, app = sys.argv[1], Path(sys.argv[2]).resolve()
     if mode == "cold":
         asyncio.run(cold(app))
     else:

@@ -25,7 +25,15 @@ def durabletask_python(root: Path) -> tuple[Path | None, str]:
     try:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"durabletask=={VERSION}"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"durabletask=={VERSION}",
+            ],
             check=True,
             capture_output=True,
             timeout=600,
