@@ -20,6 +20,7 @@ from .plugin_cost import run_plugin_cost
 from .scale import run_scale
 from .single import run_single
 from .stats import report
+from .targets import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("floor", "hello-cities", "single", "cold-start", "plugin-tests", "scale")
@@ -63,12 +64,18 @@ async def _on_azurite(work: Path, instances: int, workers: tuple[str, ...]) -> d
 async def main(args: argparse.Namespace) -> None:
     wanted = args.scenarios.split(",")
     floor_seconds = None
+    results: list[dict[str, Any]] = []
+
+    def show(result: dict[str, Any], floor: float | None = None) -> None:
+        print(report(result, floor), flush=True)
+        results.append(result)
+
     with tempfile.TemporaryDirectory(prefix="devhost-bench-") as tmp:
         work = Path(tmp)
         if "floor" in wanted:
             floor = run_floor(ROOT, args.instances)
             floor_seconds = floor["seconds"]
-            print(report(floor, None), flush=True)
+            show(floor)
         if "hello-cities" in wanted:
             for kind in args.stores.split(","):
                 workers = ("--workers", str(args.workers))
@@ -78,19 +85,16 @@ async def main(args: argparse.Namespace) -> None:
                     url = f"sqlite:{work / 'hello.db'}"
                     result = await run_hello_cities(ROOT, work, kind, url, args.instances, workers)
                 result["workers"] = args.workers
-                print(report(result, floor_seconds), flush=True)
+                show(result, floor_seconds)
         if "single" in wanted:
-            print(
-                report(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs), None),
-                flush=True,
-            )
+            show(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs))
         if "cold-start" in wanted:
-            print(report(run_cold_start(ROOT, args.cold_runs), None), flush=True)
+            show(run_cold_start(ROOT, args.cold_runs))
         if "plugin-tests" in wanted:
-            print(report(run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests), None), flush=True)
+            show(run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests))
         if "scale" in wanted:
-            result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
-            print(report(result, None), flush=True)
+            show(await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting))
+    print(summary(results), flush=True)
 
 
 if __name__ == "__main__":

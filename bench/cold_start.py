@@ -79,4 +79,7 @@ def run_cold_start(root: Path, runs: int) -> dict[str, Any]:
         p50, best = _p50(_until_completed, runs, [str(dt_python), str(DT_CHILD), "cold"], dt_env, root)
         result["durabletask_to_first_completed_p50_ms"] = p50
         result["durabletask_to_first_completed_min_ms"] = best
+        result["ratio_devhost_to_durabletask"] = round(
+            result["devhost_to_first_completed_p50_ms"] / max(p50, 1e-6), 2
+        )
     return result
