@@ -79,6 +79,10 @@ def _run_activity(name: str, input_text: str | None) -> ActivityReply:
     return _loop.run_until_complete(_worker.run_activity(name, input_text))
 
 
+def _ready() -> bool:
+    return _worker is not None
+
+
 def _still_running(processes: list[BaseProcess], timeout: float) -> list[BaseProcess]:
     """The processes that have not exited after `timeout` seconds (watched by their sentinels, which
     leaves reaping them to the pool)."""
@@ -94,11 +98,14 @@ def _worker_main(conn: Connection, app_dir: str, host_pid: int) -> None:
     """A worker process: start, say so, then run each batch the host sends, answering item by item."""
     _start_worker(app_dir, host_pid)
     try:
+        assert _ready()
         conn.send_bytes(_READY)
         while True:
             batch = pickle.loads(conn.recv_bytes())
-            for call_id, kind, name, argument in batch:
-                reply = _run_orchestrator(name, argument) if kind == "o" else _run_activity(name, argument)
+            for call_id, function, arguments in batch:
+                # One of this module's `_run_*` functions, named by the host (see `_submit`).
+                assert function.startswith("_run_"), function
+                reply = globals()[function](*arguments)
                 conn.send_bytes(pickle.dumps((call_id, reply), pickle.HIGHEST_PROTOCOL))
     except (EOFError, OSError):
         return  # the host closed the pipe (stopping) or is gone
@@ -125,7 +132,7 @@ class ProcessPoolInvoker:
         self._processes = processes
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
-        self._queue: deque[tuple[asyncio.Future[Any], int, str, str, str | None]] = deque()
+        self._queue: deque[tuple[asyncio.Future[Any], int, str, tuple[object, ...]]] = deque()
         self._ids = itertools.count()
         self._started = False
         self._closed = False
@@ -169,13 +176,13 @@ class ProcessPoolInvoker:
         """Hand queued work to the idle workers, shared out evenly, in one message each."""
         idle = [w for w in self._workers if w.ready.done() and not w.busy and not w.lost]
         for n, worker in enumerate(idle):
-            batch: list[tuple[int, str, str, str | None]] = []
+            batch: list[tuple[int, str, tuple[object, ...]]] = []
             share = min(BATCH, -(-len(self._queue) // (len(idle) - n)))
             while self._queue and len(batch) < share:
-                future, call_id, kind, name, argument = self._queue.popleft()
+                future, call_id, function, arguments = self._queue.popleft()
                 if not future.done():  # not cancelled meanwhile
                     worker.busy[call_id] = future
-                    batch.append((call_id, kind, name, argument))
+                    batch.append((call_id, function, arguments))
             if not batch:
                 break
             try:
@@ -215,21 +222,22 @@ class ProcessPoolInvoker:
             self._spawn()  # queued work waits for it (or for the other workers)
         self._pump()
 
-    async def _call(self, kind: str, name: str, argument: str | None) -> Any:
+    async def _submit(self, fn: Any, *args: object) -> object:
+        """Run `fn(*args)` in a worker: `fn` is one of this module's `_run_*` functions, sent by name."""
         if self._closed:
             raise WorkerLost("the worker processes are stopped")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((future, next(self._ids), kind, name, argument))
+        self._queue.append((future, next(self._ids), fn.__name__, args))
         self._pump()
         return await future
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
-        reply = await self._call("o", name, payload)
+        reply = await self._submit(_run_orchestrator, name, payload)
         assert isinstance(reply, EpisodeReply)
         return reply
 
     async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
-        reply = await self._call("a", name, input_text)
+        reply = await self._submit(_run_activity, name, input_text)
         assert isinstance(reply, ActivityReply)
         return reply
 
