@@ -19,11 +19,11 @@ from .hello_cities import run_hello_cities
 from .plugin_cost import run_plugin_cost
 from .scale import run_scale
 from .single import run_single
-from .stats import report
+from .stats import report, reported
 from .targets import summary
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "cold-start", "plugin-tests", "scale")
+SCENARIOS = ("floor", "hello-cities", "single", "scale", "cold-start", "plugin-tests")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,14 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=2, help="devhost worker processes (default 2: both cores)")
     p.add_argument("--single-runs", type=int, default=200)
+    p.add_argument("--scale-small", type=int, default=1000)
+    p.add_argument("--scale-large", type=int, default=100_000)
+    p.add_argument("--scale-waiting", type=int, default=10_000)
     p.add_argument("--cold-runs", type=int, default=10, help="new processes per cold-start figure")
     p.add_argument("--plugin-tests", type=int, default=1000, help="test-style rounds of devhost's plugin")
     p.add_argument(
         "--durabletask-tests", type=int, default=20, help="rounds on durabletask-python (about 1 s each)"
     )
-    p.add_argument("--scale-small", type=int, default=1000)
-    p.add_argument("--scale-large", type=int, default=100_000)
-    p.add_argument("--scale-waiting", type=int, default=10_000)
     return p
 
 
@@ -64,18 +64,12 @@ async def _on_azurite(work: Path, instances: int, workers: tuple[str, ...]) -> d
 async def main(args: argparse.Namespace) -> None:
     wanted = args.scenarios.split(",")
     floor_seconds = None
-    results: list[dict[str, Any]] = []
-
-    def show(result: dict[str, Any], floor: float | None = None) -> None:
-        print(report(result, floor), flush=True)
-        results.append(result)
-
     with tempfile.TemporaryDirectory(prefix="devhost-bench-") as tmp:
         work = Path(tmp)
         if "floor" in wanted:
             floor = run_floor(ROOT, args.instances)
             floor_seconds = floor["seconds"]
-            show(floor)
+            print(report(floor, None), flush=True)
         if "hello-cities" in wanted:
             for kind in args.stores.split(","):
                 workers = ("--workers", str(args.workers))
@@ -85,16 +79,21 @@ async def main(args: argparse.Namespace) -> None:
                     url = f"sqlite:{work / 'hello.db'}"
                     result = await run_hello_cities(ROOT, work, kind, url, args.instances, workers)
                 result["workers"] = args.workers
-                show(result, floor_seconds)
+                print(report(result, floor_seconds), flush=True)
         if "single" in wanted:
-            show(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs))
-        if "cold-start" in wanted:
-            show(run_cold_start(ROOT, args.cold_runs))
-        if "plugin-tests" in wanted:
-            show(run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests))
+            print(
+                report(await run_single(ROOT, work, f"sqlite:{work / 'single.db'}", args.single_runs), None),
+                flush=True,
+            )
         if "scale" in wanted:
-            show(await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting))
-    print(summary(results), flush=True)
+            result = await run_scale(ROOT, work, args.scale_small, args.scale_large, args.scale_waiting)
+            print(report(result, None), flush=True)
+        if "cold-start" in wanted:
+            print(report(run_cold_start(ROOT, args.cold_runs), None), flush=True)
+        if "plugin-tests" in wanted:
+            result = run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests)
+            print(report(result, None), flush=True)
+    print(summary(reported), flush=True)
 
 
 if __name__ == "__main__":
