@@ -7,7 +7,8 @@ boundary as JSON text, exactly what the real host sends its language workers.
 
 Each worker has one pipe to the host, read by the host's event loop: no threads in between. Work that
 arrives while every worker is busy queues in the host and goes to the next idle worker in one message
-(a batch), which answers each item as it finishes. A worker is sent work only when it is idle, so it is
+(a batch), which answers each item as it finishes; a batch ends at its first activity, so no work
+waits behind user code that may run long. A worker is sent work only when it is idle, so it is
 always reading when the host writes and the host always reads what it writes back.
 """
 
@@ -180,9 +181,14 @@ class ProcessPoolInvoker:
             share = min(BATCH, -(-len(self._queue) // (len(idle) - n)))
             while self._queue and len(batch) < share:
                 future, call_id, function, arguments = self._queue.popleft()
-                if not future.done():  # not cancelled meanwhile
-                    worker.busy[call_id] = future
-                    batch.append((call_id, function, arguments))
+                if future.done():  # cancelled meanwhile
+                    continue
+                worker.busy[call_id] = future
+                batch.append((call_id, function, arguments))
+                if function != _run_orchestrator.__name__:
+                    # Activities (and the like) are user code that may take long: nothing waits
+                    # behind one in a worker while another worker could be running it.
+                    break
             if not batch:
                 break
             try:
