@@ -141,7 +141,7 @@ def _visible(moment: datetime | None) -> str:
 class SqliteStore:
     """The SQLite implementation of `Store` (see base.py for the contract)."""
 
-    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         self.path = path
         self._memory = path == ":memory:"
         if not self._memory:
@@ -169,9 +169,6 @@ class SqliteStore:
         db.row_factory = sqlite3.Row
         if not self._memory:
             db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit is in the log before it returns, so it survives the process being
-        # killed (kill -9, a crash); the log is synced at checkpoints, so only an operating-system crash
-        # or power loss can take back the last commits, and even that never leaves a torn file.
         db.execute(f"PRAGMA synchronous={synchronous}")
         return db
 
@@ -221,17 +218,6 @@ class SqliteStore:
         outcomes: list[tuple[bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            if len(txs) == 1:
-                # A lone write needs no savepoint: its error rolls back the transaction, which is its own.
-                try:
-                    outcomes.append((True, txs[0](db)))
-                except Exception as exc:
-                    db.execute("ROLLBACK")
-                    if isinstance(exc, sqlite3.Error):
-                        exc = StoreError(f"SQLite store failed: {exc}")
-                    return [(False, exc)]
-                db.execute("COMMIT")
-                return outcomes
             for tx in txs:
                 db.execute("SAVEPOINT one_write")
                 try:
