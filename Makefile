@@ -48,7 +48,8 @@ browser: $(STAMP)
 package-check: $(STAMP)
 	$(PY) -m pytest tests/deploy
 
-## Benchmarks: devhost in its own process, driven over loopback; prints JSON lines and tables
+## Benchmarks: devhost in its own process, driven over loopback; prints JSON lines and tables, then every
+## figure with its target and anchor (durabletask-python, for comparison, goes into .bench-cache/)
 bench: $(STAMP) $(NODE)
 	$(PY) -m bench --stores sqlite,azure
 

@@ -13,16 +13,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .cold_start import run_cold_start
 from .dashboard_list import run_dashboard_list, run_dashboard_list_azure
 from .floor import run_floor
 from .hello_cities import run_hello_cities
 from .idle_cpu import run_idle_cpu
+from .plugin_cost import run_plugin_cost
 from .scale import run_scale
 from .single import run_single
-from .stats import report
+from .stats import report, reported
+from .targets import summary
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("floor", "hello-cities", "single", "scale", "dashboard-list", "idle-cpu")
+SCENARIOS = (
+    "floor",
+    "hello-cities",
+    "single",
+    "scale",
+    "dashboard-list",
+    "idle-cpu",
+    "cold-start",
+    "plugin-tests",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="dashboard-list stores: sqlite and/or azure (Azurite; seeding 100,000 rows takes minutes)",
     )
     p.add_argument("--idle-seconds", type=float, default=5.0, help="idle-cpu's measuring window (default 5)")
+    p.add_argument("--cold-runs", type=int, default=10, help="new processes per cold-start figure")
+    p.add_argument("--plugin-tests", type=int, default=1000, help="test-style rounds of devhost's plugin")
+    p.add_argument(
+        "--durabletask-tests", type=int, default=20, help="rounds on durabletask-python (about 1 s each)"
+    )
     return p
 
 
@@ -116,6 +133,12 @@ async def main(args: argparse.Namespace) -> None:
         if "idle-cpu" in wanted:
             for result in await asyncio.to_thread(run_idle_cpu, work, args.idle_seconds):
                 print(report(result, None), flush=True)
+        if "cold-start" in wanted:
+            print(report(run_cold_start(ROOT, args.cold_runs), None), flush=True)
+        if "plugin-tests" in wanted:
+            result = run_plugin_cost(ROOT, args.plugin_tests, args.durabletask_tests)
+            print(report(result, None), flush=True)
+    print(summary(reported), flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from devhost.history import parse_time
 from devhost.process import DevhostProcess
 from devhost.store import InstanceQuery, open_store
 
+from .cpu import children_cpu_seconds, cpu_seconds
 from .floor import CITIES
 from .stats import ms, percentile
 
@@ -57,11 +58,15 @@ async def run_hello_cities(
     proc = DevhostProcess(work, store_url, *extra, app=app_dir, env=env).start()
     try:
         connector = aiohttp.TCPConnector(limit=64)
+        assert proc.pid is not None
+        cpu_before = cpu_seconds(proc.pid), children_cpu_seconds(proc.pid)
         async with aiohttp.ClientSession(connector=connector) as http:
             started = time.perf_counter()
             await start_all(http, proc.url, "E1_HelloSequence", CITIES, instances)
             await wait_all_done(http, proc.url, timeout=600)
             seconds = time.perf_counter() - started
+        host_cpu = cpu_seconds(proc.pid) - cpu_before[0]
+        workers_cpu = children_cpu_seconds(proc.pid) - cpu_before[1]
         rss = proc.peak_rss_mb()
     finally:
         proc.stop()
@@ -95,4 +100,7 @@ async def run_hello_cities(
         "p95_ms": ms(percentile(latencies, 95)),
         "p99_ms": ms(percentile(latencies, 99)),
         "devhost_peak_rss_mb": round(rss or 0, 1),
+        # CPU seconds of the host process and of its worker processes (all of them) during the run.
+        "host_cpu_s": round(host_cpu, 2),
+        "workers_cpu_s": round(workers_cpu, 2),
     }

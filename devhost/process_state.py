@@ -45,4 +45,16 @@ class ProcessState:
         if name == "devhost" or name.startswith("devhost."):
             return False  # devhost itself, even when it lives in the app's folder (as in its own repo)
         file = getattr(module, "__file__", None) or ""
-        return bool(file) and os.path.abspath(file).startswith(self._app_dir + os.sep)
+        if not file:
+            return False
+        path = os.path.abspath(file)
+        if any(path.startswith(env + os.sep) for env in _environments()):
+            # An installed package (the SDK, azure.functions), even when the virtual environment lives
+            # in the app's folder, as `.venv` often does: removing it would leave two copies in play.
+            return False
+        return path.startswith(self._app_dir + os.sep)
+
+
+def _environments() -> set[str]:
+    """The Python installation and virtual environment this process runs in."""
+    return {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}

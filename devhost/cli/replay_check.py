@@ -5,14 +5,11 @@ checked (no such app, an unreachable store)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
 
-from ..config import load_settings
 from ..errors import DevHostError
-from ..replay_check import check_store
 from .tables import table
 
 
@@ -31,6 +28,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..config import load_settings
+    from ..replay_check import check_store  # imports the SDK: only when the command runs
+
     try:
         settings = load_settings(args.app, store_url=args.store)
         store_url = settings.store_url or settings.default_store_url

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..api.auth import is_loopback
 from ..config import DEFAULT_PORT, DEFAULT_RPC_PORT
-from ..dashboard.routes import DASHBOARD_PATH
 from ..errors import DevHostError
-from ..functions import Kind
-from ..host import DevHost
+
+if TYPE_CHECKING:
+    from ..host import DevHost
+
+# The host, its HTTP server and the SDK are imported when `start` runs, not when the command line is
+# parsed: `devhost --help` and the other subcommands stay quick.
 
 log = logging.getLogger("devhost")
 
@@ -85,6 +85,9 @@ def add_parser(sub: Any) -> None:
 
 
 def banner(host: DevHost) -> str:
+    from ..dashboard.routes import DASHBOARD_PATH
+    from ..functions import Kind
+
     assert host.index is not None and host.routes is not None
     lines = [
         "",
@@ -126,6 +129,12 @@ def banner(host: DevHost) -> str:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    import asyncio
+    import signal
+
+    from ..api.auth import is_loopback
+    from ..host import DevHost
+
     host = DevHost(
         args.app,
         store=args.store,
@@ -162,6 +171,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose:
         # devhost's own debug messages; the libraries under it stay at INFO (theirs drown the rest).

@@ -46,7 +46,11 @@ def open_store(
         path = url.removeprefix("sqlite:")
         if not path:
             raise ConfigError("store URL 'sqlite:' needs a file path, e.g. sqlite:.devhost/durable.db")
-        return SqliteStore(path)
+        # synchronous=NORMAL in WAL mode: a commit is in the log before it returns, so it survives the
+        # process being killed (kill -9, a crash) without waiting for an fsync; the log is synced at
+        # checkpoints, so only an operating-system crash or power loss can take back the last commits,
+        # and even that never leaves a torn file.
+        return SqliteStore(path, synchronous="NORMAL")
     if url == "azure":
         # Imported here: the Azure SDKs are development dependencies that only this store needs.
         from .azure import AzureStore

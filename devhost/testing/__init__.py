@@ -19,17 +19,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..process_state import ProcessState
-from .harness import TestHost
+
+if TYPE_CHECKING:
+    from .harness import TestHost
 
 __all__ = ["TestHost", "start_host"]
 
 MARKER = "devhost"
 INI_APP = "devhost_app"
+
+
+def __getattr__(name: str) -> Any:
+    # The host (its HTTP server, the SDK) is imported by the first test that starts one, not when pytest
+    # loads the plugin: a run whose tests use no durable_host does not pay for it.
+    if name == "TestHost":
+        from .harness import TestHost
+
+        return TestHost
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,6 +86,8 @@ async def start_host(app: str | Path, *, time_skipping: bool = True, store: str 
 
     The clock is virtual either way: `time_skipping=True` lets it jump to the next timer while
     `wait_for` waits; False leaves it to the wall clock and `advance`."""
+    from .harness import TestHost
+
     host = TestHost(
         app,
         store=store,

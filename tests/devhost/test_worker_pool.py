@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -57,3 +58,25 @@ def test_workers_exit_when_the_host_is_killed(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
     assert not [w for w in workers if _alive(w)]
+
+
+async def test_a_killed_worker_is_replaced_and_work_goes_on() -> None:
+    async with DevHost(ROOT, store="memory", port=0, rpc_port=0, workers=2, time_skipping=True) as host:
+        before = host.worker_pids()
+        os.kill(before[0], signal.SIGKILL)
+
+        def replaced() -> bool:
+            pids = host.worker_pids()
+            return before[0] not in pids and len(pids) == 2
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not replaced():  # noqa: ASYNC110 - polling a process table
+            await asyncio.sleep(0.05)
+        after = host.worker_pids()
+        assert before[0] not in after and len(after) == 2
+        client = host.client()
+        started = [await client.start_new("E1_HelloSequence", None, [f"City{n}"]) for n in range(6)]
+        await host.wait_idle()
+        for n, instance_id in enumerate(started):
+            status = await client.get_status(instance_id)
+            assert status.output == [f"Hello City{n}!"], status.to_json()
