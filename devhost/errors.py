@@ -40,6 +40,11 @@ def whole_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
+class HubConflictError(ConfigError):
+    """The account holds a task hub of this name that this devhost did not make; nothing was changed.
+    At start it stops the host; on a purge the API answers 409 Conflict with this message."""
+
+
 class StoreInUseError(StoreError):
     """Another devhost process has the SQLite store open."""
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..errors import (
+    HubConflictError,
     InstanceEndedError,
     InstanceExistsError,
     InstanceNotFoundError,
@@ -54,6 +55,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(exc.status, str(exc))
     except OperationRefusedError as exc:
         return error_response(refusal_status(exc), str(exc))
+    except HubConflictError as exc:  # a purge refused: the real host has made a hub of this name
+        return error_response(409, str(exc))
     except StoreUnavailableError as exc:  # a storage outage (store/outage.py): try again later
         response = error_response(503, str(exc))
         response.headers["Retry-After"] = str(exc.whole_seconds)

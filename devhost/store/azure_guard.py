@@ -35,7 +35,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
-from ..errors import ConfigError
+from ..errors import HubConflictError
 from .azure_account import HubNames, ProviderNames
 from .azure_tables import TableService
 
@@ -50,8 +50,6 @@ _PEEK = 32  # the most messages one peek returns
 _DEVHOST_PROPERTIES = frozenset({"HistoryStart", "VisibleAt", "Event"})
 
 
-class HubConflictError(ConfigError):
-    """The account holds a task hub of this name that this devhost did not make; nothing was changed."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
@@ -299,3 +300,23 @@ async def test_purge_is_refused_once_the_real_host_made_a_hub_of_the_same_name(a
         assert await store.get_instance("i1") is not None
     finally:
         await store.close()
+
+
+async def test_a_purge_refused_over_http_is_a_409_saying_why(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = new_hub()
+    monkeypatch.setenv(HUB_SETTING, hub)
+    async with DevHost(ROOT, store="azure", port=0, rpc_port=0, workers=0) as host:
+        await host._store.create_instance(*finished("i1"))
+        await account.provider_hub(hub)  # func start on the same account and hub, while devhost runs
+        before = await account.snapshot(hub)
+        base = f"http://127.0.0.1:{host.port}/runtime/webhooks/durabletask/instances"
+        async with aiohttp.ClientSession() as http:
+            for method, url in (("DELETE", f"{base}/i1"), ("DELETE", f"{base}?createdTimeFrom=2000-01-01")):
+                async with http.request(method, url) as reply:
+                    body = await reply.json()
+                    assert reply.status == 409, body
+                    assert "Durable extension" in body["Message"] and f"task hub '{hub}'" in body["Message"]
+        assert await account.snapshot(hub) == before
+        assert await host._store.get_instance("i1") is not None
