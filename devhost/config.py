@@ -16,6 +16,8 @@ from .lenient_json import LenientJsonError, parse_object
 DEFAULT_PORT = 7071
 DEFAULT_RPC_PORT = 17071
 DEFAULT_HUB = "TestHubName"
+# The app setting that overrides host.json's task hub name (the Functions host's override of any key).
+HUB_SETTING = "AzureFunctionsJobHost__extensions__durableTask__hubName"
 log = logging.getLogger("devhost.config")
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 

@@ -21,12 +21,12 @@ import time
 import uuid
 from pathlib import Path
 
+from devhost.config import HUB_SETTING as HUB_SETTING  # re-exported for the Azurite fixtures
 from devhost.store.azure_account import DEV_ACCOUNT, DEV_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = ROOT / "node_modules" / ".bin" / "azurite"
 ENV_CONNECTION = "AZURITE_CONNECTION_STRING"
-HUB_SETTING = "AzureFunctionsJobHost__extensions__durableTask__hubName"
 INSTALL_HINT = "Azurite is not installed: run `npm ci` (Node.js 18+) to run the Azure Storage store tests"
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at (http://\S+)")
 

@@ -35,6 +35,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
+from ..config import HUB_SETTING
 from ..errors import HubConflictError
 from .azure_account import HubNames, ProviderNames
 from .azure_tables import TableService
@@ -42,7 +43,6 @@ from .azure_tables import TableService
 LAYOUT = 2
 MARKER = "devhost-layout.json"
 TASK_HUB_BLOB = "taskhub.json"  # the provider's task hub description, in its leases container
-HUB_SETTING = "AzureFunctionsJobHost__extensions__durableTask__hubName"
 _SAMPLE_ROWS = 5
 _PEEK = 32  # the most messages one peek returns
 # Properties only devhost's layout 1 wrote: an instance row's history window, a message's or

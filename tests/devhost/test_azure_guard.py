@@ -17,11 +17,13 @@ from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
 from devhost import DevHost
+from devhost.config import HUB_SETTING
+from devhost.errors import HubConflictError
 from devhost.history import EventType, event, format_time
 from devhost.store import InstanceQuery, InstanceRecord, Message, RuntimeStatus, open_store
 from devhost.store.azure import AzureStore
 from devhost.store.azure_account import HubNames, ProviderNames
-from devhost.store.azure_guard import HUB_SETTING, LAYOUT, MARKER, TASK_HUB_BLOB, HubConflictError
+from devhost.store.azure_guard import LAYOUT, MARKER, TASK_HUB_BLOB
 from tests.azurite import new_hub
 
 pytestmark = pytest.mark.azurite

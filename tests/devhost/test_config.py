@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.config import DEFAULT_HUB, load_settings
+from devhost.config import DEFAULT_HUB, HUB_SETTING, load_settings
 from devhost.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_hub_name_from_an_app_setting(tmp_path: Path) -> None:
 def test_host_json_is_overridden_by_azure_functions_job_host_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = "AzureFunctionsJobHost__extensions__durableTask__hubName"
+    name = HUB_SETTING
     app = make_app(
         tmp_path, {"extensions": {"durableTask": {"hubName": "InHostJson"}}}, {"Values": {name: "FromValues"}}
     )

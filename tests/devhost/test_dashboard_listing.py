@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 
 from devhost import DevHost
+from devhost.config import HUB_SETTING
 from devhost.history import format_time
 from devhost.store import InstanceRecord, RuntimeStatus
-from devhost.store.azure_guard import HUB_SETTING
 from tests.azurite import new_hub
 
 ROOT = Path(__file__).resolve().parents[2]

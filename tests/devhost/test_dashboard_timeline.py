@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from devhost import DevHost
+from devhost.config import HUB_SETTING
 from devhost.engine.ledger import STATUS_LOG_LIMIT, STATUS_TEXT_LIMIT, Ledger
-from devhost.store.azure_guard import HUB_SETTING
 from tests.azurite import new_hub
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -37,6 +37,7 @@ from typing import Any
 
 import aiohttp
 
+from devhost.config import HUB_SETTING
 from devhost.process import DevhostProcess, free_port
 from devhost.store import Store, open_store
 
@@ -57,7 +58,6 @@ from .workload import (
 )
 
 LEDGER_ENV = "RELIABILITY_LEDGER"
-HUB_SETTING = "AzureFunctionsJobHost__extensions__durableTask__hubName"
 
 
 @dataclass(frozen=True)
