@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e browser package-check bench reliability lint clean
+.PHONY: venv run test unit e2e browser package-check bench reliability soak lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -57,6 +57,12 @@ bench: $(STAMP) $(NODE)
 reliability: $(STAMP)
 	$(PY) -m tests.reliability.crash --kills 200 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.load --seconds 60 --clients 32 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.soak --minutes 30 $(if $(SEED),--seed $(SEED))
+
+## 30 minutes of the mixed workload with purges; memory and descriptors of devhost and its workers
+## sampled, growth after the warm-up bounded (MINUTES=n for another length)
+soak: $(STAMP)
+	$(PY) -m tests.reliability.soak --minutes $(or $(MINUTES),30) $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
