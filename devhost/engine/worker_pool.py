@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -26,6 +27,7 @@ from typing import Any
 from ..functions import FunctionIndex
 from .invoker import ActivityReply, EpisodeReply, InProcessInvoker
 
+log = logging.getLogger("devhost.engine")
 _worker: InProcessInvoker | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 
@@ -90,6 +92,7 @@ class ProcessPoolInvoker:
         self._app_dir = str(app_dir)
         self._processes = processes
         self._pool = self._new_pool()
+        self._warming: asyncio.Future[None] | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -106,13 +109,40 @@ class ProcessPoolInvoker:
 
     async def _submit(self, fn: object, *args: object) -> object:
         loop = asyncio.get_running_loop()
+        pool = self._pool
         try:
-            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+            return await loop.run_in_executor(pool, fn, *args)  # type: ignore[arg-type]
         except BrokenProcessPool:
-            # A worker died (killed, out of memory): start a new pool; the work item is retried.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            # A worker died (killed, out of memory): every work item in flight in this pool fails, and
+            # the caller retries it (nothing was committed); the pool is replaced once.
+            self._replace(pool)
             raise
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new pool for a broken one, unless another work item of the same pool replaced it already
+        (shutting the new one down would cancel work sent to it since)."""
+        if self._pool is not broken:
+            return
+        dead = sorted(
+            f"{pid} (exit code {p.exitcode})"
+            for pid, p in dict(getattr(broken, "_processes", None) or {}).items()
+            if p.exitcode not in (None, 0)
+        )
+        log.warning(
+            "a worker process ended abruptly%s: starting %d new worker processes; the work items that "
+            "were running are retried",
+            f" ({', '.join(dead)})" if dead else "",
+            self._processes,
+        )
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        # Start the new workers now rather than with the next work item, so the pool is whole again.
+        self._warming = asyncio.ensure_future(self._warm(self._pool))
+
+    async def _warm(self, pool: ProcessPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(BrokenProcessPool, RuntimeError):  # broken again, or shut down
+            await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._processes)))
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         reply = await self._submit(_run_orchestrator, name, payload)
@@ -131,6 +161,8 @@ class ProcessPoolInvoker:
 
     async def close(self, grace: float = 5.0) -> None:
         """End the workers: idle ones exit at once; one still in user code after `grace` s is killed."""
+        if self._warming is not None:
+            self._warming.cancel()
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         running = await asyncio.get_running_loop().run_in_executor(None, _still_running, processes, grace)
