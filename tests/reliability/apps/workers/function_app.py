@@ -30,7 +30,9 @@ def NapFlow(context: df.DurableOrchestrationContext):
     spec = context.get_input() or {}
     n, seconds = int(spec.get("n", 2)), float(spec.get("seconds", 1.0))
     keys = [f"{context.instance_id}/{i}" for i in range(n)]
-    done = yield context.task_all([context.call_activity("Nap", {"key": k, "seconds": seconds}) for k in keys])
+    done = yield context.task_all(
+        [context.call_activity("Nap", {"key": k, "seconds": seconds}) for k in keys]
+    )
     return sorted(done)
 
 
