@@ -52,11 +52,13 @@ package-check: $(STAMP)
 bench: $(STAMP) $(NODE)
 	$(PY) -m bench --stores sqlite,azure
 
-## Long reliability runs: 200 SIGKILLs under a mixed workload, then 60 s of 32 concurrent clients;
-## each prints a summary (lost, doubled and errors must be 0). SEED=n repeats a run.
+## Long reliability runs: 200 SIGKILLs of the host under a mixed workload, 60 s of 32 concurrent clients,
+## 100 SIGKILLs of worker processes, a 30-minute soak; each prints a summary (lost, doubled and errors
+## must be 0). SEED=n repeats a run.
 reliability: $(STAMP)
 	$(PY) -m tests.reliability.crash --kills 200 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.load --seconds 60 --clients 32 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.worker_kill --kills 100 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.soak --minutes 30 $(if $(SEED),--seed $(SEED))
 
 ## 30 minutes of the mixed workload with purges; memory and descriptors of devhost and its workers

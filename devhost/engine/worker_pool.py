@@ -93,6 +93,7 @@ class ProcessPoolInvoker:
         self._processes = processes
         self._pool = self._new_pool()
         self._warming: asyncio.Future[None] | None = None
+        self._watching: asyncio.Future[None] | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -106,9 +107,19 @@ class ProcessPoolInvoker:
         """Start every worker now, so the first requests do not pay for imports."""
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self._processes)))
+        self._watching = asyncio.ensure_future(self._watch())
+
+    async def _watch(self, every: float = 0.5) -> None:
+        """Replace a pool that broke while no work item was waiting on it, so it is whole when work comes."""
+        while True:
+            await asyncio.sleep(every)
+            if getattr(self._pool, "_broken", False):
+                self._replace(self._pool)
 
     async def _submit(self, fn: object, *args: object) -> object:
         loop = asyncio.get_running_loop()
+        if getattr(self._pool, "_broken", False):
+            self._replace(self._pool)  # broken since the last look: no work item need fail for it
         pool = self._pool
         try:
             return await loop.run_in_executor(pool, fn, *args)  # type: ignore[arg-type]
@@ -161,8 +172,9 @@ class ProcessPoolInvoker:
 
     async def close(self, grace: float = 5.0) -> None:
         """End the workers: idle ones exit at once; one still in user code after `grace` s is killed."""
-        if self._warming is not None:
-            self._warming.cancel()
+        for task in (self._warming, self._watching):
+            if task is not None:
+                task.cancel()
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         running = await asyncio.get_running_loop().run_in_executor(None, _still_running, processes, grace)
