@@ -1,4 +1,5 @@
-"""An OpenAPI 3.0 description of what devhost serves: the Durable HTTP API and the app's HTTP routes.
+"""An OpenAPI 3.0 description of what devhost serves: the Durable HTTP API, the app's HTTP routes and the
+dashboard's routes (devhost/dashboard/routes.py).
 
 Served at `/runtime/webhooks/durabletask/openapi.json` (and `/durabletask/openapi.json` on the RPC
 port), so clients and schema-driven test tools can see every endpoint, its parameters and the error
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..bindings import WEBHOOK_PATH
 from ..config import Settings
+from ..dashboard.routes import openapi_paths as dashboard_paths
 from ..engine.control import MAX_EVENT_NAME_LENGTH, MAX_ID_LENGTH
 from .app_routes import AppRoutes, auth_level
 
@@ -201,11 +203,16 @@ def app_paths(routes: AppRoutes) -> dict[str, Any]:
 def openapi_document(
     settings: Settings, routes: AppRoutes | None, prefix: str = WEBHOOK_PATH
 ) -> dict[str, Any]:
-    """The whole description: the Durable HTTP API under `prefix`, and the app's routes when given."""
+    """The whole description: the Durable HTTP API under `prefix`, and when `routes` are given (the public
+    server), the app's routes and the dashboard's."""
     return {
         "openapi": "3.0.3",
         "info": {"title": "devhost: Durable Functions HTTP API and app routes", "version": "1"},
-        "paths": {**(app_paths(routes) if routes else {}), **management_paths(prefix)},
+        "paths": {
+            **(app_paths(routes) if routes else {}),
+            **management_paths(prefix),
+            **(dashboard_paths() if routes else {}),
+        },
         "components": {
             "schemas": {
                 "Error": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import urllib.error
 import urllib.parse
@@ -17,7 +18,31 @@ SYSTEM_KEY = "durabletask_extension"
 
 
 class CliError(Exception):
-    """A failure the command reports in one line and exits non-zero for."""
+    """A failure the command reports in one line and exits 1 for (the host refused, or cannot be reached)."""
+
+
+class UsageError(CliError):
+    """Arguments the command refuses before calling the host: one line, exit code 2 (as argparse's own)."""
+
+
+def host_url(value: str) -> str:
+    """An --url value: http(s)://host[:port][/path]; argparse says why not otherwise (exit code 2)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError for a port out of range or not a number
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a host URL such as {DEFAULT_URL}")
+    del port
+    return value
+
+
+def header_value(value: str) -> str:
+    """A --key value: sent as a header, so printable ASCII without spaces (argparse's exit code 2)."""
+    if not value or not all(33 <= ord(c) < 127 for c in value):
+        raise argparse.ArgumentTypeError("a key is printable ASCII text without spaces or control characters")
+    return value
 
 
 @dataclass(slots=True)
@@ -49,7 +74,8 @@ class ApiClient:
         """One call; CliError with the host's own message on any status outside `ok`."""
         target = self.url.rstrip("/") + WEBHOOKS + path
         if query:
-            target += "?" + urllib.parse.urlencode(query)
+            # Values typed as bytes that are not UTF-8 arrive as surrogate escapes: sent as those bytes.
+            target += "?" + urllib.parse.urlencode(query, errors="surrogateescape")
         data = json.dumps(body).encode() if send_body else None
         request = urllib.request.Request(target, data=data, method=method)
         if send_body:
@@ -74,7 +100,7 @@ class ApiClient:
 
 
 def instance_path(instance_id: str, *rest: str) -> str:
-    parts = [urllib.parse.quote(instance_id, safe=""), *(urllib.parse.quote(p, safe="") for p in rest)]
+    parts = [urllib.parse.quote(p, safe="", errors="surrogateescape") for p in (instance_id, *rest)]
     return "/instances/" + "/".join(parts)
 
 
@@ -101,13 +127,13 @@ def key_from_file(path: Path) -> str:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise CliError(f"cannot read the keys file {path}: {error.strerror}") from None
+        raise UsageError(f"cannot read the keys file {path}: {error.strerror}") from None
     except ValueError as error:
-        raise CliError(f"the keys file {path} is not JSON: {error}") from None
+        raise UsageError(f"the keys file {path} is not JSON: {error}") from None
     key = None
     if isinstance(data, dict):
         system = data.get("systemKeys")
         key = (system.get(SYSTEM_KEY) if isinstance(system, dict) else None) or data.get("masterKey")
     if not isinstance(key, str) or not key:
-        raise CliError(f"the keys file {path} holds no system key ({SYSTEM_KEY}) and no master key")
+        raise UsageError(f"the keys file {path} holds no system key ({SYSTEM_KEY}) and no master key")
     return key
