@@ -51,6 +51,14 @@ class Reply:
     headers: dict[str, str]
     body: Any
 
+    def object(self) -> dict[str, Any]:
+        """The body as a JSON object; CliError if the host answered something else."""
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise CliError(f"the host answered {self.status} with {str(self.body)[:80]!r}, not a JSON object")
+        return self.body
+
 
 @dataclass(slots=True)
 class ApiClient:
@@ -100,6 +108,10 @@ class ApiClient:
 
 
 def instance_path(instance_id: str, *rest: str) -> str:
+    """The API path of an instance (and an operation on it); every segment sent exactly as given."""
+    if not instance_id or any(not part for part in rest):
+        # An empty segment would name another route ("instances/" lists every instance).
+        raise UsageError("an instance ID or event name cannot be empty")
     parts = [urllib.parse.quote(p, safe="", errors="surrogateescape") for p in (instance_id, *rest)]
     return "/instances/" + "/".join(parts)
 

@@ -186,7 +186,7 @@ def list_instances(api: ApiClient, args: argparse.Namespace) -> Any:
 
 
 def show(api: ApiClient, args: argparse.Namespace) -> Any:
-    status = api.request("GET", instance_path(args.instance_id), query=[("showInput", "true")]).body
+    status = api.request("GET", instance_path(args.instance_id), query=[("showInput", "true")]).object()
     if args.json:
         return status
     return fields(
@@ -205,7 +205,9 @@ def show(api: ApiClient, args: argparse.Namespace) -> Any:
 
 def history(api: ApiClient, args: argparse.Namespace) -> Any:
     query = [("showHistory", "true"), ("showHistoryOutput", "true"), ("showInput", "true")]
-    events = api.request("GET", instance_path(args.instance_id), query=query).body.get("historyEvents") or []
+    events = (
+        api.request("GET", instance_path(args.instance_id), query=query).object().get("historyEvents") or []
+    )
     if args.json:
         return events
     rows = [
@@ -247,7 +249,7 @@ def _control(verb: str) -> Callable[[ApiClient, argparse.Namespace], Any]:
 
 def restart_instance(api: ApiClient, args: argparse.Namespace) -> Any:
     query = [("restartWithNewInstanceId", "false" if args.same_id else "true")]
-    body = api.request("POST", instance_path(args.instance_id, "restart"), query=query).body or {}
+    body = api.request("POST", instance_path(args.instance_id, "restart"), query=query).object()
     new_id = body.get("id")
     return (
         {"restarted": args.instance_id, "instanceId": new_id}
@@ -258,13 +260,13 @@ def restart_instance(api: ApiClient, args: argparse.Namespace) -> Any:
 
 def purge_instances(api: ApiClient, args: argparse.Namespace) -> Any:
     filters = _filters(args)
-    if args.instance_id and filters:
+    if args.instance_id is not None and filters:
         raise UsageError("purge takes an instance ID or filters, not both")
-    if args.instance_id:
-        body = api.request("DELETE", instance_path(args.instance_id)).body
+    if args.instance_id is not None:
+        body = api.request("DELETE", instance_path(args.instance_id)).object()
     elif not args.created_from:
         raise UsageError("purge needs an instance ID, or --created-from (with any other filters)")
     else:
-        body = api.request("DELETE", "/instances", query=filters).body
+        body = api.request("DELETE", "/instances", query=filters).object()
     deleted = int((body or {}).get("instancesDeleted", 0))
     return {"instancesDeleted": deleted} if args.json else f"purged {deleted} instance(s)"
