@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,12 @@ log = logging.getLogger("devhost.engine")
 _IDLE_POLL_SECONDS = 30.0  # a safety net only: commits wake the loop at once
 _RETRY_FIRST_SECONDS = 1.0  # pause after a work item's first infrastructure failure, doubled each time
 _RETRY_MAX_SECONDS = 30.0
+
+
+def _worth_a_traceback(exc: BaseException) -> bool:
+    """A worker process that died is said once by the pool (worker_pool.py): its work items need no
+    traceback each; anything else gets one."""
+    return not isinstance(exc, BrokenProcessPool)
 
 
 def retry_delay(failures: int) -> float:
@@ -169,17 +176,18 @@ class Dispatcher:
                 if not was_final and result.instance.runtime_status.is_terminal:
                     orchestration_ended(result.instance)
             self._failures.pop(instance_id, None)
-        except Exception:
+        except Exception as exc:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
             # in the inbox and the work item is retried after a pause that grows with each failure.
             # (A user's exception is no failure here: the episode records it in the history.)
             failures = self._failures[instance_id] = self._failures.get(instance_id, 0) + 1
             delay = retry_delay(failures)
-            log.exception(
+            log.error(
                 "orchestration work item for instance %s abandoned (failure %d); retrying in %.1f s",
                 instance_id,
                 failures,
                 delay,
+                exc_info=_worth_a_traceback(exc),
             )
             await asyncio.sleep(delay)
         finally:
@@ -194,14 +202,15 @@ class Dispatcher:
                     reply = await self._invoker.run_activity(task.name, task.input)
                     run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
-        except Exception:
+        except Exception as exc:
             delay = retry_delay(task.attempt + 1)
-            log.exception(
+            log.error(
                 "activity %s of instance %s abandoned (failure %d); retrying in %.1f s",
                 task.name,
                 task.instance_id,
                 task.attempt + 1,
                 delay,
+                exc_info=_worth_a_traceback(exc),
             )
             try:
                 await self._store.abandon_activity(task, self._clock.now() + timedelta(seconds=delay))
