@@ -162,21 +162,6 @@ def management_paths(prefix: str) -> dict[str, Any]:
                 params=[*with_id, _query("restartWithNewInstanceId", _BOOL), *wait_params],
             )
         },
-        **{
-            f"{prefix}/entities/{path}": {
-                method: _instance_op(
-                    "Durable entities: not supported by devhost (501); `func start` serves them",
-                    {},
-                    501,
-                    params=[_path_param(name) for name in names],
-                )
-                for method in methods
-            }
-            for path, names, methods in (
-                ("{entityName}", ["entityName"], ("get",)),
-                ("{entityName}/{entityKey}", ["entityName", "entityKey"], ("get", "post")),
-            )
-        },
         f"{instance}/rewind": {
             "post": _instance_op(
                 "Rewind a Failed instance: its failed activities and sub-orchestrations run again",
