@@ -16,19 +16,15 @@ from devhost.process import DevhostProcess
 
 from .probe import snapshot
 
-TABLES = ("instances", "history", "inbox", "activities", "sqlite_sequence")
-
 
 def sqlite_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the store's tables, sorted, read through a read-only connection."""
+    """Every row of every table of the store (whatever tables it has), sorted, read through a
+    read-only connection."""
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
-        present = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return {
-            table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-            for table in TABLES
-            if table in present
-        }
+        tables = [name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert "instances" in tables, tables
+        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
     finally:
         con.close()
 
