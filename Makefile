@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Written by npm ci: Azurite (package.json) for the Azure Storage store tests.
 NODE   := node_modules/.package-lock.json
 
-.PHONY: venv run test unit e2e browser package-check bench reliability lint clean
+.PHONY: venv run test unit e2e browser package-check bench reliability soak lint clean
 
 venv: $(STAMP) $(NODE)
 
@@ -53,15 +53,23 @@ package-check: $(STAMP)
 bench: $(STAMP) $(NODE)
 	$(PY) -m bench --stores sqlite,azure
 
-## Long reliability runs: 200 SIGKILLs under a mixed workload (SQLite, then Azurite), 60 s of 32
-## concurrent clients, then 20 s storage outages (Azurite stopped, SQLite's disk full); each prints a
-## summary (lost, doubled and errors must be 0). SEED=n repeats a run.
+## Long reliability runs: 200 SIGKILLs of the host under a mixed workload (SQLite, then Azurite), 60 s
+## of 32 concurrent clients, 20 s storage outages (Azurite stopped, SQLite's disk full), 100 SIGKILLs of
+## worker processes, a 30-minute soak; each prints a summary (lost, doubled and errors must be 0).
+## SEED=n repeats a run.
 reliability: $(STAMP) $(NODE)
 	$(PY) -m tests.reliability.crash --kills 200 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.crash --store azure --kills 200 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.load --seconds 60 --clients 32 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.outage --store azure --outage 20 $(if $(SEED),--seed $(SEED))
 	$(PY) -m tests.reliability.outage --store sqlite --outage 20 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.worker_kill --kills 100 $(if $(SEED),--seed $(SEED))
+	$(PY) -m tests.reliability.soak --minutes 30 $(if $(SEED),--seed $(SEED))
+
+## 30 minutes of the mixed workload with purges; memory and descriptors of devhost and its workers
+## sampled, growth after the warm-up bounded (MINUTES=n for another length)
+soak: $(STAMP)
+	$(PY) -m tests.reliability.soak --minutes $(or $(MINUTES),30) $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -37,6 +37,7 @@ from .clock import RealClock, VirtualClock
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, app_setting, apply_app_settings, load_settings
 from .dashboard.routes import API_PATH as DASHBOARD_API_PATH
 from .dashboard.routes import dashboard_routes
+from .dashboard.routes import openapi_paths as dashboard_openapi
 from .engine import sdk_speedups
 from .engine.control import Control
 from .engine.dispatcher import Dispatcher
@@ -186,6 +187,7 @@ class DevHost:
                 policy,
                 extra_routes=dashboard_routes(control),
                 keyed_paths=(DASHBOARD_API_PATH,),
+                extra_openapi=dashboard_openapi(),
                 time=self._time,
             ),
             s.host,

@@ -1,4 +1,5 @@
-"""An OpenAPI 3.0 description of what devhost serves: the Durable HTTP API and the app's HTTP routes.
+"""An OpenAPI 3.0 description of what devhost serves: the Durable HTTP API, the app's HTTP routes and the
+dashboard's routes (devhost/dashboard/routes.py).
 
 Served at `/runtime/webhooks/durabletask/openapi.json` (and `/durabletask/openapi.json` on the RPC
 port), so clients and schema-driven test tools can see every endpoint, its parameters and the error
@@ -236,13 +237,21 @@ def app_paths(routes: AppRoutes) -> dict[str, Any]:
 
 
 def openapi_document(
-    settings: Settings, routes: AppRoutes | None, prefix: str = WEBHOOK_PATH
+    settings: Settings,
+    routes: AppRoutes | None,
+    prefix: str = WEBHOOK_PATH,
+    extra_paths: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole description: the Durable HTTP API under `prefix`, and the app's routes when given."""
+    """The whole description: the Durable HTTP API under `prefix`, when `routes` are given (the public
+    server) the app's routes, and `extra_paths` (the dashboard's, from the host)."""
     return {
         "openapi": "3.0.3",
         "info": {"title": "devhost: Durable Functions HTTP API and app routes", "version": "1"},
-        "paths": {**(app_paths(routes) if routes else {}), **management_paths(prefix)},
+        "paths": {
+            **(app_paths(routes) if routes else {}),
+            **management_paths(prefix),
+            **(extra_paths or {}),
+        },
         "components": {
             "schemas": {
                 "Error": {

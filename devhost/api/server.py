@@ -33,19 +33,20 @@ def public_app(
     policy: BrowserPolicy | None = None,
     extra_routes: Sequence[web.RouteDef] = (),
     keyed_paths: Sequence[str] = (),
+    extra_openapi: dict[str, Any] | None = None,
     time: TimeControl | None = None,
 ) -> web.Application:
     """App routes under the route prefix and the webhooks; with `keys`, the webhooks need the system key.
     `policy` decides which Host names and browser origins are let in (default: loopback only).
     `extra_routes` (the dashboard's) are served beside the webhooks; with `keys`, paths under
-    `keyed_paths` need the system key too. `time`, the engine's clock, is served under
-    /runtime/devhost/api/time."""
+    `keyed_paths` need the system key too, and `extra_openapi` describes them. `time`, the engine's
+    clock, is served under /runtime/devhost/api/time."""
     middlewares: list[Any] = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
         middlewares.extend(system_key_middleware(keys, path) for path in keyed_paths)
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES, handler_args=HANDLER_ARGS)
-    document = openapi_document(api.settings, routes)
+    document = openapi_document(api.settings, routes, extra_paths=extra_openapi)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import urllib.parse
 from dataclasses import dataclass, field
@@ -15,7 +16,31 @@ SYSTEM_KEY = "durabletask_extension"
 
 
 class CliError(Exception):
-    """A failure the command reports in one line and exits non-zero for."""
+    """A failure the command reports in one line and exits 1 for (the host refused, or cannot be reached)."""
+
+
+class UsageError(CliError):
+    """Arguments the command refuses before calling the host: one line, exit code 2 (as argparse's own)."""
+
+
+def host_url(value: str) -> str:
+    """An --url value: http(s)://host[:port][/path]; argparse says why not otherwise (exit code 2)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError for a port out of range or not a number
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a host URL such as {DEFAULT_URL}")
+    del port
+    return value
+
+
+def header_value(value: str) -> str:
+    """A --key value: sent as a header, so printable ASCII without spaces (argparse's exit code 2)."""
+    if not value or not all(33 <= ord(c) < 127 for c in value):
+        raise argparse.ArgumentTypeError("a key is printable ASCII text without spaces or control characters")
+    return value
 
 
 @dataclass(slots=True)
@@ -23,6 +48,14 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: Any
+
+    def object(self) -> dict[str, Any]:
+        """The body as a JSON object; CliError if the host answered something else."""
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise CliError(f"the host answered {self.status} with {str(self.body)[:80]!r}, not a JSON object")
+        return self.body
 
 
 @dataclass(slots=True)
@@ -48,7 +81,8 @@ class ApiClient:
         """One call to `base` + `path`; CliError with the host's own message on any status outside `ok`."""
         target = self.url.rstrip("/") + base + path
         if query:
-            target += "?" + urllib.parse.urlencode(query)
+            # Values typed as bytes that are not UTF-8 arrive as surrogate escapes: sent as those bytes.
+            target += "?" + urllib.parse.urlencode(query, errors="surrogateescape")
         data = json.dumps(body).encode() if send_body else None
         # http.client and email, a fifth of `devhost --help` if imported with this module.
         from urllib import error as urllib_error
@@ -77,7 +111,11 @@ class ApiClient:
 
 
 def instance_path(instance_id: str, *rest: str) -> str:
-    parts = [urllib.parse.quote(instance_id, safe=""), *(urllib.parse.quote(p, safe="") for p in rest)]
+    """The API path of an instance (and an operation on it); every segment sent exactly as given."""
+    if not instance_id or any(not part for part in rest):
+        # An empty segment would name another route ("instances/" lists every instance).
+        raise UsageError("an instance ID or event name cannot be empty")
+    parts = [urllib.parse.quote(p, safe="", errors="surrogateescape") for p in (instance_id, *rest)]
     return "/instances/" + "/".join(parts)
 
 
@@ -104,13 +142,13 @@ def key_from_file(path: Path) -> str:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise CliError(f"cannot read the keys file {path}: {error.strerror}") from None
+        raise UsageError(f"cannot read the keys file {path}: {error.strerror}") from None
     except ValueError as error:
-        raise CliError(f"the keys file {path} is not JSON: {error}") from None
+        raise UsageError(f"the keys file {path} is not JSON: {error}") from None
     key = None
     if isinstance(data, dict):
         system = data.get("systemKeys")
         key = (system.get(SYSTEM_KEY) if isinstance(system, dict) else None) or data.get("masterKey")
     if not isinstance(key, str) or not key:
-        raise CliError(f"the keys file {path} holds no system key ({SYSTEM_KEY}) and no master key")
+        raise UsageError(f"the keys file {path} holds no system key ({SYSTEM_KEY}) and no master key")
     return key

@@ -3,6 +3,8 @@
 Talks to the Durable HTTP API (/runtime/webhooks/durabletask) of a host started with `devhost start`
 (or `func start`): http://localhost:7071 unless --url says otherwise; a host started with --auth wants
 the system key, from --key or the host's keys file (--keys-file). Tables by default, --json for scripts.
+Exit codes: 0 done, 1 the host refused (its message is printed) or cannot be reached, 2 the arguments
+are wrong (nothing was sent).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .http_client import DEFAULT_URL, ApiClient, CliError, instance_path, key_from_file
+from .http_client import (
+    DEFAULT_URL,
+    ApiClient,
+    CliError,
+    UsageError,
+    header_value,
+    host_url,
+    instance_path,
+    key_from_file,
+)
 from .tables import fields, table
 
 STATUSES = (
@@ -32,8 +43,10 @@ PAGE = 100
 
 def add_parser(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=DEFAULT_URL, help=f"the host (default {DEFAULT_URL})")
-    common.add_argument("--key", help="system or master key, for a host started with --auth")
+    common.add_argument("--url", type=host_url, default=DEFAULT_URL, help=f"the host (default {DEFAULT_URL})")
+    common.add_argument(
+        "--key", type=header_value, help="system or master key, for a host started with --auth"
+    )
     common.add_argument("--keys-file", type=Path, help="read the system key from this keys.json")
     common.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -98,9 +111,12 @@ def _run(action: Callable[[ApiClient, argparse.Namespace], Any]) -> Callable[[ar
         try:
             key = args.key or (key_from_file(args.keys_file) if args.keys_file else None)
             result = action(ApiClient(args.url, key), args)
+        except UnicodeEncodeError:
+            print("devhost: an argument is not valid text (it holds a lone surrogate)", file=sys.stderr)
+            return 2
         except CliError as error:
             print(f"devhost: {error}", file=sys.stderr)
-            return 1
+            return 2 if isinstance(error, UsageError) else 1
         if isinstance(result, str):
             print(result)
         elif result is not None:
@@ -116,7 +132,7 @@ def _statuses(values: list[str]) -> list[str]:
         for name in filter(None, (v.strip() for v in value.split(","))):
             match = next((s for s in STATUSES if s.lower() == name.lower()), None)
             if match is None:
-                raise CliError(f"unknown status {name!r}; one of {', '.join(STATUSES)}")
+                raise UsageError(f"unknown status {name!r}; one of {', '.join(STATUSES)}")
             chosen.append(match)
     return chosen
 
@@ -139,7 +155,7 @@ def _filters(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def list_instances(api: ApiClient, args: argparse.Namespace) -> Any:
     if args.limit is not None and args.limit < 1:
-        raise CliError("--limit must be 1 or more")
+        raise UsageError("--limit must be 1 or more")
     found: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -170,7 +186,7 @@ def list_instances(api: ApiClient, args: argparse.Namespace) -> Any:
 
 
 def show(api: ApiClient, args: argparse.Namespace) -> Any:
-    status = api.request("GET", instance_path(args.instance_id), query=[("showInput", "true")]).body
+    status = api.request("GET", instance_path(args.instance_id), query=[("showInput", "true")]).object()
     if args.json:
         return status
     return fields(
@@ -189,7 +205,9 @@ def show(api: ApiClient, args: argparse.Namespace) -> Any:
 
 def history(api: ApiClient, args: argparse.Namespace) -> Any:
     query = [("showHistory", "true"), ("showHistoryOutput", "true"), ("showInput", "true")]
-    events = api.request("GET", instance_path(args.instance_id), query=query).body.get("historyEvents") or []
+    events = (
+        api.request("GET", instance_path(args.instance_id), query=query).object().get("historyEvents") or []
+    )
     if args.json:
         return events
     rows = [
@@ -210,7 +228,7 @@ def raise_event(api: ApiClient, args: argparse.Namespace) -> Any:
     try:
         data = json.loads(args.data)
     except ValueError as error:
-        raise CliError(f"the event data must be JSON (quote strings: '\"text\"'): {error}") from None
+        raise UsageError(f"the event data must be JSON (quote strings: '\"text\"'): {error}") from None
     api.request("POST", instance_path(args.instance_id, "raiseEvent", args.event), body=data, send_body=True)
     return (
         {"raised": args.event, "instanceId": args.instance_id}
@@ -231,7 +249,7 @@ def _control(verb: str) -> Callable[[ApiClient, argparse.Namespace], Any]:
 
 def restart_instance(api: ApiClient, args: argparse.Namespace) -> Any:
     query = [("restartWithNewInstanceId", "false" if args.same_id else "true")]
-    body = api.request("POST", instance_path(args.instance_id, "restart"), query=query).body or {}
+    body = api.request("POST", instance_path(args.instance_id, "restart"), query=query).object()
     new_id = body.get("id")
     return (
         {"restarted": args.instance_id, "instanceId": new_id}
@@ -242,13 +260,13 @@ def restart_instance(api: ApiClient, args: argparse.Namespace) -> Any:
 
 def purge_instances(api: ApiClient, args: argparse.Namespace) -> Any:
     filters = _filters(args)
-    if args.instance_id and filters:
-        raise CliError("purge takes an instance ID or filters, not both")
-    if args.instance_id:
-        body = api.request("DELETE", instance_path(args.instance_id)).body
+    if args.instance_id is not None and filters:
+        raise UsageError("purge takes an instance ID or filters, not both")
+    if args.instance_id is not None:
+        body = api.request("DELETE", instance_path(args.instance_id)).object()
     elif not args.created_from:
-        raise CliError("purge needs an instance ID, or --created-from (with any other filters)")
+        raise UsageError("purge needs an instance ID, or --created-from (with any other filters)")
     else:
-        body = api.request("DELETE", "/instances", query=filters).body
+        body = api.request("DELETE", "/instances", query=filters).object()
     deleted = int((body or {}).get("instancesDeleted", 0))
     return {"instancesDeleted": deleted} if args.json else f"purged {deleted} instance(s)"

@@ -15,6 +15,7 @@ the `code` it was opened with.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 
@@ -80,3 +81,109 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
         web.get(f"{API_PATH}/instances", instances),
         web.get(f"{API_PATH}/instances/{{instanceId}}/timeline", timeline),
     ]
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or {}}}}
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The routes above as OpenAPI paths, for the description the host serves (devhost/api/openapi.py)."""
+    error = {"$ref": "#/components/schemas/Error"}
+    unauthorized = {"401": _json("missing or wrong system key (with --auth)", error)}
+    file_param = {
+        "name": "file",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    }
+    id_param = {
+        "name": "instanceId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    }
+    page = {
+        "200": {
+            "description": "a file of the page",
+            "content": {t: {"schema": {"type": "string"}} for t in sorted(set(_TYPES.values()))},
+        },
+        "404": _json("no such file", error),
+    }
+    timeline = {
+        "type": "object",
+        "required": ["instanceId", "runtimeStatus", "tasks", "customStatus"],
+        "properties": {
+            "instanceId": {"type": "string"},
+            "name": {"type": "string"},
+            "runtimeStatus": {"type": "string"},
+            "tasks": {"type": "array", "items": {"type": "object"}},
+            "customStatus": {"type": "object"},
+        },
+    }
+    return {
+        f"{PREFIX}/dashboard": {
+            "get": {
+                "summary": "Redirect to the dashboard page",
+                "responses": {"302": {"description": "to it"}},
+            }
+        },
+        DASHBOARD_PATH: {"get": {"summary": "The dashboard page", "responses": page}},
+        DASHBOARD_PATH + "{file}": {
+            "get": {"summary": "A file of the dashboard page", "parameters": [file_param], "responses": page}
+        },
+        f"{API_PATH}/orchestrators": {
+            "get": {
+                "summary": "The app's orchestrator names",
+                "responses": {
+                    "200": _json("names", {"type": "array", "items": {"type": "string"}}),
+                    **unauthorized,
+                },
+            }
+        },
+        f"{API_PATH}/instances": {
+            "get": {
+                "summary": "A page of instances, newest first (listing.py)",
+                "parameters": [
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in (
+                        ("runtimeStatus", {"type": "string"}),
+                        ("instanceIdPrefix", {"type": "string"}),
+                        ("createdTimeFrom", {"type": "string"}),
+                        ("createdTimeTo", {"type": "string"}),
+                        ("name", {"type": "string"}),
+                        ("sort", {"type": "string", "enum": ["created", "updated", "id"]}),
+                        ("top", {"type": "integer", "minimum": 1, "maximum": 500}),
+                        ("continuationToken", {"type": "string"}),
+                    )
+                ],
+                "responses": {
+                    "200": _json(
+                        "the page",
+                        {
+                            "type": "object",
+                            "required": ["instances", "continuationToken", "order"],
+                            "properties": {
+                                "instances": {"type": "array", "items": {"type": "object"}},
+                                "continuationToken": {"type": "string"},
+                                "order": {"type": "string", "enum": ["created", "updated", "id"]},
+                            },
+                        },
+                    ),
+                    "400": _json("a filter, sort, page size or token that is not valid", error),
+                    **unauthorized,
+                },
+            }
+        },
+        f"{API_PATH}/instances/{{instanceId}}/timeline": {
+            "get": {
+                "summary": "An instance's task bars and custom-status changes",
+                "parameters": [id_param],
+                "responses": {
+                    "200": _json("the timeline", timeline),
+                    "404": _json("no such instance", error),
+                    **unauthorized,
+                },
+            }
+        },
+    }

@@ -26,11 +26,18 @@ from .entity_batch import MAX_BATCH, EntityRunner
 from .episode import EpisodeRunner
 from .http_activity import run_http_activity
 from .invoker import ActivityReply, Invoker
+from .worker_pool import WorkerLost
 
 log = logging.getLogger("devhost.engine")
 _IDLE_POLL_SECONDS = 30.0  # a safety net only: commits wake the loop at once
 _RETRY_FIRST_SECONDS = 1.0  # pause after a work item's first infrastructure failure, doubled each time
 _RETRY_MAX_SECONDS = 30.0
+
+
+def _worth_a_traceback(exc: BaseException) -> bool:
+    """A worker process that died is said once by the pool (worker_pool.py): its work items need no
+    traceback each; anything else gets one."""
+    return not isinstance(exc, WorkerLost)
 
 
 def retry_delay(failures: int) -> float:
@@ -229,17 +236,18 @@ class Dispatcher:
             # An outage (logged once by store/outage.py): nothing was committed, the messages stay,
             # and the work item is tried again after the outage's backoff.
             await wait_out(exc)
-        except Exception:
+        except Exception as exc:
             # Infrastructure failure (or a devhost bug): nothing was committed, the messages stay
             # in the inbox and the work item is retried after a pause that grows with each failure.
             # (A user's exception is no failure here: the episode records it in the history.)
             failures = self._failures[instance_id] = self._failures.get(instance_id, 0) + 1
             delay = retry_delay(failures)
-            log.exception(
+            log.error(
                 "orchestration work item for instance %s abandoned (failure %d); retrying in %.1f s",
                 instance_id,
                 failures,
                 delay,
+                exc_info=_worth_a_traceback(exc),
             )
             await asyncio.sleep(delay)
         finally:
@@ -258,14 +266,15 @@ class Dispatcher:
             # An outage (logged once by store/outage.py): the task stays in the store and runs again
             # once it is back (at least once, as after a crash); kept busy here until then.
             await wait_out(exc)
-        except Exception:
+        except Exception as exc:
             delay = retry_delay(task.attempt + 1)
-            log.exception(
+            log.error(
                 "activity %s of instance %s abandoned (failure %d); retrying in %.1f s",
                 task.name,
                 task.instance_id,
                 task.attempt + 1,
                 delay,
+                exc_info=_worth_a_traceback(exc),
             )
             try:
                 await self._store.abandon_activity(task, self._clock.now() + timedelta(seconds=delay))

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import itertools
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -38,6 +39,7 @@ from .invoker import ActivityReply, EntityReply, EpisodeReply, InProcessInvoker
 BATCH = 16  # most work items in one message to a worker
 _READY = b"ready"
 
+log = logging.getLogger("devhost.engine")
 _worker: InProcessInvoker | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 
@@ -226,6 +228,13 @@ class ProcessPoolInvoker:
             if started
             else WorkerLost(f"worker process {pid} could not start the app (its error is above)"),
         )
+        if started and not self._closed:
+            log.warning(
+                "worker process %s ended abruptly (exit code %s): starting another; the work it had is "
+                "retried",
+                pid,
+                worker.process.exitcode,
+            )
         with contextlib.suppress(OSError, ValueError):
             worker.process.kill()
         asyncio.get_running_loop().run_in_executor(None, worker.process.join, 5.0)

@@ -149,17 +149,19 @@ async def test_purge_one_and_by_filter(two: TestHost, capsys: pytest.CaptureFixt
     assert await listed(capsys, two) == []
 
 
-async def test_errors_say_what_went_wrong(durable_host: TestHost, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_errors_say_what_went_wrong_and_wrong_arguments_exit_2(
+    durable_host: TestHost, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = await devhost(capsys, None, "list")
     assert code == 1 and "cannot reach http://127.0.0.1:" in err and "devhost start" in err
     code, _, err = await devhost(capsys, durable_host, "list", "--status", "Sleeping")
-    assert code == 1 and "unknown status 'Sleeping'" in err
+    assert code == 2 and "unknown status 'Sleeping'" in err
     code, _, err = await devhost(capsys, durable_host, "raise", "nobody", "Proceed", "{not json")
-    assert code == 1 and "the event data must be JSON" in err
+    assert code == 2 and "the event data must be JSON" in err
     code, _, err = await devhost(capsys, durable_host, "raise", "nobody", "Proceed")
     assert code == 1 and "404" in err and "nobody" in err
     code, _, err = await devhost(capsys, durable_host, "purge")
-    assert code == 1 and "--created-from" in err
+    assert code == 2 and "--created-from" in err
 
 
 async def test_keys_for_a_host_started_with_auth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,4 +175,4 @@ async def test_keys_for_a_host_started_with_auth(tmp_path: Path, capsys: pytest.
         system_key = json.loads(keys.read_text())["systemKeys"]["durabletask_extension"]
         assert (await devhost(capsys, host, "list", "--key", system_key))[0] == 0
         code, _, err = await devhost(capsys, host, "list", "--keys-file", str(tmp_path / "none.json"))
-        assert code == 1 and "cannot read the keys file" in err
+        assert code == 2 and "cannot read the keys file" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from devhost.process import DevhostProcess
 from ..azurite import new_hub
 from ..e2e.stores import STORES, store_for
 from .crash import StoreSpec
+from .probe import WEBHOOKS, send, settle
 from .workload import APP
 
 
@@ -32,3 +34,31 @@ def store_spec(request: pytest.FixtureRequest) -> StoreSpec:
     if request.param == "azure":
         return StoreSpec("azure", request.getfixturevalue("azurite"), new_hub())
     return StoreSpec("sqlite")
+
+
+@pytest.fixture(scope="module")
+def openapi(reliability_host: DevhostProcess) -> dict[str, Any]:
+    answer = send(reliability_host.port, "GET", f"{WEBHOOKS}/openapi.json")
+    assert answer.status == 200
+    return dict(answer.json())
+
+
+@pytest.fixture(scope="module")
+def seeded(reliability_host: DevhostProcess) -> DevhostProcess:
+    """A completed, a waiting and a failed instance for the requests to aim at."""
+    port = reliability_host.port
+    for name, instance_id, body in [
+        ("E1_HelloSequence", "bad-done", None),
+        ("SetStatusTest", "bad-waiting", b'{"timeout": 3600}'),
+        ("CityRecommender", "bad-failed", b"7"),
+    ]:
+        answer = send(
+            port,
+            "POST",
+            f"{WEBHOOKS}/orchestrators/{name}/{instance_id}",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status in (202, 409), answer.body
+    settle(port)
+    return reliability_host

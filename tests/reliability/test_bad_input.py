@@ -4,7 +4,8 @@ Requests are generated with hypothesis from the OpenAPI description devhost serv
 gets odd path values (quotes, slashes, unicode, control characters, very long ids, ids of real
 instances), odd query values and odd bodies (malformed or deeply nested JSON, wrong types). For each:
 no unhandled error (500 "Something went wrong"), a JSON body on every 4xx, the host still answers, and
-a request that was refused left the store exactly as it was. Fixed examples cover the rest: bodies over
+a request that was refused left the store exactly as it was (every instance and history through the
+API, and on SQLite every row of the file: `store_state.py`). Fixed examples cover the rest: bodies over
 the size limit, a custom status over 16 KB, activity inputs and outputs that cannot be serialised.
 """
 
@@ -20,7 +21,8 @@ from hypothesis import strategies as st
 
 from devhost.process import DevhostProcess
 
-from .probe import UNHANDLED, WEBHOOKS, Answer, segment, send, settle, snapshot
+from .probe import UNHANDLED, WEBHOOKS, Answer, segment, send, settle
+from .store_state import store_state
 
 EXAMPLES = 150
 _PARAM = re.compile(r"\{([A-Za-z_]+)\}")
@@ -107,34 +109,6 @@ def webhook_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[st
     return [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()]
 
 
-@pytest.fixture(scope="module")
-def openapi(reliability_host: DevhostProcess) -> dict[str, Any]:
-    answer = send(reliability_host.port, "GET", f"{WEBHOOKS}/openapi.json")
-    assert answer.status == 200
-    return dict(answer.json())
-
-
-@pytest.fixture(scope="module")
-def seeded(reliability_host: DevhostProcess) -> DevhostProcess:
-    """A completed, a waiting and a failed instance for the requests to aim at."""
-    port = reliability_host.port
-    for name, instance_id, body in [
-        ("E1_HelloSequence", "bad-done", None),
-        ("SetStatusTest", "bad-waiting", b'{"timeout": 3600}'),
-        ("CityRecommender", "bad-failed", b"7"),
-    ]:
-        answer = send(
-            port,
-            "POST",
-            f"{WEBHOOKS}/orchestrators/{name}/{instance_id}",
-            body=body,
-            headers={"Content-Type": "application/json"},
-        )
-        assert answer.status in (202, 409), answer.body
-    settle(port)
-    return reliability_host
-
-
 def check_answer(answer: Answer, what: str) -> None:
     """No unhandled error, and every error answer is JSON saying what was wrong."""
     text = answer.body.decode("utf-8", "replace")
@@ -184,7 +158,7 @@ def test_webhook_and_rpc_api_refuse_bad_input_cleanly(
     )
     wrong_method = data.draw(st.sampled_from([None, "PUT", "PATCH", "GET", "DELETE"]), label="method")
     verb = (wrong_method or method).upper()
-    before = snapshot(seeded.port)
+    before = store_state(seeded)
     answer = send(
         port,
         verb,
@@ -196,7 +170,7 @@ def test_webhook_and_rpc_api_refuse_bad_input_cleanly(
     check_answer(answer, f"{verb} {path} {values} {query}")
     assert send(seeded.port, "GET", "/").status == 200, "the host stopped answering"
     if answer.status >= 400 and not started_anyway(answer):
-        assert snapshot(seeded.port) == before, f"a refused {verb} {path} changed the store"
+        assert store_state(seeded) == before, f"a refused {verb} {path} changed the store"
     else:
         settle(seeded.port)
 
@@ -224,13 +198,13 @@ def test_app_routes_refuse_bad_input_cleanly(
         f"/api/orchestrators/{segment(name)}",
         f"/api/orchestrators/{segment(name)}/wait-for-status",
     ):
-        before = snapshot(port)
+        before = store_state(seeded)
         answer = send(
             port, "POST", route, query=query, body=body, headers={"Content-Type": "application/json"}
         )
         check_answer(answer, f"POST {route} {query}")
         if 400 <= answer.status < 500:
-            assert snapshot(port) == before, f"a refused POST {route} changed the store"
+            assert store_state(seeded) == before, f"a refused POST {route} changed the store"
         else:
             settle(port)
     assert send(port, "GET", "/").status == 200
@@ -247,7 +221,7 @@ def test_bodies_over_the_limit_are_413(seeded: DevhostProcess) -> None:
     )
     assert answer.status in (202, 409)
     settle(seeded.port)
-    before = snapshot(seeded.port)
+    before = store_state(seeded)
     huge = b"[" + b"1," * (50 * 1024 * 1024) + b"1]"  # 100 MB and a little more
     for path in (
         f"{WEBHOOKS}/orchestrators/E1_HelloSequence/huge",
@@ -257,7 +231,7 @@ def test_bodies_over_the_limit_are_413(seeded: DevhostProcess) -> None:
         answer = send(seeded.port, "POST", path, body=huge, headers={"Content-Type": "application/json"})
         check_answer(answer, path)
         assert answer.status == 413
-    assert snapshot(seeded.port) == before
+    assert store_state(seeded) == before
 
 
 @pytest.mark.parametrize(
