@@ -32,6 +32,7 @@ from .api.management import ManagementApi
 from .api.request_log import log as request_log
 from .api.request_log import request_logger
 from .api.server import public_app, rpc_app
+from .api.time_routes import openapi_paths as time_openapi
 from .bindings import RPC_PATH, client_binding_payload
 from .clock import RealClock, VirtualClock
 from .config import DEFAULT_PORT, DEFAULT_RPC_PORT, Settings, app_setting, apply_app_settings, load_settings
@@ -187,7 +188,7 @@ class DevHost:
                 policy,
                 extra_routes=dashboard_routes(control),
                 keyed_paths=(DASHBOARD_API_PATH,),
-                extra_openapi=dashboard_openapi(),
+                extra_openapi=dashboard_openapi() | time_openapi(),
                 time=self._time,
             ),
             s.host,

@@ -92,3 +92,59 @@ def time_routes(time: TimeControl) -> list[web.RouteDef]:
         )
 
     return [web.get(TIME_PATH, now), web.post(f"{TIME_PATH}/advance", advance)]
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The two routes in OpenAPI 3.0 terms, for the public server's description."""
+    error = {"$ref": "#/components/schemas/Error"}
+
+    def answer(what: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": what, "content": {"application/json": {"schema": schema}}}
+
+    clock = {
+        "type": "object",
+        "required": ["now", "wallClock", "aheadBySeconds", "mode"],
+        "properties": {
+            "now": {"type": "string"},
+            "wallClock": {"type": "string"},
+            "aheadBySeconds": {"type": "number"},
+            "mode": {"type": "string"},
+            "description": {"type": "string"},
+        },
+    }
+    refused = {"401": answer("the system key is missing or wrong (with --auth)", error)}
+    return {
+        TIME_PATH: {
+            "get": {
+                "summary": "The engine's clock",
+                "responses": {"200": answer("the clock", clock), **refused},
+            }
+        },
+        f"{TIME_PATH}/advance": {
+            "post": {
+                "summary": "Move the virtual clock forward, firing what falls due in order",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["by"],
+                                "properties": {
+                                    "by": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+                                    "timeout": {"type": "number"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": answer("what the advance did", {"type": "object"}),
+                    "400": answer("a duration or timeout that is not valid", error),
+                    "409": answer("the host runs on the real clock", error),
+                    "504": answer("the work that fell due did not settle in time", error),
+                    **refused,
+                },
+            }
+        },
+    }

@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devhost.api.time_routes import time_routes
 from devhost.dashboard.routes import PREFIX, dashboard_routes
 from devhost.process import DevhostProcess
 
@@ -26,6 +27,7 @@ FILES = ["index.html", "dashboard.js", "dashboard.css", "favicon.svg", "../index
 def test_every_dashboard_route_is_in_the_openapi_description(openapi: dict[str, Any]) -> None:
     described = {path for path in openapi["paths"] if path.startswith(PREFIX)}
     served = {route.path for route in dashboard_routes(control=None)}  # type: ignore[arg-type]
+    served |= {route.path for route in time_routes(time=None)}  # type: ignore[arg-type]
     assert served and served == described
 
 
