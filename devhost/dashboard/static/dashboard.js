@@ -411,10 +411,68 @@ function instanceView(instanceId) {
   reload().catch((error) => notice(String(error)));
 }
 
+// Entities: the Durable HTTP API's entities/ routes, a page at a time, and a signal form.
+function entitiesView() {
+  const root = document.getElementById("entities-template").content.cloneNode(true).firstElementChild;
+  view.replaceChildren(root);
+  document.title = "Entities - devhost dashboard";
+  const pages = { tokens: [""], page: 0, name: "" };
+  const reload = async () => {
+    const path = pages.name ? `${WEBHOOKS}/entities/${encodeURIComponent(pages.name)}` : `${WEBHOOKS}/entities`;
+    const token = pages.tokens[pages.page] || "";
+    const result = await fetch(`${path}?fetchState=true&top=${PAGE_SIZE}`,
+      { headers: headers(token ? { "x-ms-continuation-token": token } : {}) });
+    const data = await result.json().catch(() => null);
+    if (!result.ok) { notice(`Reading the entities failed: ${data && data.Message ? data.Message : result.status}`); return; }
+    const next = result.headers.get("x-ms-continuation-token") || "";
+    pages.tokens[pages.page + 1] = next;
+    keepingFocus(root, () => {
+      root.querySelector("#entities tbody").replaceChildren(...data.map((entity) => el("tr",
+        { "data-entity": `${entity.entityId.name}@${entity.entityId.key}` },
+        el("td", { text: entity.entityId.name }), el("td", { text: entity.entityId.key }),
+        el("td", { class: "mono", text: asJson(entity.state) }), el("td", { text: when(entity.lastOperationTime) }))));
+      root.querySelector("#entities-empty").hidden = data.length > 0;
+      root.querySelector("#entities-next").disabled = !next;
+      root.querySelector("#entities-first").disabled = pages.page === 0;
+    });
+  };
+  root.querySelector("#entity-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    pages.name = (new FormData(event.target).get("name") || "").trim();
+    pages.tokens = [""];
+    pages.page = 0;
+    reload();
+  });
+  root.querySelector("#entities-next").addEventListener("click", () => { pages.page += 1; reload(); });
+  root.querySelector("#entities-first").addEventListener("click", () => { pages.page = 0; reload(); });
+  root.querySelector("#signal-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(event.target);
+    const error = root.querySelector("#signal-error");
+    const input = (data.get("input") || "").trim();
+    if (input) {
+      try { JSON.parse(input); } catch (e) { error.textContent = `The input is not JSON: ${e.message}`; return; }
+    }
+    const name = (data.get("name") || "").trim();
+    const entityKey = (data.get("key") || "").trim();
+    const op = (data.get("op") || "").trim();
+    const result = await call("POST",
+      `${WEBHOOKS}/entities/${encodeURIComponent(name)}/${encodeURIComponent(entityKey)}?op=${encodeURIComponent(op)}`,
+      input ? JSON.stringify(input) : undefined); // JSON text as a JSON string, as the SDK's client.signal_entity sends it
+    if (!result.ok) { error.textContent = message(result); return; }
+    error.textContent = "";
+    notice(`Signal ${op} sent to ${name}@${entityKey}`);
+    setTimeout(() => reload().catch((e) => notice(String(e))), 300);
+  });
+  schedule(() => reload().catch((error) => notice(String(error))), true);
+  reload().catch((error) => notice(String(error)));
+}
+
 function route() {
   stopRefresh();
   const match = location.hash.match(/^#\/instance\/(.+)$/);
   if (match) instanceView(decodeURIComponent(match[1]));
+  else if (location.hash === "#/entities") entitiesView();
   else { document.title = "devhost dashboard"; listView(); }
   view.focus();
 }
