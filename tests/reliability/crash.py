@@ -70,12 +70,47 @@ class StoreSpec:
     server: Azurite | None = field(default=None, compare=False)  # our own Azurite, when we started it
 
     def url(self, work: Path) -> str:
-        return "azure" if self.kind == "azure" else f"sqlite:{work / 'durable.db'}"
+        if self.kind in ("azure", "memory"):
+            return self.kind
+        return f"sqlite:{work / 'durable.db'}"
 
     def env(self) -> dict[str, str]:
         if self.kind != "azure":
             return {}
         return {"AzureWebJobsStorage": self.connection, HUB_SETTING: self.hub}
+
+
+def reliability_host(
+    spec: StoreSpec, work: Path, *options: str, env: dict[str, str] | None = None, piped_log: bool = False
+) -> tuple[DevhostProcess, Path]:
+    """devhost (not started yet) serving the reliability app on `spec`, its activities writing their
+    ledger to `work`/ledger.txt: the process and the ledger's path. Every driver runs this host."""
+    ledger = work / "ledger.txt"
+    proc = DevhostProcess(
+        work,
+        spec.url(work),
+        *options,
+        app=APP,
+        port=free_port(),
+        env={**spec.env(), LEDGER_ENV: str(ledger), **(env or {})},
+        piped_log=piped_log,
+    )
+    return proc, ledger
+
+
+def driver_parser(
+    module: str, doc: str, *, clients: int = 6, stores: tuple[str, ...] = ("sqlite", "azure")
+) -> argparse.ArgumentParser:
+    """The command line every driver shares (`--seed`, `--store`, `--clients`, `--work`, read by
+    `run_driver`); the driver adds its own options."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m tests.reliability.{module}", description=doc.split("\n")[0]
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
+    parser.add_argument("--store", choices=list(stores), default="sqlite")
+    parser.add_argument("--clients", type=int, default=clients)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
+    return parser
 
 
 @dataclass
@@ -164,10 +199,7 @@ async def run_crash(
     rng = random.Random(seed)
     tally = Tally()
     workload = Workload(random.Random(rng.random()), tally)
-    ledger = work / "ledger.txt"
-    proc = DevhostProcess(
-        work, spec.url(work), app=APP, port=free_port(), env={**spec.env(), LEDGER_ENV: str(ledger)}
-    )
+    proc, ledger = reliability_host(spec, work)
     began = time.monotonic()
     restarts: list[float] = []
     done = 0
@@ -223,14 +255,8 @@ def azure_spec(work: Path) -> Iterator[StoreSpec]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.crash", description=__doc__.split("\n")[0]
-    )
+    parser = driver_parser("crash", __doc__)
     parser.add_argument("--kills", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    parser.add_argument("--store", choices=["sqlite", "azure"], default="sqlite")
-    parser.add_argument("--clients", type=int, default=6)
-    parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
     args = parser.parse_args(argv)
     return run_driver(
         "crash",

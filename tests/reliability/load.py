@@ -13,7 +13,6 @@ failed. The summary gives throughput and latency per kind of request.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import sys
@@ -23,12 +22,17 @@ from pathlib import Path
 
 import aiohttp
 
-from devhost.process import DevhostProcess, free_port
-
-from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, settled_entities, stored_histories
+from .crash import (
+    StoreSpec,
+    driver_parser,
+    reliability_host,
+    run_driver,
+    settled,
+    settled_entities,
+    stored_histories,
+)
 from .entity_workload import check_entities
 from .workload import (
-    APP,
     Client,
     Outcome,
     Tally,
@@ -80,9 +84,7 @@ async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, 
     """`clients` concurrent clients for `seconds`, then every instance checked."""
     tally = Tally()
     workload = Workload(random.Random(seed), tally)
-    ledger = work / "ledger.txt"
-    url = "memory" if spec.kind == "memory" else spec.url(work)
-    proc = DevhostProcess(work, url, app=APP, port=free_port(), env={**spec.env(), LEDGER_ENV: str(ledger)})
+    proc, ledger = reliability_host(spec, work)
     await asyncio.to_thread(proc.start, 60.0)
     try:
         connector = aiohttp.TCPConnector(limit=clients * 2)
@@ -122,14 +124,8 @@ async def run_load(*, seconds: float, clients: int, seed: int, spec: StoreSpec, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.load", description=__doc__.split("\n")[0]
-    )
+    parser = driver_parser("load", __doc__, clients=32, stores=("sqlite", "memory", "azure"))
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--store", choices=["sqlite", "memory", "azure"], default="sqlite")
-    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
     return run_driver(
         "load",

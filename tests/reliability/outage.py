@@ -22,7 +22,6 @@ The summary line reads `outage: seed=... store=... down_s=... lost=0 doubled=0 e
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import random
@@ -36,12 +35,18 @@ from pathlib import Path
 
 import aiohttp
 
-from devhost.process import DevhostProcess, free_port
+from devhost.process import DevhostProcess
 
 from ..azurite import Azurite
-from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, stored_histories
+from .crash import (
+    StoreSpec,
+    driver_parser,
+    reliability_host,
+    run_driver,
+    settled,
+    stored_histories,
+)
 from .workload import (
-    APP,
     WEBHOOKS,
     Client,
     Outcome,
@@ -161,11 +166,9 @@ async def run_outage(
     rng = random.Random(seed)
     tally = Tally()
     workload = Workload(random.Random(rng.random()), tally, scenarios=SCENARIOS)
-    ledger = work / "ledger.txt"
-    env = {**spec.env(), LEDGER_ENV: str(ledger)}
-    if spec.kind == "sqlite":
-        env["FUNCTIONS_WORKER_PROCESS_COUNT"] = "1"  # the ledger is written outside the full disk
-    proc = DevhostProcess(work, spec.url(work), app=APP, port=free_port(), env=env, piped_log=True)
+    # On SQLite the activities run in a worker process, so the ledger is written outside the full disk.
+    workers = {"FUNCTIONS_WORKER_PROCESS_COUNT": "1"} if spec.kind == "sqlite" else {}
+    proc, ledger = reliability_host(spec, work, env=workers, piped_log=True)
     fault: Fault = AzuriteStopped(spec.server) if spec.server is not None else DiskFull(proc)
     report = OutageReport(Verdict(), tally, seed, spec.kind, outage, 0.0)
     began = time.monotonic()
@@ -228,16 +231,10 @@ def integrity(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.outage", description=__doc__.split("\n")[0]
-    )
+    parser = driver_parser("outage", __doc__)
     parser.add_argument("--outage", type=float, default=20.0, help="seconds the storage is down")
     parser.add_argument("--before", type=float, default=5.0, help="seconds of load before the outage")
     parser.add_argument("--after", type=float, default=5.0, help="seconds of load after the recovery")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    parser.add_argument("--store", choices=["sqlite", "azure"], default="sqlite")
-    parser.add_argument("--clients", type=int, default=6)
-    parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
     args = parser.parse_args(argv)
     return run_driver(
         "outage",

@@ -24,7 +24,6 @@ The summary line reads `soak: ... lost=0 doubled=0 errors=0 ... verdict=ok`; exi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextvars
 import random
@@ -39,12 +38,9 @@ from typing import Any
 
 import aiohttp
 
-from devhost.process import DevhostProcess, free_port
-
-from .crash import LEDGER_ENV, StoreSpec, run_driver, stored_histories
+from .crash import StoreSpec, driver_parser, reliability_host, run_driver, stored_histories
 from .processes import Sample, sample
 from .workload import (
-    APP,
     TERMINAL,
     WEBHOOKS,
     Client,
@@ -263,16 +259,7 @@ async def run_soak(
     tally, verdict = Tally(), Verdict()
     workload = SoakWorkload(random.Random(seed), tally)
     purger = Purger(workload, verdict)
-    ledger = work / "ledger.txt"
-    proc = DevhostProcess(
-        work,
-        spec.url(work),
-        "--workers",
-        str(workers),
-        app=APP,
-        port=free_port(),
-        env={**spec.env(), LEDGER_ENV: str(ledger)},
-    )
+    proc, ledger = reliability_host(spec, work, "--workers", str(workers))
     samples: list[Sample] = []
     idle: list[Sample] = []
     began = time.monotonic()
@@ -353,19 +340,13 @@ async def run_soak(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.soak", description=__doc__.split("\n")[0]
-    )
+    parser = driver_parser("soak", __doc__, clients=8)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=None, help="seconds (default a tenth, 3 to 60)")
-    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="devhost worker processes (default 2)")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples (default 5)")
     parser.add_argument("--rss-bound", type=float, default=RSS_BOUND_MB, help="MB (default %(default)s)")
     parser.add_argument("--fd-bound", type=int, default=FD_BOUND, help="descriptors (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--store", choices=["sqlite", "azure"], default="sqlite")
-    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
     return run_driver(
         "soak",

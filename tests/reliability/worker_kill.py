@@ -16,7 +16,6 @@ exit status 1 if lost, doubled or errors is not 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -28,12 +27,16 @@ from pathlib import Path
 
 import aiohttp
 
-from devhost.process import DevhostProcess, free_port
-
-from .crash import LEDGER_ENV, StoreSpec, run_driver, settled, stored_histories
+from .crash import (
+    StoreSpec,
+    driver_parser,
+    reliability_host,
+    run_driver,
+    settled,
+    stored_histories,
+)
 from .processes import alive, worker_pids
 from .workload import (
-    APP,
     Client,
     Outcome,
     Tally,
@@ -99,16 +102,7 @@ async def run_worker_kills(
     rng = random.Random(seed)
     tally = Tally()
     workload = Workload(random.Random(rng.random()), tally)
-    ledger = work / "ledger.txt"
-    proc = DevhostProcess(
-        work,
-        spec.url(work),
-        "--workers",
-        str(workers),
-        app=APP,
-        port=free_port(),
-        env={**spec.env(), LEDGER_ENV: str(ledger)},
-    )
+    proc, ledger = reliability_host(spec, work, "--workers", str(workers))
     began = time.monotonic()
     replaced: list[float] = []
     done = 0
@@ -161,15 +155,9 @@ async def run_worker_kills(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.worker_kill", description=__doc__.split("\n")[0]
-    )
+    parser = driver_parser("worker_kill", __doc__)
     parser.add_argument("--kills", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
-    parser.add_argument("--store", choices=["sqlite", "azure"], default="sqlite")
-    parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--work", type=Path, default=None, help="folder for the store, logs and ledger")
     args = parser.parse_args(argv)
     return run_driver(
         "worker_kill",
