@@ -37,8 +37,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _new_key() -> str:
-    # The Functions host's keys are 40-odd URL-safe characters; so are these.
-    return secrets.token_urlsafe(40)
+    # The Functions host's keys are 40-odd URL-safe characters; so are these. None starts with "-",
+    # which a command line (`devhost instances --key KEY`) would take for an option.
+    while True:
+        key = secrets.token_urlsafe(40)
+        if not key.startswith("-"):
+            return key
 
 
 @dataclass(frozen=True, slots=True)
