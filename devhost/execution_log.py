@@ -11,13 +11,13 @@ line when an orchestration ends.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
 
 from .store.base import InstanceRecord, RuntimeStatus
 
@@ -26,24 +26,70 @@ log = logging.getLogger("devhost.functions")
 HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
-@dataclass(slots=True)
-class Execution:
-    """One function execution being logged; set `failure` to have it end as Failed."""
+_direct: Callable[[logging.Logger, str], bool] | None = None
 
-    function: str
-    instance_id: str | None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    failure: str | None = None
-    _started: float = field(default_factory=time.perf_counter)
+
+def write_directly(writer: Callable[[logging.Logger, str], bool] | None) -> None:
+    """Have the console write the Executing/Executed lines itself when it can (devhost start does:
+    devhost/cli/console.py); None goes back to plain logging."""
+    global _direct
+    _direct = writer
+
+
+def _info(message: str) -> None:
+    if _direct is None or not _direct(log, message):
+        log.info("%s", message)
+
+
+_ids = itertools.count(1)
+_ID_BASE = uuid.uuid4().int >> 32  # 96 random bits per process; the low 32 count executions
+
+
+def _execution_id() -> str:
+    """A GUID-shaped id, unique within the host (as the Functions host's invocation ids are): a random
+    prefix per process and a counter, which costs far less than a uuid4 per execution."""
+    text = f"{(_ID_BASE << 32) | (next(_ids) & 0xFFFFFFFF):032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+class Execution:
+    """One function execution being logged; set `failure` to have it end as Failed.
+
+    Used as a context manager (`with executing(...) as run:`): the start line on entry, the end line on
+    exit, Failed with the exception's message if one leaves the block. A plain class, not a
+    generator-based context manager: two of these run for every episode and activity.
+    """
+
+    __slots__ = ("_started", "failure", "function", "id", "instance_id", "reason")
+
+    def __init__(self, function: str, reason: str, instance_id: str | None = None) -> None:
+        self.function = function
+        self.reason = reason
+        self.instance_id = instance_id
+        self.id = _execution_id()
+        self.failure: str | None = None
+        self._started = 0.0
 
     @property
     def _ids(self) -> str:
         return (f"InstanceId={self.instance_id}, " if self.instance_id else "") + f"Id={self.id}"
 
+    def __enter__(self) -> Execution:
+        if log.isEnabledFor(logging.INFO):
+            _info(f"Executing 'Functions.{self.function}' (Reason='{self.reason}', {self._ids})")
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            self.failure = self.failure or f"{type(exc).__name__}: {exc}"
+        self.end()
+
     def end(self) -> None:
         ms = int((time.perf_counter() - self._started) * 1000)
         if self.failure is None:
-            log.info("Executed 'Functions.%s' (Succeeded, %s, Duration=%dms)", self.function, self._ids, ms)
+            if log.isEnabledFor(logging.INFO):
+                _info(f"Executed 'Functions.{self.function}' (Succeeded, {self._ids}, Duration={ms}ms)")
         else:
             log.error(
                 "Executed 'Functions.%s' (Failed, %s, Duration=%dms)\n  %s",
@@ -54,18 +100,9 @@ class Execution:
             )
 
 
-@contextmanager
-def executing(function: str, reason: str, instance_id: str | None = None) -> Iterator[Execution]:
+def executing(function: str, reason: str, instance_id: str | None = None) -> Execution:
     """Log the start and end of one execution; an exception out of the block ends it as Failed."""
-    run = Execution(function, instance_id)
-    log.info("Executing 'Functions.%s' (Reason='%s', %s)", function, reason, run._ids)
-    try:
-        yield run
-    except BaseException as exc:
-        run.failure = run.failure or f"{type(exc).__name__}: {exc}"
-        run.end()
-        raise
-    run.end()
+    return Execution(function, reason, instance_id)
 
 
 def orchestration_ended(instance: InstanceRecord) -> None:

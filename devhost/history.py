@@ -38,7 +38,10 @@ class EventType(IntEnum):
 
 def format_time(moment: datetime) -> str:
     """The timestamp format devhost writes: UTC, microseconds, trailing Z (sorts as text)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    # isoformat is C and always gives YYYY-MM-DDTHH:MM:SS.ffffff+00:00 here; cheaper than strftime.
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -8,6 +8,9 @@ import re
 from typing import Any
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Built once: json.dumps with any option builds a new encoder per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
 
 
 def dumps(value: Any) -> str:
@@ -16,16 +19,16 @@ def dumps(value: Any) -> str:
     A string holding a lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8, so such a
     value is written with escapes instead: the same JSON value, storable in any store.
     """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = _COMPACT.encode(value)
     if not text.isascii() and _LONE_SURROGATE.search(text):  # isascii: the common case, scanned in C
-        return json.dumps(value, separators=(",", ":"))
+        return _COMPACT_ASCII.encode(value)
     return text
 
 
 def dumps_ascii(value: Any) -> str:
     """Compact JSON with every non-ASCII character escaped: what the stores keep in their own rows,
     where one character is one byte (SQLite) or two (Azure Tables' UTF-16) whatever the text."""
-    return json.dumps(value, separators=(",", ":"))
+    return _COMPACT_ASCII.encode(value)
 
 
 def utf16_size(text: str) -> int:

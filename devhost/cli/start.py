@@ -173,10 +173,12 @@ async def _serve(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.verbose:
-        # devhost's own debug messages; the libraries under it stay at INFO (theirs drown the rest).
-        logging.getLogger("devhost").setLevel(logging.DEBUG)
+    from .console import configure
+
+    configure(args.verbose)
+    # User code runs on threads beside the event loop (in-process invoker); the interpreter's 5 ms
+    # default switch interval let a busy loop keep each of them waiting that long for the GIL.
+    sys.setswitchinterval(0.0005)
     try:
         asyncio.run(_serve(args))
     except DevHostError as exc:

@@ -7,6 +7,7 @@ history event recorded for that task id: its type, its name, and for entities it
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -26,9 +27,15 @@ _RECORDED_MARKERS = tuple(f'"EventType":{int(kind)},' for kind in set(RECORDED_A
 _RECORDED_TYPES = frozenset(RECORDED_AS.values())
 
 
+@functools.lru_cache(maxsize=16384)
+def _parsed(text: str) -> dict[str, Any]:
+    """One stored event, parsed once: every episode of an instance checks the same events again."""
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
 def recorded_tasks(history: list[str]) -> dict[int, dict[str, Any]]:
-    """The scheduling events of stored history by task id."""
-    events = (json.loads(text) for text in history if any(m in text for m in _RECORDED_MARKERS))
+    """The scheduling events of stored history by task id (shared values: read them, never change them)."""
+    events = (_parsed(text) for text in history if any(m in text for m in _RECORDED_MARKERS))
     return {e["EventId"]: e for e in events if e["EventType"] in _RECORDED_TYPES}
 
 

@@ -28,7 +28,15 @@ from .recent import Recent
 from .sqlite_entities import ENTITY_SCHEMA, SqliteEntities, insert_entity_requests
 from .sqlite_order import Order, ordered_page
 from .sqlite_query import instance_page, where_clause
-from .sqlite_schema import EPOCH, SCHEMA, insert_message, instance_values, row_to_instance
+from .sqlite_schema import (
+    EPOCH,
+    SCHEMA,
+    UPDATE_EPISODE,
+    episode_values,
+    insert_message,
+    instance_values,
+    row_to_instance,
+)
 from .sqlite_writer import reads
 
 # Events a suspended instance still takes; everything else waits in the inbox until it resumes.
@@ -174,7 +182,14 @@ class SqliteStore(SqliteEntities):
                 "INSERT INTO history(instance_id, seq, event) VALUES (?,?,?)",
                 [(i.instance_id, start + n, text) for n, text in enumerate(result.new_history)],
             )
-            db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", instance_values(i))
+            if result.reset_history:  # continue-as-new (a new created time) or rewind: the whole row
+                db.execute(
+                    "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?)", instance_values(i)
+                )
+            else:
+                # Only the columns an episode changes: SQLite then leaves the indexes on the name and
+                # the created time alone (a REPLACE rewrites every index of the row).
+                db.execute(UPDATE_EPISODE, episode_values(i))
             db.executemany("DELETE FROM inbox WHERE id=?", [(m,) for m in result.consumed])
             for m in result.messages:
                 insert_message(db, m)

@@ -97,6 +97,26 @@ def instance_values(i: InstanceRecord) -> tuple[Any, ...]:
     )
 
 
+UPDATE_EPISODE = (
+    "UPDATE instances SET execution_id=?, runtime_status=?, last_updated_time=?, input=?, output=?, "
+    "custom_status=?, ledger=? WHERE instance_id=?"
+)
+
+
+def episode_values(i: InstanceRecord) -> tuple[Any, ...]:
+    """The values of UPDATE_EPISODE: what an episode that keeps its history may change."""
+    return (
+        i.execution_id,
+        i.runtime_status.value,
+        i.last_updated_time,
+        i.input,
+        i.output,
+        i.custom_status,
+        dumps_ascii(i.ledger),
+        i.instance_id,
+    )
+
+
 def visible_at(moment: datetime | None) -> str:
     return format_time(moment) if moment else EPOCH
 

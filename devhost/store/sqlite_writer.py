@@ -124,6 +124,16 @@ class SqliteWriter:
         outcomes: list[tuple[bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
+            if len(txs) == 1:  # alone in its transaction: a failure rolls back just that, no savepoint needed
+                try:
+                    outcomes.append((True, txs[0](db)))
+                except Exception as exc:
+                    db.execute("ROLLBACK")
+                    if isinstance(exc, sqlite3.Error):
+                        exc = store_error(f"SQLite store failed: {exc}", exc)
+                    return [(False, exc)]
+                db.execute("COMMIT")
+                return outcomes
             for tx in txs:
                 db.execute("SAVEPOINT one_write")
                 try:
