@@ -30,7 +30,8 @@ _RECORDED_TYPES = frozenset(RECORDED_AS.values())
 @functools.lru_cache(maxsize=16384)
 def _parsed(text: str) -> dict[str, Any]:
     """One stored event, parsed once: every episode of an instance checks the same events again."""
-    return json.loads(text)  # type: ignore[no-any-return]
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
 
 
 def recorded_tasks(history: list[str]) -> dict[int, dict[str, Any]]:
