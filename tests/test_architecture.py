@@ -17,9 +17,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 
 def run_lint(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LINT), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([str(LINT), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_import_contracts_are_kept() -> None:

@@ -69,6 +69,7 @@ class Ledger:
         if len(self.status_log) > STATUS_LOG_LIMIT:
             del self.status_log[0]
             self.status_dropped += 1
+
     # Ids of tasks run under retry options (every attempt), and of failed tasks a rewind runs again
     # when the replay asks for them.
     retried: set[int] = field(default_factory=set)

@@ -174,14 +174,10 @@ class AzureEntities(RowAccess):
         return parse_time(min(later)) if later else None
 
     @_guarded
-    async def fetch_entity_batch(
-        self, entity_id: str, now: datetime, limit: int
-    ) -> EntityBatch | None:
+    async def fetch_entity_batch(self, entity_id: str, now: datetime, limit: int) -> EntityBatch | None:
         return await self._fetch_entity(entity_id, now, min(limit, _BATCH_REQUESTS))
 
-    async def _fetch_entity(
-        self, entity_id: str, now: datetime, limit: int
-    ) -> EntityBatch | None:
+    async def _fetch_entity(self, entity_id: str, now: datetime, limit: int) -> EntityBatch | None:
         table = self._entity_table()
         own = table_key(entity_id)
         rows = [dict(r) | {"_etag": r.etag} async for r in table.query("PartitionKey eq @pk", {"pk": own})]

@@ -50,8 +50,6 @@ _PEEK = 32  # the most messages one peek returns
 _DEVHOST_PROPERTIES = frozenset({"HistoryStart", "VisibleAt", "Event"})
 
 
-
-
 @dataclass
 class _Survey:
     """What the account holds under the provider's names for the hub."""

@@ -81,8 +81,9 @@ async def no_activities_left(host: DevHost) -> bool:
     return not await host._store.ready_activities(host.clock.now(), 100, set())
 
 
-async def run(host: DevHost, name: str, client_input: Any = None, instance_id: str | None = None
-              ) -> df.DurableOrchestrationStatus:
+async def run(
+    host: DevHost, name: str, client_input: Any = None, instance_id: str | None = None
+) -> df.DurableOrchestrationStatus:
     """Start `name` through the SDK client and return its final status."""
     client = host.client()
     started = await client.start_new(name, instance_id, client_input)
@@ -99,13 +100,24 @@ class Reply:
         return json.loads(self.text)
 
 
-async def call(host: DevHost, method: str, path: str, *, body: Any = None, data: bytes | None = None,
-               headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Reply:
+async def call(
+    host: DevHost,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> Reply:
     """One HTTP request to the host's public port (`path` starts with / or is a full URL)."""
     url = path if path.startswith("http") else host.url + path
-    async with aiohttp.ClientSession() as session, session.request(
-        method, url, json=body, data=data, headers=headers, params=params, allow_redirects=False
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method, url, json=body, data=data, headers=headers, params=params, allow_redirects=False
+        ) as response,
+    ):
         return Reply(response.status, dict(response.headers), await response.text())
 
 

@@ -97,9 +97,16 @@ def test_http_polling_interval_from_host_json(tmp_path: Path) -> None:
         load_settings(make_app(tmp_path, {"version": "2.0", "extensions": durable}))
 
 
-@pytest.mark.parametrize(("value", "replaces"), [
-    (None, False), ("NonRunningStates", False), ("AnyState", True), ("anystate", True), (0, True),
-])
+@pytest.mark.parametrize(
+    ("value", "replaces"),
+    [
+        (None, False),
+        ("NonRunningStates", False),
+        ("AnyState", True),
+        ("anystate", True),
+        (0, True),
+    ],
+)
 def test_overridable_existing_instance_states(tmp_path: Path, value: object, replaces: bool) -> None:
     """OverridableStates.cs (azure-functions-durable-extension), bound as an enum: any case or number."""
     durable = {} if value is None else {"overridableExistingInstanceStates": value}

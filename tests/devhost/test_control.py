@@ -119,8 +119,11 @@ async def test_restart_with_a_new_id_and_in_place(features: DevHost) -> None:
     other = await wait_done(client, restarted["id"])
     assert other.runtime_status == Status.Completed and other.output["first"] != first.output["first"]
     assert await client.restart("again", restart_with_new_instance_id=False) is not None
-    rerun = await wait_until(client, "again", lambda s: s.runtime_status == Status.Completed
-                             and s.output["first"] != first.output["first"])
+    rerun = await wait_until(
+        client,
+        "again",
+        lambda s: s.runtime_status == Status.Completed and s.output["first"] != first.output["first"],
+    )
     assert rerun.name == "uuids"
 
 
@@ -165,8 +168,12 @@ async def test_status_queries(features: DevHost) -> None:
     since = await one_of_each(features, "q-")
     await start_waiting(features, "other-running")
     everything = {s.instance_id: s.runtime_status for s in await client.get_status_all()}
-    assert everything == {"q-done": Status.Completed, "q-failed": Status.Failed,
-                          "q-running": Status.Running, "other-running": Status.Running}
+    assert everything == {
+        "q-done": Status.Completed,
+        "q-failed": Status.Failed,
+        "q-running": Status.Running,
+        "other-running": Status.Running,
+    }
     failed = await client.get_status_by(since, None, [Status.Failed, Status.Running])
     assert sorted(s.instance_id for s in failed) == ["other-running", "q-failed", "q-running"]
     by_prefix = await client.get_status_by(instance_id_prefix="q-")
@@ -179,8 +186,14 @@ async def test_show_history_lists_what_happened(features: DevHost) -> None:
     await run(features, "retry_orchestrator", {"failures": 1, "attempts": 2}, "hist")
     status = await client.get_status("hist", show_history=True, show_history_output=True)
     kinds = [e["EventType"] for e in status.historyEvents]
-    assert kinds == ["ExecutionStarted", "TaskFailed", "TimerCreated", "TimerFired", "TaskCompleted",
-                     "ExecutionCompleted"]
+    assert kinds == [
+        "ExecutionStarted",
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+        "TaskCompleted",
+        "ExecutionCompleted",
+    ]
     completed = status.historyEvents[4]
     assert completed["FunctionName"] == "flaky" and completed["Result"] == {"calls": 2, "key": "hist"}
     assert status.historyEvents[-1]["OrchestrationStatus"] == "Completed"
@@ -197,7 +210,8 @@ async def test_wait_for_completion_answers_with_the_output(features: DevHost) ->
     client = features.client()
     instance_id = await client.start_new("input_echo", None, "hi")
     response = await client.wait_for_completion_or_create_check_status_response(
-        _request(features), instance_id, 5000, 50)
+        _request(features), instance_id, 5000, 50
+    )
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"type": "str", "value": "hi"}
 
@@ -206,7 +220,8 @@ async def test_wait_for_completion_of_a_failure_is_500(features: DevHost) -> Non
     client = features.client()
     instance_id = await client.start_new("orchestrator_raises")
     response = await client.wait_for_completion_or_create_check_status_response(
-        _request(features), instance_id, 5000, 50)
+        _request(features), instance_id, 5000, 50
+    )
     assert response.status_code == 500
     body = json.loads(response.get_body())
     assert body["runtimeStatus"] == "Failed" and "the input was not acceptable" in body["output"]
@@ -216,7 +231,8 @@ async def test_wait_for_completion_times_out_into_check_status(features: DevHost
     client = features.client()
     instance_id = await start_waiting(features)
     response = await client.wait_for_completion_or_create_check_status_response(
-        _request(features), instance_id, 200, 50)
+        _request(features), instance_id, 200, 50
+    )
     assert response.status_code == 202
     assert response.headers["Location"] == json.loads(response.get_body())["statusQueryGetUri"]
     status = await call(features, "GET", response.headers["Location"])

@@ -184,7 +184,8 @@ async def test_events_raised_before_the_orchestrator_waits_are_kept(features: De
 
 
 async def test_event_wins_race_and_cancelled_timer_does_not_hold_completion(
-        features_realtime: DevHost) -> None:
+    features_realtime: DevHost,
+) -> None:
     # The timer is an hour away on the real clock: only its cancellation lets the instance finish.
     done = await approve_while_waiting(features_realtime, "yes")
     assert done.runtime_status == Status.Completed
@@ -214,12 +215,15 @@ async def test_event_raised_before_the_race_starts_wins_it(features_realtime: De
 async def test_uncaught_activity_error_fails_the_instance_with_its_message(features: DevHost) -> None:
     done = await run(features, "activity_raises")
     assert done.runtime_status == Status.Failed
-    assert done.output.startswith("Orchestrator function 'activity_raises' failed: "
-                                  "Activity function 'boom' failed:  RuntimeError: boom on purpose")
+    assert done.output.startswith(
+        "Orchestrator function 'activity_raises' failed: "
+        "Activity function 'boom' failed:  RuntimeError: boom on purpose"
+    )
 
 
 async def test_orchestrator_exception_fails_the_instance_and_keeps_its_custom_status(
-        features: DevHost) -> None:
+    features: DevHost,
+) -> None:
     done = await run(features, "orchestrator_raises")
     assert done.runtime_status == Status.Failed
     assert done.output == "Orchestrator function 'orchestrator_raises' failed: the input was not acceptable"
@@ -232,7 +236,8 @@ async def test_unknown_activity_fails_the_instance(features: DevHost) -> None:
     assert done.output == (
         "Orchestrator function 'unknown_activity' failed: The function 'no_such_activity' doesn't exist, "
         "is disabled, or is not an activity function. Additional info: The following are the known "
-        "activity functions: '" + "', '".join(f.name for f in features.index.of_kind(Kind.ACTIVITY)) + "'.")
+        "activity functions: '" + "', '".join(f.name for f in features.index.of_kind(Kind.ACTIVITY)) + "'."
+    )
 
 
 # -- custom status ---------------------------------------------------------------------------------
@@ -254,7 +259,8 @@ async def test_custom_status_just_over_16_kb_fails_the_instance(features: DevHos
     assert done.runtime_status == Status.Failed
     assert done.output == (
         "Orchestrator function 'big_status' failed: The UTF-16 size of the JSON-serialized payload must not "
-        "exceed 16 KB. The current payload size is 17 KB.")
+        "exceed 16 KB. The current payload size is 17 KB."
+    )
     assert done.custom_status is None  # the oversized value is never stored
     # Nothing the failed episode asked for was scheduled.
     assert scheduled_ids(await stored_history(features, "too-big")) == []
@@ -291,11 +297,13 @@ async def test_new_uuid_is_the_same_on_every_replay(features: DevHost) -> None:
 
 @pytest.mark.parametrize(("change", "now_asked"), [("name", "activity 'double'"), ("kind", "a timer")])
 async def test_replaying_a_different_action_fails_as_non_deterministic(
-        features: DevHost, change: str, now_asked: str) -> None:
+    features: DevHost, change: str, now_asked: str
+) -> None:
     done = await run(features, "fickle", change, f"fickle-{change}")
     assert done.runtime_status == Status.Failed, done.output
     assert done.output.startswith(
-        "Orchestrator function 'fickle' failed: Non-deterministic workflow detected: ")
+        "Orchestrator function 'fickle' failed: Non-deterministic workflow detected: "
+    )
     assert f"now asks for {now_asked} as task 0, but the history records activity 'echo' there" in done.output
 
 
@@ -319,7 +327,8 @@ def _seconds_between(start: str, end: str) -> float:
 
 @pytest.mark.parametrize("client_input", [{"a": 1}, ["x", 2], "plain text", 7, True, None])
 async def test_sdk_start_input_reaches_the_orchestrator_unchanged(
-        features: DevHost, client_input: object) -> None:
+    features: DevHost, client_input: object
+) -> None:
     done = await run(features, "input_echo", client_input)
     assert done.runtime_status == Status.Completed, done.output
     assert done.output == {"type": type(client_input).__name__, "value": client_input}

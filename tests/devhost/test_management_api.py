@@ -11,8 +11,16 @@ from devhost.host import DevHost
 from .conftest import host_for
 from .helpers import WEBHOOKS, call, idle, one_of_each, poll_url, run, start_waiting, wait_done
 
-CHECK_STATUS_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
-                     "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+CHECK_STATUS_KEYS = {
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+}
 JSON = {"Content-Type": "application/json"}
 
 
@@ -41,8 +49,13 @@ async def test_start_answers_202_with_check_status_links(features: DevHost) -> N
 
 
 async def test_start_with_an_instance_id_and_wait_for_the_output(features: DevHost) -> None:
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/chosen-id",
-                       body={"b": [1, 2]}, params={"timeout": "5", "pollingInterval": "0.05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/input_echo/chosen-id",
+        body={"b": [1, 2]},
+        params={"timeout": "5", "pollingInterval": "0.05"},
+    )
     assert reply.status == 200
     assert reply.json() == {"type": "dict", "value": {"b": [1, 2]}}
     status = await call(features, "GET", f"{WEBHOOKS}/instances/chosen-id")
@@ -51,33 +64,49 @@ async def test_start_with_an_instance_id_and_wait_for_the_output(features: DevHo
 
 async def test_webhook_list_input_fails_in_the_sdk_as_on_azure(features: DevHost) -> None:
     """docs/protocol.md 1: the trigger's `input` is the parsed body; the SDK re-parses strings, dicts."""
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo",
-                       body=[1, 2], params={"timeout": "5", "pollingInterval": "0.05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/input_echo",
+        body=[1, 2],
+        params={"timeout": "5", "pollingInterval": "0.05"},
+    )
     assert reply.json()["runtimeStatus"] == "Failed"
     assert reply.json()["output"] == (
-        "Orchestrator function 'input_echo' failed: "
-        "the JSON object must be str, bytes or bytearray, not list")
+        "Orchestrator function 'input_echo' failed: the JSON object must be str, bytes or bytearray, not list"
+    )
 
 
 async def test_start_and_wait_for_a_failure_answers_the_status(features: DevHost) -> None:
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/orchestrator_raises",
-                       params={"timeout": "5", "pollingInterval": "0.05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/orchestrator_raises",
+        params={"timeout": "5", "pollingInterval": "0.05"},
+    )
     assert reply.status == 200
     assert reply.json()["runtimeStatus"] == "Failed"
 
 
 async def test_start_and_wait_past_the_timeout_answers_202(features: DevHost) -> None:
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/status_phases",
-                       params={"timeout": "0.1", "pollingInterval": "0.05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/status_phases",
+        params={"timeout": "0.1", "pollingInterval": "0.05"},
+    )
     assert reply.status == 202 and set(reply.json()) == CHECK_STATUS_KEYS
 
 
-@pytest.mark.parametrize("params", [
-    {"timeout": "5"},  # a timeout alone does not wait
-    {"pollingInterval": "0.05"},
-    {"timeout": "five", "pollingInterval": "0.05"},  # unreadable: as if absent
-    {"timeout": "5", "pollingInterval": "1_0"},  # double.TryParse takes no '_'
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"timeout": "5"},  # a timeout alone does not wait
+        {"pollingInterval": "0.05"},
+        {"timeout": "five", "pollingInterval": "0.05"},  # unreadable: as if absent
+        {"timeout": "5", "pollingInterval": "1_0"},  # double.TryParse takes no '_'
+    ],
+)
 async def test_start_waits_only_when_timeout_and_interval_both_parse(features: DevHost, params) -> None:
     """HttpApiHandler.cs (azure-functions-durable-extension), HandleStartOrchestratorRequestAsync."""
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo", body=1, params=params)
@@ -86,21 +115,30 @@ async def test_start_waits_only_when_timeout_and_interval_both_parse(features: D
 
 async def test_start_waits_with_dotnet_number_forms(features: DevHost) -> None:
     """HttpApiHandler.cs, TryGetTimeSpanQueryParameterValue: double.TryParse, group separators allowed."""
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo", body={"n": 1},
-                       params={"timeout": " 1,000 ", "pollingInterval": ".05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/input_echo",
+        body={"n": 1},
+        params={"timeout": " 1,000 ", "pollingInterval": ".05"},
+    )
     assert reply.status == 200 and reply.json() == {"type": "dict", "value": {"n": 1}}
 
 
-@pytest.mark.parametrize(("params", "fragment"), [
-    ({"timeout": "1", "pollingInterval": "5"}, "Total timeout 1 should be bigger than retry timeout 5"),
-    ({"timeout": "NaN", "pollingInterval": "1"}, "'timeout' must be a finite number"),
-    ({"timeout": "5", "pollingInterval": "-Infinity"}, "'pollingInterval' must be a finite number"),
-])
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"timeout": "1", "pollingInterval": "5"}, "Total timeout 1 should be bigger than retry timeout 5"),
+        ({"timeout": "NaN", "pollingInterval": "1"}, "'timeout' must be a finite number"),
+        ({"timeout": "5", "pollingInterval": "-Infinity"}, "'pollingInterval' must be a finite number"),
+    ],
+)
 async def test_start_with_bad_wait_values_is_400_after_the_start(features: DevHost, params, fragment) -> None:
     """HttpApiHandler.cs: the wait values are read after StartNewAsync, so the instance runs although
     the answer is 400 (WaitForCompletionOrCreateCheckStatusResponseAsync throws ArgumentException)."""
-    reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/started-anyway", body={},
-                       params=params)
+    reply = await call(
+        features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/started-anyway", body={}, params=params
+    )
     _assert_json_error(reply, 400, "One or more of the arguments submitted is incorrect", fragment)
     done = await poll_url(features, f"{WEBHOOKS}/instances/started-anyway")
     assert done.json()["runtimeStatus"] == "Completed"
@@ -112,8 +150,10 @@ async def test_unknown_orchestrator_lists_the_known_ones(features: DevHost) -> N
     with pytest.raises(Exception) as raised:
         await features.client().start_new("no_such_orchestrator")
     message = str(raised.value)
-    assert "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator " \
-           "function. Additional info: The following are the known orchestrator functions: '" in message
+    assert (
+        "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator "
+        "function. Additional info: The following are the known orchestrator functions: '" in message
+    )
     assert "'input_echo'" in message and "'status_phases'" in message and "'echo'" not in message
 
 
@@ -138,8 +178,9 @@ async def test_start_of_an_active_id_is_refused_by_default(features: DevHost) ->
 async def test_any_state_lets_a_start_replace_an_active_instance(monkeypatch) -> None:
     """host.json overridableExistingInstanceStates: AnyState (azure-functions-durable-extension,
     OverridableStates.cs: no dedupe statuses; DurableClient.cs, StartNewAsync), through the SDK client."""
-    monkeypatch.setenv("AzureFunctionsJobHost__extensions__durableTask__overridableExistingInstanceStates",
-                       "AnyState")
+    monkeypatch.setenv(
+        "AzureFunctionsJobHost__extensions__durableTask__overridableExistingInstanceStates", "AnyState"
+    )
     async for host in host_for("features"):
         await start_waiting(host, "dup")
         client = host.client()
@@ -147,19 +188,27 @@ async def test_any_state_lets_a_start_replace_an_active_instance(monkeypatch) ->
         status = await wait_done(client, "dup")
         assert status.name == "input_echo" and status.output == {"type": "dict", "value": {"second": True}}
         await start_waiting(host, "dup-running")
-        restart = await call(host, "POST", f"{WEBHOOKS}/instances/dup-running/restart",
-                             params={"restartWithNewInstanceId": "false"})
+        restart = await call(
+            host,
+            "POST",
+            f"{WEBHOOKS}/instances/dup-running/restart",
+            params={"restartWithNewInstanceId": "false"},
+        )
         assert restart.status == 202 and restart.json()["id"] == "dup-running"
         await idle(host)
 
 
-@pytest.mark.parametrize(("path", "data", "status", "fragment"), [
-    ("orchestrators/input_echo", b"{not json", 400, "Invalid JSON"),
-    ("orchestrators/input_echo/%40at-start", b"", 400, "must not start with '@'"),
-    ("orchestrators/no_such_orchestrator", b"", 400, "no_such_orchestrator"),
-])
-async def test_bad_starts_are_json_errors(features: DevHost, path: str, data: bytes, status: int,
-                                          fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "data", "status", "fragment"),
+    [
+        ("orchestrators/input_echo", b"{not json", 400, "Invalid JSON"),
+        ("orchestrators/input_echo/%40at-start", b"", 400, "must not start with '@'"),
+        ("orchestrators/no_such_orchestrator", b"", 400, "no_such_orchestrator"),
+    ],
+)
+async def test_bad_starts_are_json_errors(
+    features: DevHost, path: str, data: bytes, status: int, fragment: str
+) -> None:
     reply = await call(features, "POST", f"{WEBHOOKS}/{path}", data=data, headers=JSON)
     _assert_json_error(reply, status, fragment)
 
@@ -178,8 +227,16 @@ async def test_status_codes_follow_the_runtime_status(features: DevHost) -> None
     await run(features, "input_echo", 3, "st-done")
     done = await call(features, "GET", f"{WEBHOOKS}/instances/st-done")
     assert done.status == 200 and "Location" not in done.headers
-    assert set(done.json()) == {"name", "instanceId", "runtimeStatus", "input", "customStatus", "output",
-                                "createdTime", "lastUpdatedTime"}
+    assert set(done.json()) == {
+        "name",
+        "instanceId",
+        "runtimeStatus",
+        "input",
+        "customStatus",
+        "output",
+        "createdTime",
+        "lastUpdatedTime",
+    }
     assert done.json()["createdTime"].endswith("Z") and len(done.json()["createdTime"]) == 20
 
     await run(features, "orchestrator_raises", None, "st-failed")
@@ -201,8 +258,12 @@ async def test_show_history_shape(features: DevHost) -> None:
     assert kinds.count("SubOrchestrationInstanceCompleted") == 2
     assert kinds.count("SubOrchestrationInstanceFailed") == 1
     # Scheduling and episode markers are merged away; ids and replay flags are not shown.
-    assert not {"OrchestratorStarted", "OrchestratorCompleted", "TaskScheduled",
-                "SubOrchestrationInstanceCreated"} & set(kinds)
+    assert not {
+        "OrchestratorStarted",
+        "OrchestratorCompleted",
+        "TaskScheduled",
+        "SubOrchestrationInstanceCreated",
+    } & set(kinds)
     assert not any({"EventId", "IsPlayed", "TaskScheduledId"} & set(e) for e in events)
     assert events[0]["FunctionName"] == "parent"
     child = events[kinds.index("SubOrchestrationInstanceCompleted")]
@@ -219,8 +280,9 @@ async def test_show_history_shape(features: DevHost) -> None:
 async def test_show_input_false_hides_the_input(features: DevHost) -> None:
     await run(features, "input_echo", {"secret": 1}, "hidden")
     shown = (await call(features, "GET", f"{WEBHOOKS}/instances/hidden")).json()
-    hidden = (await call(features, "GET", f"{WEBHOOKS}/instances/hidden",
-                         params={"showInput": "false"})).json()
+    hidden = (
+        await call(features, "GET", f"{WEBHOOKS}/instances/hidden", params={"showInput": "false"})
+    ).json()
     assert shown["input"] == '{"secret": 1}' and hidden["input"] is None
 
 
@@ -230,8 +292,11 @@ async def test_show_input_false_hides_the_input(features: DevHost) -> None:
 async def test_raise_event_codes(features: DevHost) -> None:
     await start_waiting(features, "ev")
     url = f"{WEBHOOKS}/instances/ev/raiseEvent/Next"
-    _assert_json_error(await call(features, "POST", url, data=b"1", headers={"Content-Type": "text/plain"}),
-                       400, "application/json")
+    _assert_json_error(
+        await call(features, "POST", url, data=b"1", headers={"Content-Type": "text/plain"}),
+        400,
+        "application/json",
+    )
     _assert_json_error(await call(features, "POST", url, data=b"{", headers=JSON), 400, "Invalid JSON")
     assert (await call(features, "POST", url, body=1)).status == 202
     await idle(features)
@@ -294,8 +359,11 @@ async def test_suspend_of_a_suspended_and_resume_of_a_running_instance_fail(feat
     with pytest.raises(Exception, match="unexpected status code 500"):
         await client.resume(instance_id, "not suspended")
     reply = await call(features, "POST", f"{WEBHOOKS}/instances/ctl-state/resume")
-    _assert_json_error(reply, 500, "Cannot resume the orchestration instance ctl-state because instance "
-                                   "is in the Running state.")
+    _assert_json_error(
+        reply,
+        500,
+        "Cannot resume the orchestration instance ctl-state because instance is in the Running state.",
+    )
     await client.suspend(instance_id, "pause")
     await idle(features)
     with pytest.raises(Exception, match="unexpected status code 500"):
@@ -316,16 +384,26 @@ async def test_restart_over_http_answers_check_status(features: DevHost) -> None
     assert done.json()["output"] == {"type": "str", "value": "again"}
 
 
-@pytest.mark.parametrize(("flag", "same_id"), [
-    ("false", True), ("False", True), (" FALSE ", True), ("0", False), ("no", False), ("true", False),
-])
-async def test_restart_with_new_instance_id_is_read_with_bool_tryparse(features: DevHost, flag: str,
-                                                                      same_id: bool) -> None:
+@pytest.mark.parametrize(
+    ("flag", "same_id"),
+    [
+        ("false", True),
+        ("False", True),
+        (" FALSE ", True),
+        ("0", False),
+        ("no", False),
+        ("true", False),
+    ],
+)
+async def test_restart_with_new_instance_id_is_read_with_bool_tryparse(
+    features: DevHost, flag: str, same_id: bool
+) -> None:
     """HttpApiHandler.cs (azure-functions-durable-extension), HandleRestartInstanceRequestAsync:
     bool.TryParse; a value it cannot read means the default, a new id."""
     await run(features, "input_echo", 1, "re-flag")
-    reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-flag/restart",
-                       params={"restartWithNewInstanceId": flag})
+    reply = await call(
+        features, "POST", f"{WEBHOOKS}/instances/re-flag/restart", params={"restartWithNewInstanceId": flag}
+    )
     assert reply.status == 202
     assert (reply.json()["id"] == "re-flag") is same_id
     await idle(features)
@@ -335,8 +413,12 @@ async def test_restart_waits_like_a_start(features: DevHost) -> None:
     """HttpApiHandler.cs, HandleRestartInstanceRequestAsync: timeout and pollingInterval, as on a start;
     the SDK client's restart sends restartWithNewInstanceId=false and gets the same id back."""
     await run(features, "input_echo", "again", "re-wait")
-    reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-wait/restart",
-                       params={"timeout": "5", "pollingInterval": "0.05"})
+    reply = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/instances/re-wait/restart",
+        params={"timeout": "5", "pollingInterval": "0.05"},
+    )
     assert reply.status == 200 and reply.json() == {"type": "str", "value": "again"}
     bad = {"timeout": "1", "pollingInterval": "2"}
     reply = await call(features, "POST", f"{WEBHOOKS}/instances/re-wait/restart", params=bad)
@@ -348,15 +430,18 @@ async def test_restart_waits_like_a_start(features: DevHost) -> None:
     assert status.json()["runtimeStatus"] == "Completed"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "orchestrators/input_echo"),
-    ("PUT", "instances"),
-    ("POST", "instances/x"),
-    ("GET", "instances/x/terminate"),
-    ("POST", "instances/x/explode"),
-    ("GET", "instances/x/raiseEvent/Next"),
-    ("GET", "no/such/route"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "orchestrators/input_echo"),
+        ("PUT", "instances"),
+        ("POST", "instances/x"),
+        ("GET", "instances/x/terminate"),
+        ("POST", "instances/x/explode"),
+        ("GET", "instances/x/raiseEvent/Next"),
+        ("GET", "no/such/route"),
+    ],
+)
 async def test_wrong_method_or_unknown_route_is_404(features: DevHost, method: str, path: str) -> None:
     """HttpApiHandler.cs (azure-functions-durable-extension), HandleRequestAsync: 404 for both (devhost
     adds a JSON body saying so, where the extension's is empty)."""
@@ -379,13 +464,21 @@ async def test_task_hub_and_connection_must_name_devhosts_own(features: DevHost)
     any case, blank values ignored) select the hub; devhost has one and refuses another with 400."""
     await run(features, "input_echo", {}, "hub-one")
     url = f"{WEBHOOKS}/instances/hub-one"
-    for params in ({"taskHub": "testhubname"}, {"TASKHUB": "TestHubName", "Connection": "Storage"},
-                   {"taskHub": " ", "connection": "AzureWebJobsStorage"}):
+    for params in (
+        {"taskHub": "testhubname"},
+        {"TASKHUB": "TestHubName", "Connection": "Storage"},
+        {"taskHub": " ", "connection": "AzureWebJobsStorage"},
+    ):
         assert (await call(features, "GET", url, params=params)).status == 200
-    _assert_json_error(await call(features, "GET", url, params={"taskHub": "OtherHub"}), 400,
-                       "taskHub='OtherHub' names another task hub", "'TestHubName'")
-    _assert_json_error(await call(features, "DELETE", url, params={"connection": "Other"}), 400,
-                       "connection='Other'")
+    _assert_json_error(
+        await call(features, "GET", url, params={"taskHub": "OtherHub"}),
+        400,
+        "taskHub='OtherHub' names another task hub",
+        "'TestHubName'",
+    )
+    _assert_json_error(
+        await call(features, "DELETE", url, params={"connection": "Other"}), 400, "connection='Other'"
+    )
     assert (await call(features, "GET", url)).status == 200  # not purged
     await start_waiting(features, "hub-two")
     # The SDK sends taskHub= on raise_event; its words for any 400 are about the content type.
@@ -409,8 +502,13 @@ async def test_list_pages_with_top_and_continuation_token(features: DevHost) -> 
     seen: list[str] = []
     headers: dict[str, str] = {}
     for _ in range(5):
-        reply = await call(features, "GET", f"{WEBHOOKS}/instances", headers=headers,
-                           params={"top": "2", "instanceIdPrefix": "page-"})
+        reply = await call(
+            features,
+            "GET",
+            f"{WEBHOOKS}/instances",
+            headers=headers,
+            params={"top": "2", "instanceIdPrefix": "page-"},
+        )
         assert reply.status == 200
         page = reply.json()
         assert 0 < len(page) <= 2
@@ -470,8 +568,13 @@ async def test_list_always_answers_the_continuation_header(features: DevHost) ->
     first = await call(features, "GET", url, params={"top": "1", "instanceIdPrefix": "c-"})
     token = first.headers["x-ms-continuation-token"]
     assert token
-    second = await call(features, "GET", url, params={"top": "1", "instanceIdPrefix": "c-"},
-                        headers={"x-ms-continuation-token": token})
+    second = await call(
+        features,
+        "GET",
+        url,
+        params={"top": "1", "instanceIdPrefix": "c-"},
+        headers={"x-ms-continuation-token": token},
+    )
     assert [s["instanceId"] for s in second.json()] == ["c-2"]
     assert second.headers["x-ms-continuation-token"] == ""
     bad = await call(features, "GET", url, headers={"x-ms-continuation-token": "c-1"})
@@ -491,23 +594,28 @@ async def test_purge_by_filter_needs_created_time_from(features: DevHost) -> Non
     assert [s["instanceId"] for s in remaining] == ["p-running"]
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"runtimeStatus": "Running,Pending"},
-    {"instanceIdPrefix": "keep-"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"runtimeStatus": "Running,Pending"},
+        {"instanceIdPrefix": "keep-"},
+    ],
+)
 async def test_purge_by_filter_deletes_what_azure_deletes(features: DevHost, params, caplog) -> None:
     """HttpApiHandler.cs (azure-functions-durable-extension), HandleDeleteHistoryWithFiltersRequestAsync
     ignores instanceIdPrefix; DurableTask.AzureStorage's AzureTableTrackingStore.cs,
     PurgeInstanceHistoryAsync, drops non-terminal statuses, and with none left purges every status:
     running instances go too. devhost does the same and warns in its log."""
     since = await one_of_each(features, "keep-")
-    reply = await call(features, "DELETE", f"{WEBHOOKS}/instances",
-                       params={"createdTimeFrom": since.isoformat(), **params})
+    reply = await call(
+        features, "DELETE", f"{WEBHOOKS}/instances", params={"createdTimeFrom": since.isoformat(), **params}
+    )
     assert reply.status == 200 and reply.json() == {"instancesDeleted": 3}
     assert (await call(features, "GET", f"{WEBHOOKS}/instances")).json() == []
-    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/keep-running/raiseEvent/Next",
-                                  body=1), 404)
+    _assert_json_error(
+        await call(features, "POST", f"{WEBHOOKS}/instances/keep-running/raiseEvent/Next", body=1), 404
+    )
     await idle(features)
     warnings = [r.getMessage() for r in caplog.records if r.name == "devhost.api"]
     assert any("EVERY status in the time range, running ones included" in w for w in warnings)
@@ -522,4 +630,3 @@ async def test_purge_one_instance_over_http(features: DevHost) -> None:
     assert reply.status == 200 and reply.json() == {"instancesDeleted": 1}
     _assert_json_error(await call(features, "DELETE", url), 404)
     _assert_json_error(await call(features, "GET", url), 404)
-

@@ -8,8 +8,17 @@ from devhost.host import DevHost
 
 from .helpers import WEBHOOKS, Status, call, poll_url, run, stored_history
 
-CLIENT_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
-               "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+CLIENT_KEYS = {
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "rewindPostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+}
 
 
 @pytest.mark.parametrize("app_host", ["chaining"], indirect=True)
