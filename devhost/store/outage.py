@@ -14,8 +14,9 @@ with how long the outage lasted. Meanwhile:
   same backoff (api/errors.py). Reads that still work (SQLite can read a full disk) are served.
 
 A failed write only ends when a write succeeds (a successful read proves nothing about a full
-disk); an outage that only reads saw ends with any successful call. Failures of other kinds (a
-conflict, a bad row, a devhost bug) pass through unchanged. What may have been half written by a
+disk); an outage that only reads saw ends with any successful call. Either must have begun after
+the outage did: a call answered late, from before the storage went away, ends nothing. Failures
+of other kinds (a conflict, a bad row, a devhost bug) pass through unchanged. What may have been half written by a
 failed call is the store's business: each store retries it safely (see azure.py and sqlite.py).
 """
 
@@ -140,9 +141,17 @@ class OutageWatch:
         error.back = self._back
         return error
 
-    def succeeded(self, *, write: bool) -> None:
-        """Record a call that worked: the outage ends, unless only a read worked after a failed write."""
+    def began(self) -> float:
+        """The clock at a call's start, to give back to `succeeded`."""
+        return self._clock()
+
+    def succeeded(self, *, write: bool, started: float | None = None) -> None:
+        """Record a call that worked: the outage ends, unless only a read worked after a failed write
+        or the call began before the outage did (an answer in flight when the storage went away
+        proves nothing about it now)."""
         if self.since is None or (self._write_failed and not write):
+            return
+        if started is not None and started < self.since:
             return
         log.warning(
             "durable store %s available again after %.1f s (%d calls failed meanwhile)",
@@ -180,6 +189,7 @@ class WatchedStore:
         self.watch = watch or OutageWatch(self.describe())
 
     async def _call(self, call: Awaitable[_T], *, write: bool) -> _T:
+        started = self.watch.began()
         try:
             result = await call
         except StoreUnavailableError:
@@ -189,7 +199,7 @@ class WatchedStore:
             if reason is None:
                 raise
             raise self.watch.failed(reason, write=write) from exc
-        self.watch.succeeded(write=write)
+        self.watch.succeeded(write=write, started=started)
         return result
 
     def describe(self) -> str:

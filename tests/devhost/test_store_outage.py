@@ -88,6 +88,24 @@ def test_an_outage_is_logged_once_and_ends_with_a_write(caplog: pytest.LogCaptur
     assert delays == sorted(delays) and delays[0] < delays[-1] == MAX_RETRY_SECONDS
 
 
+def test_an_answer_from_before_the_outage_does_not_end_it(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    watch = OutageWatch("azure:devstoreaccount1", clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, LOGGER)
+    in_flight = watch.began()  # a write sent while the storage was still up
+    now[0] += 1.0
+    watch.failed("no answer (ConnectionRefusedError)", write=True)
+    now[0] += 0.1
+    watch.succeeded(write=True, started=in_flight)  # its answer arrives late
+    assert watch.down
+    watch.failed("no answer (ConnectionRefusedError)", write=True)
+    now[0] += 2.0
+    watch.succeeded(write=True, started=watch.began())
+    assert not watch.down
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(messages) == 2 and "unavailable:" in messages[0] and "after 2.1 s" in messages[1], messages
+
+
 @pytest.fixture
 async def sqlite_host(tmp_path: Path) -> AsyncIterator[DevHost]:
     async for host in host_for("features", store=f"sqlite:{tmp_path / 'full.db'}"):
