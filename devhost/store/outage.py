@@ -16,8 +16,9 @@ with how long the outage lasted. Meanwhile:
 A failed write only ends when a write succeeds (a successful read proves nothing about a full
 disk); an outage that only reads saw ends with any successful call. Either must have begun after
 the outage did: a call answered late, from before the storage went away, ends nothing. Failures
-of other kinds (a conflict, a bad row, a devhost bug) pass through unchanged. What may have been half written by a
-failed call is the store's business: each store retries it safely (see azure.py and sqlite.py).
+of other kinds (a conflict, a bad row, a devhost bug) pass through unchanged. What may have been
+half written by a failed call is the store's business: each store retries it safely (see azure.py
+and sqlite.py).
 """
 
 from __future__ import annotations
