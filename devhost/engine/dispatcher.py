@@ -151,7 +151,7 @@ class Dispatcher:
     async def _one_pass(self) -> float | None:
         """Start what is due; None to look again at once, else how long to sleep unless woken."""
         if await self._dispatch_due() or self._stopping:
-            return None
+            return None  # a kind of work filled its room: there may be more
         now = self._clock.now()
         next_due = await self._store.next_due(now)
         # A notify since this pass began (a start, an event, a commit) may have brought work the
@@ -178,29 +178,34 @@ class Dispatcher:
         finally:
             waiter.cancel()
 
-    async def _dispatch_due(self) -> int:
+    async def _dispatch_due(self) -> bool:
+        """Start the work that is due, as far as there is room; True if some kind of work filled its
+        room (more of it may be due), False if everything due was started."""
         now = self._clock.now()
-        started = 0
+        full = False
         room = self._max_orchestrations - len(self._busy_instances)
         if room > 0:
-            for instance_id in await self._store.ready_instances(now, room, self._busy_instances):
+            ready = await self._store.ready_instances(now, room, self._busy_instances)
+            for instance_id in ready:
                 self._busy_instances.add(instance_id)
                 self._spawn(self._orchestrate(instance_id))
-                started += 1
+            full = len(ready) >= room
         room = self._max_activities - len(self._busy_activities)
         if room > 0:
-            for task in await self._store.ready_activities(now, room, self._busy_activities):
+            tasks = await self._store.ready_activities(now, room, self._busy_activities)
+            for task in tasks:
                 self._busy_activities.add(task.id)
                 self._spawn(self._activity(task))
-                started += 1
+            full = full or len(tasks) >= room
         room = self._max_entities - len(self._busy_entities)
         if self._entities is not None and room > 0:
             entities: Any = self._store  # every store keeps entities too (store/entity_records.py)
-            for entity_id in await entities.ready_entities(now, room, self._busy_entities):
+            ready = await entities.ready_entities(now, room, self._busy_entities)
+            for entity_id in ready:
                 self._busy_entities.add(entity_id)
                 self._spawn(self._entity(entity_id, self._entities))
-                started += 1
-        return started
+            full = full or len(ready) >= room
+        return full
 
     async def _entity(self, entity_id: str, runner: EntityRunner) -> None:
         """One entity batch: fetch, run, commit; an entity is never in two batches at a time, so its
@@ -254,6 +259,22 @@ class Dispatcher:
             self._busy_instances.discard(instance_id)
 
     async def _activity(self, task: ActivityTask) -> None:
+        if await self._run_activity(task):
+            await self._hand_off(task.instance_id)
+
+    async def _hand_off(self, instance_id: str) -> None:
+        """Run the episode that an activity's result makes due, in the activity's own task: the
+        loop would find it with a store query on its next pass (when the instance is busy, or there
+        is no room, it does so as before)."""
+        if self._stopping or instance_id in self._busy_instances:
+            return
+        if len(self._busy_instances) >= self._max_orchestrations:
+            return
+        self._busy_instances.add(instance_id)
+        await self._orchestrate(instance_id)
+
+    async def _run_activity(self, task: ActivityTask) -> bool:
+        """Run one activity and save its result; True if saved."""
         try:
             if task.name == HTTP_ACTIVITY:
                 reply = await run_http_activity(task.input)
@@ -262,6 +283,7 @@ class Dispatcher:
                     reply = await self._invoker.run_activity(task.name, task.input)
                     run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
+            return True
         except StoreUnavailableError as exc:
             # An outage (logged once by store/outage.py): the task stays in the store and runs again
             # once it is back (at least once, as after a crash); kept busy here until then.
@@ -288,7 +310,10 @@ class Dispatcher:
                 # Still visible in the store: keep it busy for the pause so it is not retried at once.
                 await asyncio.sleep(delay)
         finally:
+            if len(self._busy_activities) >= self._max_activities:
+                self._wake.set()  # its room was full: the loop may start a waiting activity now
             self._busy_activities.discard(task.id)
+        return False
 
     def _result_message(self, task: ActivityTask, reply: ActivityReply) -> Message:
         now = self._clock.now()

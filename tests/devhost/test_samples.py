@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
 import pytest
 
 from devhost.host import DevHost
@@ -80,3 +84,66 @@ async def test_blueprint_app_loads_again_in_the_same_process(app_host: DevHost) 
     async with DevHost(app_dir, store="memory", port=0, rpc_port=0, time_skipping=True) as again:
         done = await run(again, "bp_orchestrator", {"name": "bo"})
         assert done.output == "BO from the blueprint"
+
+
+PEAK_APP = """
+import threading
+import time
+
+import azure.durable_functions as df
+
+app = df.DFApp()
+_lock = threading.Lock()
+_running = [0, 0]  # activities running now, the most at once
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out(context: df.DurableOrchestrationContext):
+    parts = yield context.task_all([context.call_activity("weigh", n) for n in range(1, 7)])
+    peak = yield context.call_activity("peak", None)
+    return {"total": sum(parts), "peak": peak}
+
+
+@app.activity_trigger(input_name="n")
+def weigh(n: int) -> int:
+    with _lock:
+        _running[0] += 1
+        _running[1] = max(_running)
+    time.sleep(0.005)
+    with _lock:
+        _running[0] -= 1
+    return n * n
+
+
+@app.activity_trigger(input_name="unused")
+def peak(unused: None) -> int:
+    return _running[1]
+"""
+
+
+@pytest.mark.parametrize(("orchestrations", "activities"), [(1, 1), (2, 1), (1, 3), (4, 2)])
+async def test_concurrency_limits_queue_work_and_are_kept(
+    tmp_path: Path, orchestrations: int, activities: int
+) -> None:
+    """host.json's maxConcurrentOrchestratorFunctions and maxConcurrentActivityFunctions only queue
+    work: every instance of a fan-out still completes, and no more activities run at once than allowed."""
+    (tmp_path / "function_app.py").write_text(PEAK_APP)
+    (tmp_path / "host.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {
+                    "durableTask": {
+                        "maxConcurrentOrchestratorFunctions": orchestrations,
+                        "maxConcurrentActivityFunctions": activities,
+                    }
+                },
+            }
+        )
+    )
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0, time_skipping=False) as host:
+        assert host.settings.max_concurrent_activities == activities
+        done = await asyncio.wait_for(asyncio.gather(*(run(host, "fan_out") for _ in range(4))), 30)
+    outputs = [d.output for d in done]
+    assert [o["total"] for o in outputs] == [91] * 4, outputs
+    assert max(o["peak"] for o in outputs) == activities, outputs  # reached, never passed
