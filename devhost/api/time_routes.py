@@ -23,8 +23,8 @@ from .. import history as h
 from ..durations import format_duration, parse_duration
 from ..engine.time_control import TimeControl
 from ..errors import RequestError
+from . import TIME_PATH
 
-TIME_PATH = "/runtime/devhost/api/time"
 DEFAULT_TIMEOUT = 60.0
 MAX_TIMEOUT = 600.0
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..api.time_routes import TIME_PATH
+from ..api import TIME_PATH
 from ..durations import parse_duration
 from .http_client import DEFAULT_URL, ApiClient, CliError, key_from_file
 
