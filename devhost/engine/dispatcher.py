@@ -187,21 +187,26 @@ class Dispatcher:
         if room > 0:
             ready = await self._store.ready_instances(now, room, self._busy_instances)
             for instance_id in ready:
-                self._busy_instances.add(instance_id)
-                self._spawn(self._orchestrate(instance_id))
+                # Busy since the query was sent (an activity's task took it over): already running.
+                if instance_id not in self._busy_instances:
+                    self._busy_instances.add(instance_id)
+                    self._spawn(self._drive(instance_id, None))
             full = len(ready) >= room
         room = self._max_activities - len(self._busy_activities)
         if room > 0:
             tasks = await self._store.ready_activities(now, room, self._busy_activities)
             for task in tasks:
-                self._busy_activities.add(task.id)
-                self._spawn(self._activity(task))
+                if task.id not in self._busy_activities:
+                    self._busy_activities.add(task.id)
+                    self._spawn(self._drive(None, task))
             full = full or len(tasks) >= room
         room = self._max_entities - len(self._busy_entities)
         if self._entities is not None and room > 0:
             entities: Any = self._store  # every store keeps entities too (store/entity_records.py)
             ready = await entities.ready_entities(now, room, self._busy_entities)
             for entity_id in ready:
+                if entity_id in self._busy_entities:
+                    continue
                 self._busy_entities.add(entity_id)
                 self._spawn(self._entity(entity_id, self._entities))
             full = full or len(ready) >= room
@@ -227,13 +232,68 @@ class Dispatcher:
         finally:
             self._busy_entities.discard(entity_id)
 
-    async def _orchestrate(self, instance_id: str) -> None:
+    async def _drive(self, instance_id: str | None, task: ActivityTask | None) -> None:
+        """Run an episode (of `instance_id`, marked busy) or an activity (`task`, marked busy), then
+        what it makes due, one after the other in this task while the instance needs nothing else:
+        an activity's result is followed by its instance's next episode; an episode that scheduled
+        activities, when it is the only work running, by one of them (the others due then are
+        started in tasks of their own). The loop
+        would find the same work with store queries on its next pass; it still does whenever the
+        chain stops (the instance is busy elsewhere, no room, nothing was saved)."""
+        while not self._stopping:
+            if task is not None:
+                instance_id = task.instance_id if await self._activity(task) else None
+                task = None
+                if instance_id is None or not self._take_instance(instance_id):
+                    return
+            elif instance_id is not None:
+                if not await self._orchestrate(instance_id) or len(self._tasks) > 1:
+                    return  # under load the loop's next pass starts the activities of many at once
+                task = await self._take_activity_of(instance_id)
+                instance_id = None
+                if task is None:
+                    return
+            else:
+                return
+
+    def _take_instance(self, instance_id: str) -> bool:
+        """Mark `instance_id` busy for an episode if it is idle and there is room."""
+        if instance_id in self._busy_instances or len(self._busy_instances) >= self._max_orchestrations:
+            return False
+        self._busy_instances.add(instance_id)
+        return True
+
+    async def _take_activity_of(self, instance_id: str) -> ActivityTask | None:
+        """After an episode that scheduled activities: start those due (oldest first, as far as there
+        is room, as the loop would) and keep one of `instance_id`'s for the caller, marked busy."""
+        room = self._max_activities - len(self._busy_activities)
+        if room <= 0 or self._stopping:
+            return None
+        try:
+            tasks = await self._store.ready_activities(self._clock.now(), room, self._busy_activities)
+        except Exception:
+            return None  # the loop's next pass asks again, and says what went wrong
+        mine: ActivityTask | None = None
+        for task in tasks:
+            if task.id in self._busy_activities or self._stopping:
+                continue  # started meanwhile
+            self._busy_activities.add(task.id)
+            if mine is None and task.instance_id == instance_id:
+                mine = task
+            else:
+                self._spawn(self._drive(None, task))
+        return mine
+
+    async def _orchestrate(self, instance_id: str) -> bool:
+        """One episode of `instance_id` (marked busy, freed here); True if it scheduled activities."""
+        scheduled = False
         try:
             work = await self._store.fetch_work_item(instance_id, self._clock.now())
             if work is not None:
                 was_final = work.instance.runtime_status.is_terminal
                 result = await self._runner.run(work, self._clock.now())
                 await self._store.complete_orchestration(result)
+                scheduled = bool(result.activities)
                 if not was_final and result.instance.runtime_status.is_terminal:
                     orchestration_ended(result.instance)
             self._failures.pop(instance_id, None)
@@ -256,24 +316,12 @@ class Dispatcher:
             )
             await asyncio.sleep(delay)
         finally:
+            if len(self._busy_instances) >= self._max_orchestrations:
+                self._wake.set()  # its room was full: the loop may start a waiting episode now
             self._busy_instances.discard(instance_id)
+        return scheduled
 
-    async def _activity(self, task: ActivityTask) -> None:
-        if await self._run_activity(task):
-            await self._hand_off(task.instance_id)
-
-    async def _hand_off(self, instance_id: str) -> None:
-        """Run the episode that an activity's result makes due, in the activity's own task: the
-        loop would find it with a store query on its next pass (when the instance is busy, or there
-        is no room, it does so as before)."""
-        if self._stopping or instance_id in self._busy_instances:
-            return
-        if len(self._busy_instances) >= self._max_orchestrations:
-            return
-        self._busy_instances.add(instance_id)
-        await self._orchestrate(instance_id)
-
-    async def _run_activity(self, task: ActivityTask) -> bool:
+    async def _activity(self, task: ActivityTask) -> bool:
         """Run one activity and save its result; True if saved."""
         try:
             if task.name == HTTP_ACTIVITY:

@@ -147,3 +147,36 @@ async def test_concurrency_limits_queue_work_and_are_kept(
     outputs = [d.output for d in done]
     assert [o["total"] for o in outputs] == [91] * 4, outputs
     assert max(o["peak"] for o in outputs) == activities, outputs  # reached, never passed
+
+
+CHAIN_APP = """
+import azure.durable_functions as df
+
+app = df.DFApp()
+
+
+@app.orchestration_trigger(context_name="context")
+def long_chain(context: df.DurableOrchestrationContext):
+    total = 0
+    for n in range(context.get_input()):
+        total = yield context.call_activity("add", [total, n])
+    return total
+
+
+@app.activity_trigger(input_name="pair")
+def add(pair: list) -> int:
+    return pair[0] + pair[1]
+"""
+
+
+async def test_a_long_sequence_runs_step_after_step(tmp_path: Path) -> None:
+    """Each activity's result runs the next episode, and each episode its activity, in one task of
+    the engine while nothing else runs: a long chain must still end, in order, with nothing lost."""
+    (tmp_path / "function_app.py").write_text(CHAIN_APP)
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    steps = 150
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0, time_skipping=False) as host:
+        done = await asyncio.wait_for(run(host, "long_chain", steps), 60)
+        history = await stored_history(host, done.instance_id)
+    assert done.output == sum(range(steps))
+    assert sum(1 for e in history if e["EventType"] == 5) == steps  # TaskCompleted, each once
