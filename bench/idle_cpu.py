@@ -44,8 +44,15 @@ def _measure(work: Path, skipping: bool, seconds: float) -> dict[str, Any]:
 
         def sample() -> tuple[float, float, float, int]:
             clock = _call("GET", f"{proc.url}/runtime/devhost/api/time")
-            status = _call("GET", f"{proc.url}{WEBHOOKS}/instances/{monitor}")
-            iterations = (status.get("customStatus") or {}).get("iterations", 0)
+            for _ in range(50):
+                # Between a continue-as-new and the new execution's first episode the status has no
+                # custom status yet (the count would read 0): read again a moment later.
+                status = _call("GET", f"{proc.url}{WEBHOOKS}/instances/{monitor}")
+                iterations = (status.get("customStatus") or {}).get("iterations")
+                if iterations is not None:
+                    break
+                time.sleep(0.005)
+            iterations = iterations or 0
             return time.monotonic(), _cpu_seconds(proc.pid), clock["aheadBySeconds"], iterations
 
         t0, cpu0, ahead0, it0 = sample()
