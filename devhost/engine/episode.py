@@ -209,6 +209,7 @@ class EpisodeRunner(Scheduler):
         ep.events.extend(frame)
         for m in batch:
             self._on_delivered(ep, m.event)
+        ep.carries_status = inst.runtime_status is RuntimeStatus.CONTINUED_AS_NEW
         if inst.runtime_status in (RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW):
             inst.runtime_status = RuntimeStatus.RUNNING
         with executing(inst.name, "OrchestrationTrigger", inst.instance_id) as run:
@@ -237,7 +238,14 @@ class EpisodeRunner(Scheduler):
             too_big = custom_status_size_error(custom)
             if too_big:
                 raise OrchestrationFailure(too_big)
-        inst.custom_status = h.dumps(custom) if custom is not None else None
+        if custom is not None:
+            inst.custom_status = h.dumps(custom)
+        elif not ep.carries_status:
+            inst.custom_status = None
+        # else: the first episode of an execution that continued as new, without a status of its
+        # own, keeps the one the previous execution left. DTFx runs that episode in the same work
+        # item as the continue-as-new and stores `Status ?? carryOverStatus`
+        # (DurableTask.Core TaskOrchestrationDispatcher.cs, OnProcessWorkItemAsync).
         if reply.error is not None:
             ep.discard_outbox(len(ep.events))
             self._finish(

@@ -49,6 +49,9 @@ class Episode:
     activities: list[ActivityTask] = field(default_factory=list)
     children: list[tuple[InstanceRecord, Message]] = field(default_factory=list)
     entity_requests: list[EntityRequest] = field(default_factory=list)
+    # The first episode of an execution that continued as new: without a custom status of its own
+    # it keeps the previous execution's (episode.py, _apply).
+    carries_status: bool = False
 
     @property
     def instance(self) -> InstanceRecord:

@@ -10,7 +10,7 @@ import pytest
 
 from devhost.host import DevHost
 
-from .helpers import WEBHOOKS, Status, call, poll_url, run, stored_history
+from .helpers import WEBHOOKS, Status, call, poll_url, run, stored_history, wait_done
 
 CLIENT_KEYS = {
     "id",
@@ -180,3 +180,44 @@ async def test_a_long_sequence_runs_step_after_step(tmp_path: Path) -> None:
         history = await stored_history(host, done.instance_id)
     assert done.output == sum(range(steps))
     assert sum(1 for e in history if e["EventType"] == 5) == steps  # TaskCompleted, each once
+
+
+GENERATIONS_APP = """
+import azure.durable_functions as df
+
+app = df.DFApp()
+
+
+@app.orchestration_trigger(context_name="context")
+def generations(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    yield context.wait_for_external_event("next")
+    context.set_custom_status({"generation": n})
+    if n < 2:
+        context.continue_as_new(n + 1)
+        return None
+    return n
+"""
+
+
+async def test_the_custom_status_carries_over_a_continue_as_new(tmp_path: Path) -> None:
+    """A new execution keeps the custom status the previous one left until it sets its own, as
+    DTFx stores it (the new execution's first episode without a status of its own)."""
+    (tmp_path / "function_app.py").write_text(GENERATIONS_APP)
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0, time_skipping=False) as host:
+        client = host.client()
+        instance_id = await client.start_new("generations", None, 0)
+        await host.wait_idle(10)
+        assert (await client.get_status(instance_id)).custom_status is None  # nothing set yet
+        seen = []
+        for _ in range(2):
+            await client.raise_event(instance_id, "next", None)
+            await host.wait_idle(10)
+            status = await client.get_status(instance_id)
+            seen.append((status.runtime_status, status.custom_status, status.input_))
+        await client.raise_event(instance_id, "next", None)
+        done = await wait_done(client, instance_id)
+    running = Status.Running
+    assert seen == [(running, {"generation": 0}, "1"), (running, {"generation": 1}, "2")], seen
+    assert (done.runtime_status, done.custom_status, done.output) == (Status.Completed, {"generation": 2}, 2)
