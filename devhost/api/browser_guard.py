@@ -20,6 +20,7 @@ Jupyter's server does for the same reason:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,13 @@ def _is_loopback_name(name: str) -> bool:
     return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
+@functools.lru_cache(maxsize=512)
+def _allows_host(policy: BrowserPolicy, name: str) -> bool:
+    """Every request asks about the same few names: parsing them as addresses each time shows up in
+    a polling client's profile."""
+    return policy._decide_host(name)
+
+
 @dataclass(frozen=True, slots=True)
 class BrowserPolicy:
     """The names devhost answers to and the cross-origin callers it lets in."""
@@ -73,6 +81,9 @@ class BrowserPolicy:
 
     def allows_host(self, name: str) -> bool:
         """Whether a request naming `name` in its Host header is for this devhost."""
+        return _allows_host(self, name)
+
+    def _decide_host(self, name: str) -> bool:
         allowed = {h.lower().strip("[]") for h in self.allowed_hosts}
         if ANY in allowed or name in allowed or _is_loopback_name(name):
             return True

@@ -159,7 +159,7 @@ class RowAccess(Remembered):
             ("Input", i.input),
             ("Output", i.output),
             ("CustomStatus", i.custom_status),
-            ("Ledger", dumps_ascii(i.ledger)),
+            ("Ledger", i.ledger_json()),
         ):
             await self._payloads.put(entity, name, value, i.instance_id, reuse=True)
         return entity
@@ -178,7 +178,7 @@ class RowAccess(Remembered):
             output=await get(dict(e), "Output"),
             custom_status=await get(dict(e), "CustomStatus"),
             parent=json.loads(e["Parent"]) if e.get("Parent") else None,
-            ledger=json.loads(ledger) if ledger else {},
+            ledger_text=ledger or None,
         )
 
     async def _message_entity(self, m: Message) -> dict[str, Any]:

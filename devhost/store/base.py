@@ -10,10 +10,13 @@ state transition.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from ..json_text import dumps_ascii
 
 if TYPE_CHECKING:
     from .entity_records import EntityRequest
@@ -56,7 +59,27 @@ class InstanceRecord:
     output: str | None = None
     custom_status: str | None = None
     parent: dict[str, Any] | None = None
-    ledger: dict[str, Any] = field(default_factory=dict)
+    # The engine's bookkeeping (engine/ledger.py) as the store holds it, JSON text. It is parsed on
+    # first use of `ledger`: a status read never needs it, and it grows with the custom status history.
+    ledger_text: str | None = field(default=None, repr=False, compare=False)
+    _ledger: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ledger(self) -> dict[str, Any]:
+        if self._ledger is None:
+            self._ledger = json.loads(self.ledger_text) if self.ledger_text else {}
+        return self._ledger
+
+    @ledger.setter
+    def ledger(self, value: dict[str, Any]) -> None:
+        self._ledger = value
+        self.ledger_text = None
+
+    def ledger_json(self) -> str:
+        """The ledger as JSON text to store: as read when it was not replaced, else encoded now."""
+        if self._ledger is None and self.ledger_text:
+            return self.ledger_text
+        return dumps_ascii(self.ledger)
 
 
 @dataclass(slots=True)

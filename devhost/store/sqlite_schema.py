@@ -77,7 +77,7 @@ def row_to_instance(row: sqlite3.Row) -> InstanceRecord:
         output=row["output"],
         custom_status=row["custom_status"],
         parent=json.loads(row["parent"]) if row["parent"] else None,
-        ledger=json.loads(row["ledger"]),
+        ledger_text=row["ledger"],
     )
 
 
@@ -93,7 +93,7 @@ def instance_values(i: InstanceRecord) -> tuple[Any, ...]:
         i.output,
         i.custom_status,
         json.dumps(i.parent) if i.parent else None,
-        dumps_ascii(i.ledger),
+        i.ledger_json(),
     )
 
 
@@ -112,7 +112,7 @@ def episode_values(i: InstanceRecord) -> tuple[Any, ...]:
         i.input,
         i.output,
         i.custom_status,
-        dumps_ascii(i.ledger),
+        i.ledger_json(),
         i.instance_id,
     )
 
