@@ -61,6 +61,17 @@ def _json_value_text(text: str) -> str:
         return json.dumps(text)
 
 
+_PLAYED = '"IsPlayed":true'
+
+
+def _unplayed(stored: str, event: dict[str, Any]) -> str:
+    """A stored event's text as the payload's new events carry it, with IsPlayed false. Quotes inside
+    JSON strings are escaped, so a single match is the event's own key; otherwise it is encoded again."""
+    if event.get("IsPlayed") is True and stored.count(_PLAYED) == 1:
+        return stored.replace(_PLAYED, '"IsPlayed":false')
+    return dumps_ascii({**event, "IsPlayed": False})
+
+
 class EpisodeRunner(Scheduler):
     """Turns work items into committed transitions, calling user code through the invoker."""
 
@@ -170,7 +181,7 @@ class EpisodeRunner(Scheduler):
         inst.ledger = ep.ledger.to_json()
         return EpisodeResult(
             instance=inst,
-            new_history=[dumps_ascii(e) for e in ep.events],
+            new_history=[ep.encoded_text(e) for e in ep.events],
             consumed=ep.consumed,
             reset_history=reset,
             messages=ep.messages,
@@ -200,7 +211,12 @@ class EpisodeRunner(Scheduler):
     # -- a replay ---------------------------------------------------------------------------------
 
     def _payload(self, ep: Episode, frame: list[dict[str, Any]]) -> str:
-        fresh = [dumps_ascii({**e, "IsPlayed": False}) for e in frame]
+        """The trigger payload; the frame's events are stored as encoded here (the SDK replayed
+        exactly these, and nothing changes them after)."""
+        fresh = []
+        for e in frame:
+            ep.encoded[id(e)] = (e, stored := dumps_ascii(e))
+            fresh.append(_unplayed(stored, e))
         return trigger_payload(ep.instance, ep.work.history, fresh, self._payload_tail)
 
     async def _replay(self, ep: Episode, batch: list[Message]) -> EpisodeResult:

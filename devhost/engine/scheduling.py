@@ -17,6 +17,7 @@ from typing import Any
 from .. import history as h
 from ..functions import FunctionIndex, Kind
 from ..history import EventType
+from ..json_text import dumps_ascii
 from ..store import ActivityTask, InstanceRecord, Message, RuntimeStatus, WorkItem
 from ..store.entity_records import EntityRequest
 from .actions import (
@@ -52,10 +53,20 @@ class Episode:
     # The first episode of an execution that continued as new: without a custom status of its own
     # it keeps the previous execution's (episode.py, _apply).
     carries_status: bool = False
+    # The JSON text of events encoded already, by object: the frame sent to the SDK is encoded once
+    # for the payload and stored as that same text (episode.py, _replay and _commit).
+    encoded: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
     @property
     def instance(self) -> InstanceRecord:
         return self.work.instance
+
+    def encoded_text(self, event: dict[str, Any]) -> str:
+        """The event's JSON text, as encoded for the payload when it was in the frame."""
+        known = self.encoded.get(id(event))
+        if known is not None and known[0] is event:
+            return known[1]
+        return dumps_ascii(event)
 
     def discard_outbox(self, keep_events: int) -> None:
         del self.events[keep_events:]
