@@ -65,10 +65,12 @@ async def test_the_payload_has_the_extensions_fields_in_its_order_and_values() -
 async def test_new_events_go_to_the_sdk_unplayed_and_are_stored_played_with_their_values() -> None:
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     stamp = h.format_time(now)
-    # An input whose text looks like the IsPlayed key: it must reach the SDK and the store unchanged.
-    tricky = json.dumps({"IsPlayed": True, "city": "東京"})
+    # The IsPlayed key inside the input's text and in a nested object (a tag) belongs to the event's
+    # values: only the event's own flag may change between the payload and the store.
+    tricky = json.dumps({"IsPlayed": True, "city": "東京"}, separators=(",", ":"))
     record = InstanceRecord("i1", "orch", "e1", RuntimeStatus.PENDING, stamp, stamp, input=tricky)
     start = h.execution_started(now, "i1", "e1", "orch", tricky, None)
+    start["Tags"] = {"IsPlayed": True}
     recorder = _Recorder()
     runner = EpisodeRunner(FunctionIndex({}), recorder)
     result = await runner.run(WorkItem(record, [], [Message("i1", start, execution_id="e1", id=1)]), now)
@@ -76,11 +78,11 @@ async def test_new_events_go_to_the_sdk_unplayed_and_are_stored_played_with_thei
     sent = payload["history"]
     assert [e["EventType"] for e in sent] == [12, 0]
     assert all(e["IsPlayed"] is False for e in sent)
-    assert sent[1]["Input"] == tricky
+    assert sent[1]["Input"] == tricky and sent[1]["Tags"] == {"IsPlayed": True}
     stored = [json.loads(text) for text in result.new_history]
     assert [e["EventType"] for e in stored[:2]] == [12, 0]
     assert all(e["IsPlayed"] is True for e in stored)
-    assert stored[1]["Input"] == tricky
+    assert stored[1]["Input"] == tricky and stored[1]["Tags"] == {"IsPlayed": True}
     assert [{k: v for k, v in e.items() if k != "IsPlayed"} for e in sent] == [
         {k: v for k, v in e.items() if k != "IsPlayed"} for e in stored[:2]
     ]
