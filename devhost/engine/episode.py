@@ -28,6 +28,8 @@ from .scheduling import Episode, OrchestrationFailure, Scheduler
 from .sdk_payload import custom_status_size_error, payload_tail, trigger_payload
 
 _CONTROL = (int(EventType.EXECUTION_SUSPENDED), int(EventType.EXECUTION_RESUMED))
+# Executions one work item may start by continuing as new before the next start waits in the inbox.
+MAX_CONTINUATIONS = 100
 
 
 def select_batch(messages: list[Message], ledger: Ledger) -> list[Message]:
@@ -219,9 +221,13 @@ class EpisodeRunner(Scheduler):
             fresh.append(_unplayed(stored, e))
         return trigger_payload(ep.instance, ep.work.history, fresh, self._payload_tail)
 
-    async def _replay(self, ep: Episode, batch: list[Message]) -> EpisodeResult:
+    async def _replay(self, ep: Episode, batch: list[Message], continuation: int = 0) -> EpisodeResult:
+        """Replay the batch; `continuation` counts the executions this work item has started already
+        by continuing as new (the new one's start is then `batch`, closed as DTFx closes it)."""
         inst = ep.instance
         frame = [h.event(EventType.ORCHESTRATOR_STARTED, ep.now)] + [m.event for m in batch]
+        if continuation:
+            frame.append(h.event(EventType.ORCHESTRATOR_COMPLETED, ep.now))
         ep.events.extend(frame)
         for m in batch:
             self._on_delivered(ep, m.event)
@@ -241,9 +247,33 @@ class EpisodeRunner(Scheduler):
             )
             continued = False
         if continued:
+            return await self._next_execution(ep, continuation)
+        if ep.events[-1]["EventType"] != EventType.ORCHESTRATOR_COMPLETED:
+            ep.events.append(h.event(EventType.ORCHESTRATOR_COMPLETED, ep.now))
+        return self._commit(ep, reset=continuation > 0)  # a new execution replaces the history
+
+    async def _next_execution(self, ep: Episode, continuation: int) -> EpisodeResult:
+        """After a continue-as-new: the new execution's first episode, in this same work item.
+
+        DTFx does the same (DurableTask.Core `TaskOrchestrationDispatcher.cs`, `OnProcessWorkItemAsync`,
+        its `while (continuedAsNew)` loop): the new execution's history starts OrchestratorStarted,
+        ExecutionStarted, OrchestratorCompleted, the orchestrator runs again at once, and one commit
+        stores it, so no reader ever sees the instance ContinuedAsNew between two executions. After
+        `MAX_CONTINUATIONS` in one work item the start goes through the inbox instead, so an
+        orchestrator that continues as new without ever waiting cannot hold the instance for good
+        (a terminate still gets in).
+        """
+        inst = ep.instance
+        start = h.execution_started(
+            ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent
+        )
+        message = Message(inst.instance_id, start, execution_id=inst.execution_id)
+        if continuation >= MAX_CONTINUATIONS:
+            ep.messages.append(message)
             return self._commit(ep, reset=True)
-        ep.events.append(h.event(EventType.ORCHESTRATOR_COMPLETED, ep.now))
-        return self._commit(ep)
+        following = Episode(WorkItem(inst, [], []), ep.now, ep.ledger, ep.consumed)
+        following.entity_requests.extend(ep.entity_requests)  # sent by the execution that ended
+        return await self._replay(following, [message], continuation + 1)
 
     def _apply(self, ep: Episode, reply: EpisodeReply) -> bool:
         """Apply the SDK's reply; True when the execution continued as new."""
@@ -328,7 +358,3 @@ class EpisodeRunner(Scheduler):
         sent = list(ep.entity_requests)
         ep.discard_outbox(0)
         ep.entity_requests.extend(sent)
-        start = h.execution_started(
-            ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent
-        )
-        ep.messages.append(Message(inst.instance_id, start, execution_id=inst.execution_id))

@@ -12,6 +12,7 @@ import pytest
 
 from devhost.functions import Kind
 from devhost.host import DevHost
+from devhost.store import EpisodeResult, RuntimeStatus
 
 from .conftest import on_every_store
 from .helpers import (
@@ -155,8 +156,34 @@ async def test_continue_as_new_loops_with_a_fresh_history(features: DevHost) -> 
     assert done.runtime_status == Status.Completed, done.output
     assert done.output == {"i": 4, "trail": [0, 2, 4, 6]}
     history = await stored_history(features, "loop")
-    # The last execution only: started, completed, no activity of the earlier ones.
-    assert [e["EventType"] for e in history] == [12, 0, 1, 13]
+    # The last execution only, as DTFx writes one begun by a continue-as-new: OrchestratorStarted,
+    # ExecutionStarted, OrchestratorCompleted, then its first episode (here ExecutionCompleted and
+    # OrchestratorCompleted); no activity of the earlier ones.
+    assert [e["EventType"] for e in history] == [12, 0, 13, 1, 13]
+
+
+@on_every_store
+async def test_a_continue_as_new_commits_with_the_next_executions_first_episode(
+    features: DevHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DTFx runs the new execution in the continue-as-new's own work item, so no commit (and no
+    status read) ever shows the instance ContinuedAsNew between two executions."""
+    statuses: list[RuntimeStatus] = []
+    store = features._store
+    commit = store.complete_orchestration
+
+    async def recording(result: EpisodeResult) -> None:
+        if result.instance.instance_id == "loop-commits":
+            statuses.append(result.instance.runtime_status)
+        await commit(result)
+
+    monkeypatch.setattr(store, "complete_orchestration", recording)
+    done = await run(features, "counter", [0, 2, []], "loop-commits")
+    assert done.output == {"i": 2, "trail": [0, 2]}
+    # The start (calls `double`), then each activity's result: a continue-as-new together with the
+    # next execution's first episode (calls `double` again, then completes at once).
+    running, completed = RuntimeStatus.RUNNING, RuntimeStatus.COMPLETED
+    assert statuses == [running, running, completed]
 
 
 # -- timers, events, races -------------------------------------------------------------------------

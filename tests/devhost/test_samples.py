@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from devhost.engine.episode import MAX_CONTINUATIONS
 from devhost.host import DevHost
+from devhost.store import EpisodeResult, RuntimeStatus
 
 from .helpers import WEBHOOKS, Status, call, poll_url, run, stored_history, wait_done
 
@@ -221,3 +223,49 @@ async def test_the_custom_status_carries_over_a_continue_as_new(tmp_path: Path) 
     running = Status.Running
     assert seen == [(running, {"generation": 0}, "1"), (running, {"generation": 1}, "2")], seen
     assert (done.runtime_status, done.custom_status, done.output) == (Status.Completed, {"generation": 2}, 2)
+
+
+SPINNER_APP = """
+import azure.durable_functions as df
+
+app = df.DFApp()
+
+
+@app.orchestration_trigger(context_name="context")
+def spinner(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    if n < 150:
+        context.continue_as_new(n + 1)
+        return None
+    return n
+    yield  # a generator that never waits
+"""
+
+
+async def test_continuing_as_new_without_waiting_gives_way_after_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orchestrator that continues as new without ever waiting runs its executions in one work
+    item, as DTFx does, but only up to `MAX_CONTINUATIONS`: then the next start waits in the inbox and
+    the instance is ContinuedAsNew in between, so a terminate could get in."""
+    (tmp_path / "function_app.py").write_text(SPINNER_APP)
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        statuses: list[tuple[RuntimeStatus, str | None]] = []
+        store = host._store
+        commit = store.complete_orchestration
+
+        async def recording(result: EpisodeResult) -> None:
+            statuses.append((result.instance.runtime_status, result.instance.input))
+            await commit(result)
+
+        monkeypatch.setattr(store, "complete_orchestration", recording)
+        client = host.client()
+        done = await wait_done(client, await client.start_new("spinner", None, 0))
+    assert (done.runtime_status, done.output) == (Status.Completed, 150)
+    # The first work item ran executions 0 to MAX_CONTINUATIONS and left the next one's start queued
+    # (a continue-as-new input is stored as the JSON text of the SDK's JSON text, as a client's is).
+    assert statuses == [
+        (RuntimeStatus.CONTINUED_AS_NEW, json.dumps(str(MAX_CONTINUATIONS + 1))),
+        (RuntimeStatus.COMPLETED, json.dumps("150")),
+    ]
