@@ -3,7 +3,9 @@
 Calls run on the event loop's thread: each is one short local transaction. A file store writes through
 a second connection on a thread of its own, so commits (fsync) overlap with the event loop's work; the
 memory store has a single connection. Every write queued while a commit is under way joins the next
-transaction, each in its own savepoint, so one write's error rolls back only that write.
+transaction, each in its own savepoint, so one write's error rolls back only that write. A store whose
+commits do not wait for the disk (memory, WAL with synchronous=NORMAL) commits a write at once when no
+commit is under way.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class SqliteWriter:
             None if self._memory else ThreadPoolExecutor(1, thread_name_prefix="devhost-sqlite")
         )
         self._lock = None if self._memory else StoreLock(path)
+        # A commit that does not wait for the disk (memory, or WAL with synchronous NORMAL or OFF) is
+        # made at once in the caller's turn when nothing else is being committed: a task and a future
+        # per write cost more than the commit. A store that syncs every commit groups them instead.
+        self._commits_at_once = self._memory or synchronous.upper() in ("NORMAL", "OFF", "0", "1")
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -83,7 +89,14 @@ class SqliteWriter:
 
         Group commit: every write queued while the previous commit is under way joins one
         transaction, each in its own savepoint, so one write's error rolls back only that write.
+        A store whose commits do not wait for the disk commits a write at once when no commit is
+        under way (see `_commits_at_once`).
         """
+        if self._flushing is None and self._commits_at_once:
+            ok, value = self._commit_batch([tx])[0]
+            if ok:
+                return value
+            raise value
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((tx, future))
