@@ -38,7 +38,8 @@ def _utc_designator_zone() -> Callable[[], tzinfo] | None:
     """
     names = set(time.tzname)
     if names == {"UTC"}:
-        return tz.tzlocal
+        local = tz.tzlocal()  # one instance: dateutil's are all equal for one process's zone
+        return lambda: local
     if "UTC" not in names:
         return lambda: tz.UTC
     return None
