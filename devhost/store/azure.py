@@ -71,6 +71,12 @@ class AzureStore(EpisodeCommitter, WorkFetcher):
     def describe(self) -> str:
         return f"azure ({self.account.shown})"  # the banner names the task hub
 
+    @property
+    def answered_sent(self) -> float:
+        """When (time.monotonic) the latest table request Azure Storage answered was sent. Many calls
+        are answered from what this process remembers; only this shows the storage is there."""
+        return self._tables.answered_sent
+
     async def open(self) -> None:
         """Check the account (azure_guard.py), create the hub if missing, recover, load the index.
 

@@ -180,6 +180,9 @@ class TableService:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
         self._date = (0, "")
+        # When (time.monotonic) the latest request the service answered was sent: an answer of any
+        # status but a transient one shows the service is there (store/outage.py reads it).
+        self.answered_sent = float("-inf")
 
     def table(self, name: str) -> Table:
         return Table(self, name)
@@ -248,6 +251,7 @@ class TableService:
         sent_type = content_type if body is not None else ""
         for attempt in range(_RETRIES + 1):
             last = attempt == _RETRIES
+            sent = time.monotonic()
             try:
                 async with self._session.request(
                     method, url, data=body, headers=self._headers(method, url, sent_type, headers or {})
@@ -258,6 +262,8 @@ class TableService:
                 if last:
                     raise ServiceRequestError(f"{what}: no answer from {self.endpoint}: {exc!r}") from exc
             else:
+                if status not in _RETRY_STATUS:
+                    self.answered_sent = max(self.answered_sent, sent)
                 if status < 300:
                     return status, reply, data
                 if last or status not in _RETRY_STATUS:

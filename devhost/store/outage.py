@@ -15,7 +15,8 @@ with how long the outage lasted. Meanwhile:
 
 A failed write only ends when a write succeeds (a successful read proves nothing about a full
 disk); an outage that only reads saw ends with any successful call. Either must have begun after
-the outage did: a call answered late, from before the storage went away, ends nothing. Failures
+the outage did: a call answered late, from before the storage went away, ends nothing; nor does one
+answered from the store's memory (the azure store says when the storage last answered). Failures
 of other kinds (a conflict, a bad row, a devhost bug) pass through unchanged. What may have been
 half written by a failed call is the store's business: each store retries it safely (see azure.py
 and sqlite.py).
@@ -200,8 +201,16 @@ class WatchedStore:
             if reason is None:
                 raise
             raise self.watch.failed(reason, write=write) from exc
-        self.watch.succeeded(write=write, started=started)
+        self.watch.succeeded(write=write, started=self._evidence(started))
         return result
+
+    def _evidence(self, started: float) -> float:
+        """When the proof that the storage answers was sent: the call's start, or, for a store that
+        answers some calls from memory (the azure store's index of due work), the send time of the
+        latest request the storage itself answered (its `answered_sent`, on time.monotonic). A call
+        answered from memory during an outage proves nothing and ends nothing."""
+        sent = getattr(self.inner, "answered_sent", None)
+        return started if sent is None else float(sent)
 
     def describe(self) -> str:
         describe = getattr(self.inner, "describe", None)  # every store has it; the contract does not

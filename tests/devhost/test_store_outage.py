@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 
-from devhost.errors import StoreError
+from devhost.errors import StoreError, StoreUnavailableError
 from devhost.host import DevHost
-from devhost.store.outage import MAX_RETRY_SECONDS, OutageWatch, outage_reason
+from devhost.store.azure_tables import TableService
+from devhost.store.outage import MAX_RETRY_SECONDS, OutageWatch, WatchedStore, outage_reason
 
 from .conftest import host_for
 from .helpers import WEBHOOKS, call, wait_done
@@ -152,3 +162,63 @@ async def test_a_full_database_answers_503_and_recovers(
     assert len(told) == 2 and "SQLITE_FULL" in told[0] and "available again" in told[1], told
     integrity = host._store.inner._db.execute("PRAGMA integrity_check").fetchone()[0]
     assert integrity == "ok"
+
+
+class RemembersSome:
+    """A store that answers `next_due` from memory and `get_instance` from the storage, which is down
+    or up as the test says; `answered_sent` as the azure store keeps it."""
+
+    def __init__(self) -> None:
+        self.storage_up = True
+        self.answered_sent = float("-inf")
+
+    async def next_due(self, after: object) -> None:
+        return None
+
+    async def get_instance(self, instance_id: str) -> None:
+        sent = time.monotonic()
+        if not self.storage_up:
+            raise ServiceRequestError("Cannot connect to host 127.0.0.1:10002")
+        self.answered_sent = max(self.answered_sent, sent)
+
+
+async def test_a_call_answered_from_memory_does_not_end_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    inner = RemembersSome()
+    store = WatchedStore(inner)  # type: ignore[arg-type]
+    caplog.set_level(logging.WARNING, LOGGER)
+    await store.get_instance("a")
+    inner.storage_up = False
+    with pytest.raises(StoreUnavailableError):
+        await store.get_instance("a")
+    await store.next_due(datetime.now(timezone.utc))  # the index in memory: nothing reached the storage
+    assert store.watch.down
+    inner.storage_up = True
+    await store.get_instance("a")
+    assert not store.watch.down
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(messages) == 2 and "available again" in messages[1], messages
+
+
+async def test_the_table_client_tells_when_the_service_last_answered() -> None:
+    statuses = iter([404, 503, 503, 503, 503])
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"odata.error": {"code": "x", "message": {"value": "x"}}}, status=next(statuses)
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    async with TestServer(app) as server:
+        service = TableService(str(server.make_url("/devstoreaccount1")), None)
+        try:
+            before = time.monotonic()
+            with pytest.raises(ResourceNotFoundError):
+                await service.request("GET", "/t()", None, "read t")
+            answered = service.answered_sent
+            assert answered >= before  # a 404 is an answer: the service is there
+            with pytest.raises(HttpResponseError):
+                await service.request("GET", "/t()", None, "read t")  # 503, tried again, then given up
+            assert service.answered_sent == answered  # a busy service's 503 shows nothing
+        finally:
+            await service.close()
