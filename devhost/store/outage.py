@@ -29,6 +29,7 @@ import functools
 import inspect
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -57,25 +58,23 @@ _HTTP_OUTAGE = frozenset({408, 429, 500, 502, 503, 504})
 _T = TypeVar("_T")
 
 
-def _azure_outage_types() -> tuple[type[BaseException], ...]:
-    try:  # the Azure SDKs are installed only where the azure store is used
-        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
-    except ImportError:
-        return ()
-    return (ServiceRequestError, ServiceResponseError)
+_NO_ANSWER: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, aiohttp.ClientConnectionError)
 
 
-_NO_ANSWER: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
-    aiohttp.ClientConnectionError,
-    *_azure_outage_types(),
-)
+def _no_answer_types() -> tuple[type[BaseException], ...]:
+    """The errors of a call that got no answer. Azure's are among them once azure.core is loaded: an
+    error of it cannot exist before, and the SQLite and memory stores never load it (importing it
+    costs a new process about 30 ms)."""
+    azure = sys.modules.get("azure.core.exceptions")
+    if azure is None:
+        return _NO_ANSWER
+    return (*_NO_ANSWER, azure.ServiceRequestError, azure.ServiceResponseError)
 
 
 def outage_reason(exc: BaseException) -> str | None:
     """Why `exc` means the storage is down (a short text), or None if it is some other failure."""
     seen: set[int] = set()
+    no_answer = _no_answer_types()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
@@ -83,7 +82,7 @@ def outage_reason(exc: BaseException) -> str | None:
             code = getattr(current, "sqlite_errorcode", None)
             if code is not None and code & 0xFF in _SQLITE_OUTAGE:
                 return f"{getattr(current, 'sqlite_errorname', 'SQLite')}: {current}"
-        elif isinstance(current, _NO_ANSWER):
+        elif isinstance(current, no_answer):
             return f"no answer ({type(current).__name__}: {_first_line(current)})"
         elif getattr(current, "status_code", None) in _HTTP_OUTAGE and type(current).__module__.startswith(
             "azure."

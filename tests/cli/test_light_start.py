@@ -44,3 +44,22 @@ def test_the_probe_sees_a_heavy_import() -> None:
     assert {"aiohttp", "asyncio", "devhost.engine", "devhost.host"} <= set(
         loaded_after("import devhost.host")
     )
+
+
+def test_a_host_on_the_memory_store_loads_no_azure_sdk() -> None:
+    # azure.core is what the azure store needs; the others would pay about 30 ms a new process for it.
+    run = (
+        "import asyncio, json, sys\nfrom devhost import DevHost\n"
+        "async def main():\n"
+        "    async with DevHost('.', store='memory', port=0, rpc_port=0, workers=0) as host:\n"
+        "        client = host.client()\n"
+        "        iid = await client.start_new('E1_HelloSequence', None, ['Tokyo'])\n"
+        "        while (await client.get_status(iid)).runtime_status.value != 'Completed':\n"
+        "            await asyncio.sleep(0.01)\n"
+        "asyncio.run(main())\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('azure.core'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
