@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,16 @@ async def run_hello_cities(
     extra: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     hub_name: str = "TestHubName",
+    on_start: Callable[[DevhostProcess], None] | None = None,
 ) -> dict[str, Any]:
+    """Start devhost, start `instances` hello-cities at once over HTTP, wait until all completed.
+
+    `on_start` is called with the host process once it listens, before the first start (a profiler
+    attaches there: bench/profile_host.py)."""
     proc = DevhostProcess(work, store_url, *extra, app=app_dir, env=env).start()
     try:
+        if on_start is not None:
+            on_start(proc)
         connector = aiohttp.TCPConnector(limit=64)
         assert proc.pid is not None
         cpu_before = cpu_seconds(proc.pid), children_cpu_seconds(proc.pid)
