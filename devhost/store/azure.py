@@ -25,7 +25,7 @@ The store is one class built in layers, each in its own module: azure_memory.py 
 remembers), azure_rows.py (clients, keys and row codecs), azure_outbox.py (the outbox), azure_commit.py
 (an episode's commit, and why a crash loses and repeats nothing), azure_work.py (what is due, work
 items, activities), azure_hints.py (wake-up hints), and here the rest of the Store protocol. Queries
-bind values as OData literals (azure_tables.py), never by pasting them into filter text.
+bind values as OData literals (azure_table_values.py), never by pasting them into filter text.
 """
 
 from __future__ import annotations

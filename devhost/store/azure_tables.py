@@ -8,7 +8,7 @@ fail with the same azure.core exceptions: ResourceNotFoundError (404), ResourceE
 ResourceModifiedError (412), HttpResponseError otherwise, ServiceRequestError when no answer came.
 A request that got no answer or a 408/429/5xx is tried again, up to three times.
 
-Entities are dicts of str, int, bool and float values; ints beyond 32 bits travel as Edm.Int64.
+Entities and filter values are coded in azure_table_values.py.
 """
 
 from __future__ import annotations
@@ -40,16 +40,16 @@ from azure.core.exceptions import (
 )
 from yarl import URL
 
+from .azure_table_values import Row, bind, decode, encode
+
 VERSION = "2019-02-02"
 _JSON = "application/json"
 _ACCEPT = "application/json;odata=minimalmetadata"
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _RETRIES = 3
 _BACKOFF_SECONDS = 0.2
-_INT32 = range(-(2**31), 2**31)
 _STATUS_LINE = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 _ETAG_LINE = re.compile(rb"^ETag: (.+?)\r?$", re.MULTILINE | re.IGNORECASE)
-_PARAMETER = re.compile(r"@(\w+)")
 _BOUNDARY = uuid.uuid4().hex
 _SERIAL = itertools.count()
 _METHODS = {"upsert": "PUT", "replace": "PUT", "merge": "MERGE", "delete": "DELETE"}
@@ -64,15 +64,6 @@ _ERRORS: dict[int, type[HttpResponseError]] = {
     412: ResourceModifiedError,
 }
 
-Entity = dict[str, Any]
-
-
-class Row(dict[str, Any]):
-    """An entity as read, with the ETag of the version read."""
-
-    etag: str = ""
-
-
 # (kind, entity, etag): "insert" fails if the row exists, "upsert" replaces or inserts, "replace"
 # and "merge" need the row (etag None: any version), "delete" likewise.
 Operation = tuple[Literal["insert", "upsert", "replace", "merge", "delete"], Mapping[str, Any], str | None]
@@ -81,59 +72,6 @@ Operation = tuple[Literal["insert", "upsert", "replace", "merge", "delete"], Map
 @functools.lru_cache(maxsize=8192)
 def _key(value: str) -> str:
     return quote(value.replace("'", "''"), safe="")
-
-
-def literal(value: Any) -> str:
-    """A value as an OData literal in a filter (what the SDK's `parameters` substitute)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value) if value in _INT32 else f"{value}L"
-    if isinstance(value, float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def bind(text: str, parameters: Mapping[str, Any]) -> str:
-    """Substitute @name in a filter, in one pass: a value is never read as filter syntax."""
-    return _PARAMETER.sub(lambda m: literal(parameters[m.group(1)]), text)
-
-
-def encode(entity: Mapping[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for name, value in entity.items():
-        if value is None:
-            continue
-        if isinstance(value, (bool, str)):
-            body[name] = value
-        elif isinstance(value, int):
-            if value in _INT32:
-                body[name] = value
-            else:
-                body[name] = str(value)
-                body[name + "@odata.type"] = "Edm.Int64"
-        elif isinstance(value, float):
-            body[name] = value
-            body[name + "@odata.type"] = "Edm.Double"
-        else:
-            raise TypeError(f"table property {name} cannot hold a {type(value).__name__}")
-    return body
-
-
-def decode(body: Mapping[str, Any]) -> Row:
-    """An entity from the service's JSON, without the system and OData properties."""
-    entity = Row()
-    entity.etag = str(body.get("odata.etag", ""))
-    for name, value in body.items():
-        if name.startswith("odata.") or name == "Timestamp" or "@odata." in name:
-            continue
-        kind = body.get(name + "@odata.type")
-        if kind == "Edm.Int64":
-            value = int(value)
-        elif kind == "Edm.Double":
-            value = float(value)
-        entity[name] = value
-    return entity
 
 
 def _error(status: int, body: bytes, what: str) -> HttpResponseError:

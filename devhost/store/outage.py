@@ -209,7 +209,7 @@ class WatchedStore:
         latest request the storage itself answered (its `answered_sent`, on time.monotonic). A call
         answered from memory during an outage proves nothing and ends nothing."""
         sent = getattr(self.inner, "answered_sent", None)
-        return started if sent is None else float(sent)
+        return started if sent is None else sent
 
     def describe(self) -> str:
         describe = getattr(self.inner, "describe", None)  # every store has it; the contract does not

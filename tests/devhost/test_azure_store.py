@@ -17,7 +17,8 @@ from azure.data.tables import AccountSasPermissions, ResourceTypes, TableService
 
 from devhost.store.azure_account import DEV_ACCOUNT, DEV_KEY, HubNames, ProviderNames
 from devhost.store.azure_index import AT_ONCE, DueIndex
-from devhost.store.azure_tables import Table, TableService, bind
+from devhost.store.azure_table_values import bind
+from devhost.store.azure_tables import Table, TableService
 
 ODD_KEYS = ["it's", "a' or PartitionKey ne '", "100%", "日本", "x y", "a+b=c&d", "@~abc", ""]
 
