@@ -13,10 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import ROOT
+from .azurite_hub import azurite_hub
 from .cold_start import run_cold_start
 from .dashboard_list import run_dashboard_list, run_dashboard_list_azure
 from .floor import run_floor
-from .hello_cities import run_hello_cities
+from .hello_cities import run_hello_cities, run_hello_cities_on_azurite
 from .idle_cpu import run_idle_cpu
 from .plugin_cost import run_plugin_cost
 from .scale import run_scale
@@ -24,7 +26,6 @@ from .single import run_single
 from .stats import report, reported
 from .targets import summary
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (
     "floor",
     "hello-cities",
@@ -66,34 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _on_azurite(work: Path, instances: int, workers: tuple[str, ...]) -> dict[str, Any]:
-    """hello-cities on the azure store, against an Azurite started for the run (npm ci installs it)."""
-    from tests.azurite import HUB_SETTING, Azurite, new_hub
-
-    if not Azurite.installed():
-        raise SystemExit("the azure store benchmark needs Azurite: run `npm ci` first")
-    azurite = Azurite(work).start()
-    try:
-        hub = new_hub()
-        env = {"AzureWebJobsStorage": azurite.connection_string, HUB_SETTING: hub}
-        return await run_hello_cities(ROOT, work, "azure", "azure", instances, workers, env, hub)
-    finally:
-        azurite.stop()
-
-
 async def _dashboard_on_azurite(work: Path, count: int) -> dict[str, Any]:
     """dashboard-list on the azure store, against an Azurite started for it."""
-    from tests.azurite import HUB_SETTING, Azurite, new_hub
-
-    if not Azurite.installed():
-        raise SystemExit("the azure store benchmark needs Azurite: run `npm ci` first")
-    azurite = Azurite(work).start()
-    try:
-        hub = new_hub()
-        env = {"AzureWebJobsStorage": azurite.connection_string, HUB_SETTING: hub}
+    with azurite_hub(work) as (env, hub):
         return await run_dashboard_list_azure(ROOT, work, count, env, hub)
-    finally:
-        azurite.stop()
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -109,7 +86,7 @@ async def main(args: argparse.Namespace) -> None:
             for kind in args.stores.split(","):
                 workers = ("--workers", str(args.workers))
                 if kind == "azure":
-                    result = await _on_azurite(work, args.instances, workers)
+                    result = await run_hello_cities_on_azurite(ROOT, work, args.instances, workers)
                 else:
                     url = f"sqlite:{work / 'hello.db'}"
                     result = await run_hello_cities(ROOT, work, kind, url, args.instances, workers)

@@ -14,6 +14,7 @@ from devhost.history import parse_time
 from devhost.process import DevhostProcess
 from devhost.store import InstanceQuery, open_store
 
+from .azurite_hub import azurite_hub
 from .cpu import children_cpu_seconds, cpu_seconds
 from .floor import CITIES
 from .stats import ms, percentile
@@ -112,3 +113,15 @@ async def run_hello_cities(
         "host_cpu_s": round(host_cpu, 2),
         "workers_cpu_s": round(workers_cpu, 2),
     }
+
+
+async def run_hello_cities_on_azurite(
+    app_dir: Path,
+    work: Path,
+    instances: int,
+    extra: tuple[str, ...] = (),
+    on_start: Callable[[DevhostProcess], None] | None = None,
+) -> dict[str, Any]:
+    """hello-cities on the azure store, against an Azurite started for the run (npm ci installs it)."""
+    with azurite_hub(work) as (env, hub):
+        return await run_hello_cities(app_dir, work, "azure", "azure", instances, extra, env, hub, on_start)

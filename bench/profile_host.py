@@ -23,9 +23,8 @@ from pathlib import Path
 
 from devhost.process import DevhostProcess
 
-from .hello_cities import run_hello_cities
-
-ROOT = Path(__file__).resolve().parents[1]
+from . import ROOT
+from .hello_cities import run_hello_cities, run_hello_cities_on_azurite
 
 # Each part of the host, by the text of frames that belong to it (matched anywhere in a frame).
 PARTS: Mapping[str, tuple[str, ...]] = {
@@ -82,17 +81,7 @@ async def _profile(store: str, instances: int, rate: int, out: Path, py_spy: str
     workers = ("--workers", "2")
     try:
         if store == "azure":
-            from tests.azurite import HUB_SETTING, Azurite, new_hub
-
-            azurite = Azurite(work).start()
-            try:
-                hub = new_hub()
-                env = {"AzureWebJobsStorage": azurite.connection_string, HUB_SETTING: hub}
-                result = await run_hello_cities(
-                    ROOT, work, "azure", "azure", instances, workers, env, hub, on_start=attach
-                )
-            finally:
-                azurite.stop()
+            result = await run_hello_cities_on_azurite(ROOT, work, instances, workers, on_start=attach)
         else:
             url = f"sqlite:{work / 'profile.db'}"
             result = await run_hello_cities(ROOT, work, "sqlite", url, instances, workers, on_start=attach)
