@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -73,6 +74,12 @@ class StoreSpec:
         if self.kind in ("azure", "memory"):
             return self.kind
         return f"sqlite:{work / 'durable.db'}"
+
+    def ports(self) -> frozenset[int]:
+        """The ports of the connection string's endpoints (Azurite's blob, queue and table), if any."""
+        pairs = (piece.partition("=") for piece in self.connection.split(";"))
+        urls = (value for key, _, value in pairs if key.strip().lower().endswith("endpoint"))
+        return frozenset(port for port in (urlsplit(url.strip()).port for url in urls) if port is not None)
 
     def env(self) -> dict[str, str]:
         if self.kind != "azure":

@@ -1,4 +1,5 @@
-"""What /proc says about a devhost process and its children: the tree, resident memory, open descriptors.
+"""What /proc says about a devhost process and its children: the tree, resident memory, open descriptors,
+and how many of the host's descriptors are keep-alive connections its HTTP clients hold in their pools.
 
 Linux only (the reliability drivers run there). A process that exits while it is being read is left
 out of the figures rather than failing the sample.
@@ -77,6 +78,48 @@ def open_fds(pid: int) -> int | None:
         return None
 
 
+_LISTEN = "0A"  # the TCP state column of /proc/net/tcp
+
+
+def _tcp_ends(pid: int) -> dict[str, tuple[int, int, bool]]:
+    """Every TCP socket in the process's network namespace: inode -> (local port, remote port, listening)."""
+    ends: dict[str, tuple[int, int, bool]] = {}
+    for table in ("tcp", "tcp6"):
+        for line in (PROC / str(pid) / "net" / table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            ends[fields[9]] = (local, remote, fields[3] == _LISTEN)
+    return ends
+
+
+def pooled_connections(pid: int, store_ports: frozenset[int] = frozenset()) -> int | None:
+    """How many of the process's descriptors are keep-alive connections its HTTP clients pool: those to
+    `store_ports`, and both ends of those it made to a port it listens on itself (a client in the
+    process calling its own server)."""
+    try:
+        ends = _tcp_ends(pid)
+        entries = list((PROC / str(pid) / "fd").iterdir())
+    except (OSError, IndexError, ValueError):
+        return None
+    mine: list[tuple[int, int, bool]] = []
+    for entry in entries:
+        try:
+            link = str(entry.readlink())
+        except OSError:  # closed since the listing
+            continue
+        inode = link[len("socket:[") : -1] if link.startswith("socket:[") else ""
+        if inode in ends:
+            mine.append(ends[inode])
+    listening = {local for local, _, listens in mine if listens}
+    calling_self = {local for local, remote, listens in mine if not listens and remote in listening}
+    return sum(
+        1
+        for local, remote, listens in mine
+        if not listens
+        and (remote in store_ports or remote in listening or (local in listening and remote in calling_self))
+    )
+
+
 @dataclass(frozen=True)
 class Sample:
     """One reading of the host and its children: seconds since the run began, MB, descriptor counts."""
@@ -87,6 +130,7 @@ class Sample:
     host_fds: int
     children_fds: int
     children: int
+    host_pooled: int = 0  # of host_fds: its HTTP clients' keep-alive connections (pooled_connections)
 
     @property
     def rss_mb(self) -> float:
@@ -96,11 +140,17 @@ class Sample:
     def fds(self) -> int:
         return self.host_fds + self.children_fds
 
+    @property
+    def own_fds(self) -> int:
+        """Descriptors other than the host's pooled connections."""
+        return self.fds - self.host_pooled
 
-def sample(host_pid: int, at: float) -> Sample | None:
+
+def sample(host_pid: int, at: float, store_ports: frozenset[int] = frozenset()) -> Sample | None:
     """The host's and its children's figures now; None if the host itself is gone."""
     host_rss, host_fds = rss_kb(host_pid), open_fds(host_pid)
-    if host_rss is None or host_fds is None:
+    pooled = pooled_connections(host_pid, store_ports)
+    if host_rss is None or host_fds is None or pooled is None:
         return None
     rss = fds = count = 0
     for pid in descendants(host_pid):
@@ -108,4 +158,4 @@ def sample(host_pid: int, at: float) -> Sample | None:
         if child_rss is None or child_fds is None:
             continue
         rss, fds, count = rss + child_rss, fds + child_fds, count + 1
-    return Sample(at, host_rss / 1024, rss / 1024, host_fds, fds, count)
+    return Sample(at, host_rss / 1024, rss / 1024, host_fds, fds, count, min(pooled, host_fds))

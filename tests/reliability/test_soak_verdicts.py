@@ -4,6 +4,10 @@ beyond the bound. A check that never flags anything would let every soak pass.""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -11,7 +15,9 @@ import pytest
 
 from devhost.api.history_view import history_view
 
-from .processes import Sample
+from ..azurite import connection_string
+from .crash import StoreSpec
+from .processes import Sample, pooled_connections
 from .soak import SoakReport, doubled_in_view
 from .workload import Tally, Verdict
 
@@ -73,11 +79,20 @@ def report(idle: list[Sample]) -> SoakReport:
         idle=idle,
         rss_bound=25.0,
         fd_bound=4,
+        pooled_bound=64,
     )
 
 
-def reading(rss: float, fds: int) -> Sample:
-    return Sample(at=0.0, host_rss_mb=rss, children_rss_mb=100.0, host_fds=fds, children_fds=30, children=3)
+def reading(rss: float, fds: int, pooled: int = 0) -> Sample:
+    return Sample(
+        at=0.0,
+        host_rss_mb=rss,
+        children_rss_mb=100.0,
+        host_fds=fds + pooled,
+        children_fds=30,
+        children=3,
+        host_pooled=pooled,
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,6 +101,9 @@ def reading(rss: float, fds: int) -> Sample:
         (reading(75.0, 29), True),  # at both bounds
         (reading(75.5, 25), False),  # memory over
         (reading(50.0, 30), False),  # descriptors over
+        (reading(50.0, 25, pooled=40), True),  # a client's pool grew: not a leak
+        (reading(50.0, 30, pooled=3), False),  # the pool stayed, other descriptors grew
+        (reading(50.0, 25, pooled=65), False),  # more pooled connections than the pools hold
     ],
 )
 def test_growth_beyond_a_bound_fails_the_soak(end: Sample, ok: bool) -> None:
@@ -96,3 +114,43 @@ def test_growth_beyond_a_bound_fails_the_soak(end: Sample, ok: bool) -> None:
 
 def test_a_soak_without_its_two_idle_readings_fails() -> None:
     assert not report([reading(50.0, 25)]).ok
+
+
+def test_the_store_ports_come_from_the_connection_string() -> None:
+    spec = StoreSpec(
+        "azure", connection_string({"Blob": "http://127.0.0.1:41001", "Table": "http://127.0.0.1:41003"})
+    )
+    assert spec.ports() == {41001, 41003}
+    assert StoreSpec("sqlite").ports() == frozenset()
+
+
+LISTENER = (  # a store stand-in in another process: listens, prints its port, never accepts
+    "import socket, time; s = socket.create_server(('127.0.0.1', 0)); "
+    "print(s.getsockname()[1], flush=True); time.sleep(60)"
+)
+
+
+def test_pooled_connections_are_counted_from_proc() -> None:
+    def pooled(ports: frozenset[int] = frozenset()) -> int:
+        count = pooled_connections(os.getpid(), ports)
+        assert count is not None
+        return count
+
+    # Deltas: earlier tests in this process may have left connections of their own.
+    with subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True) as store:
+        try:
+            assert store.stdout is not None
+            address = ("127.0.0.1", int(store.stdout.readline()))
+            ports = frozenset({address[1]})
+            base = pooled(ports)
+            with socket.create_connection(address), socket.create_connection(address):
+                assert pooled(ports) == base + 2
+                assert pooled() == base  # to a port not named
+            with socket.create_server(("127.0.0.1", 0)) as own:
+                assert pooled(ports) == base  # listening is not a connection
+                with socket.create_connection(own.getsockname()):
+                    served, _ = own.accept()  # this process holds both ends of a call to itself
+                    with served:
+                        assert pooled(ports) == base + 2
+        finally:
+            store.kill()
