@@ -92,32 +92,35 @@ def _tcp_ends(pid: int) -> dict[str, tuple[int, int, bool]]:
     return ends
 
 
-def pooled_connections(pid: int, store_ports: frozenset[int] = frozenset()) -> int | None:
-    """How many of the process's descriptors are keep-alive connections its HTTP clients pool: those to
-    `store_ports`, and both ends of those it made to a port it listens on itself (a client in the
-    process calling its own server)."""
+def descriptors(pid: int, store_ports: frozenset[int] = frozenset()) -> tuple[int, int] | None:
+    """The process's open descriptors, and how many of them are keep-alive connections its HTTP
+    clients pool: those to `store_ports`, and both ends of those it made to a port it listens on
+    itself (a client in the process calling its own server). Both from one listing of its fds."""
     try:
         ends = _tcp_ends(pid)
         entries = list((PROC / str(pid) / "fd").iterdir())
     except (OSError, IndexError, ValueError):
         return None
+    opened = 0
     mine: list[tuple[int, int, bool]] = []
     for entry in entries:
         try:
             link = str(entry.readlink())
         except OSError:  # closed since the listing
             continue
+        opened += 1
         inode = link[len("socket:[") : -1] if link.startswith("socket:[") else ""
         if inode in ends:
             mine.append(ends[inode])
     listening = {local for local, _, listens in mine if listens}
-    calling_self = {local for local, remote, listens in mine if not listens and remote in listening}
-    return sum(
+    connected = [(local, remote) for local, remote, listens in mine if not listens]
+    calling_self = {local for local, remote in connected if remote in listening}
+    pooled = sum(
         1
-        for local, remote, listens in mine
-        if not listens
-        and (remote in store_ports or remote in listening or (local in listening and remote in calling_self))
+        for local, remote in connected
+        if remote in store_ports or remote in listening or (local in listening and remote in calling_self)
     )
+    return opened, pooled
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class Sample:
     host_fds: int
     children_fds: int
     children: int
-    host_pooled: int = 0  # of host_fds: its HTTP clients' keep-alive connections (pooled_connections)
+    host_pooled: int = 0  # of host_fds: its HTTP clients' keep-alive connections (descriptors)
 
     @property
     def rss_mb(self) -> float:
@@ -148,14 +151,14 @@ class Sample:
 
 def sample(host_pid: int, at: float, store_ports: frozenset[int] = frozenset()) -> Sample | None:
     """The host's and its children's figures now; None if the host itself is gone."""
-    host_rss, host_fds = rss_kb(host_pid), open_fds(host_pid)
-    pooled = pooled_connections(host_pid, store_ports)
-    if host_rss is None or host_fds is None or pooled is None:
+    host_rss, host = rss_kb(host_pid), descriptors(host_pid, store_ports)
+    if host_rss is None or host is None:
         return None
+    host_fds, pooled = host
     rss = fds = count = 0
     for pid in descendants(host_pid):
         child_rss, child_fds = rss_kb(pid), open_fds(pid)
         if child_rss is None or child_fds is None:
             continue
         rss, fds, count = rss + child_rss, fds + child_fds, count + 1
-    return Sample(at, host_rss / 1024, rss / 1024, host_fds, fds, count, min(pooled, host_fds))
+    return Sample(at, host_rss / 1024, rss / 1024, host_fds, fds, count, pooled)

@@ -16,13 +16,12 @@ client connection closed: those two idle readings are compared, so that what the
 * memory: host + workers RSS at the end, idle, at most `--rss-bound` MB over the idle figure after
   the warm-up;
 * descriptors: host + workers open descriptors at the end, idle, at most `--fd-bound` over the idle
-  figure after the warm-up. The host's pooled connections are left out of that figure: its HTTP
-  clients (the store's, to Azurite's ports; the app's durable client, to the host's own RPC port,
-  both ends of which the host holds) keep keep-alive connections that grow to the most requests they have
-  had in flight at once and stay open while idle (the queue pollers keep the store's busy, so
-  Azurite's 5 s idle timeout does not close them; aiohttp's server keeps the other end for 75 s). A
-  warm-up of a few seconds need not reach that peak. They are bounded on their own instead: at most
-  `--pooled-bound` at the end, what the pools can hold;
+  figure after the warm-up, leaving out the host's pooled connections. Its HTTP clients hold idle
+  keep-alive connections: the store's to Azurite's ports (busy with queue polls, so Azurite's 5 s
+  idle timeout never closes them) and the app's durable client's to the host's own RPC port (both
+  ends are the host's; aiohttp's server keeps its end for 75 s). A pool grows to the most requests
+  it has had in flight at once, which a warm-up of a few seconds need not reach, so these are bounded
+  on their own: at most `--pooled-bound` at the end, what the pools can hold (soak_report.py);
 * lost, doubled and errors 0, as in the crash and load suites.
 
 The summary line reads `soak: ... lost=0 doubled=0 errors=0 ... verdict=ok`; exit status 1 otherwise.
@@ -37,7 +36,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -46,11 +45,11 @@ import aiohttp
 
 from .crash import StoreSpec, driver_parser, reliability_host, run_driver, stored_histories
 from .processes import Sample, sample
+from .soak_report import FD_BOUND, POOLED_BOUND, RSS_BOUND_MB, SoakReport
 from .workload import (
     TERMINAL,
     WEBHOOKS,
     Client,
-    Outcome,
     Tally,
     Verdict,
     Workload,
@@ -60,11 +59,6 @@ from .workload import (
     check_outcomes,
 )
 
-RSS_BOUND_MB = 25.0
-FD_BOUND = 4
-# TableService's pool (devhost/store/azure_tables.py), the durable client's (azure-functions-durable's
-# http_utils: 30 connections, two descriptors each here), and a few for the queue and blob clients.
-POOLED_BOUND = 64 + 2 * 30 + 16
 _SCENARIO_IDS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("scenario_ids", default=None)
 _COMPLETIONS = {
     "TaskCompleted",
@@ -177,93 +171,6 @@ class Purger:
             await self.sweep(client)
             await asyncio.wait([asyncio.create_task(stopping.wait())], timeout=every)
         await self.sweep(client)
-
-
-@dataclass
-class SoakReport(Outcome):
-    seed: int
-    store: str
-    workers: int
-    seconds: float
-    purged: int
-    samples: list[Sample]
-    idle: list[Sample]  # after the warm-up, at the end
-    rss_bound: float = RSS_BOUND_MB
-    fd_bound: int = FD_BOUND
-    pooled_bound: int = POOLED_BOUND
-    requests_by_kind: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rss_growth(self) -> float:
-        return self.idle[-1].rss_mb - self.idle[0].rss_mb
-
-    @property
-    def fd_growth(self) -> int:
-        return self.idle[-1].own_fds - self.idle[0].own_fds
-
-    @property
-    def pooled(self) -> int:
-        return self.idle[-1].host_pooled
-
-    @property
-    def bounded(self) -> bool:
-        return (
-            len(self.idle) == 2
-            and self.rss_growth <= self.rss_bound
-            and self.fd_growth <= self.fd_bound
-            and self.pooled <= self.pooled_bound
-        )
-
-    @property
-    def ok(self) -> bool:
-        return super().ok and self.bounded
-
-    def summary(self) -> str:
-        v = self.verdict
-        first, last = self.samples[0], self.samples[-1]
-        peak_rss = max(self.samples, key=lambda s: s.rss_mb)
-        peak_fds = max(self.samples, key=lambda s: s.fds)
-        kinds = " ".join(f"{k}={n}" for k, n in sorted(self.requests_by_kind.items()))
-        lines = [
-            f"soak: seed={self.seed} store={self.store} workers={self.workers} seconds={self.seconds:.0f} "
-            f"instances={v.instances + self.purged} purged={self.purged} requests={self.tally.requests} "
-            f"lost={len(v.lost) + len(v.wrong)} doubled={len(v.doubled)} errors={self.errors} "
-            f"verdict={'ok' if self.ok else 'FAILED'}",
-            f"  requests: {kinds}",
-            "  memory (host + workers, MB):  "
-            f"start {first.host_rss_mb:.1f} + {first.children_rss_mb:.1f}   "
-            f"end {last.host_rss_mb:.1f} + {last.children_rss_mb:.1f}   "
-            f"max {peak_rss.host_rss_mb:.1f} + {peak_rss.children_rss_mb:.1f} (at {peak_rss.at:.0f} s)",
-            "  descriptors (host + workers): "
-            f"start {first.host_fds} + {first.children_fds}   end {last.host_fds} + {last.children_fds}   "
-            f"max {peak_fds.host_fds} + {peak_fds.children_fds} (at {peak_fds.at:.0f} s)",
-        ]
-        if len(self.idle) == 2:
-            warm, end = self.idle
-            lines.append(
-                f"  idle after warm-up ({warm.at:.0f} s): {warm.rss_mb:.1f} MB, {warm.fds} fds; "
-                f"idle at the end ({end.at:.0f} s): {end.rss_mb:.1f} MB, {end.fds} fds"
-            )
-            lines.append(
-                f"  of those, the host's pooled connections (not counted as growth): "
-                f"{warm.host_pooled} then {end.host_pooled} (bound {self.pooled_bound})"
-            )
-            lines.append(
-                f"  growth: rss {self.rss_growth:+.1f} MB (bound {self.rss_bound:.0f} MB), "
-                f"fds {self.fd_growth:+d} (bound {self.fd_bound}); processes {end.children + 1}"
-            )
-        else:
-            lines.append("  growth: unmeasured (the host went away)")
-        return "\n".join(lines)
-
-    def details(self, limit: int = 20) -> str:
-        text = super().details(limit)
-        if not self.bounded:
-            text += (
-                f"\nresources beyond the bound: rss {self.rss_growth:+.1f} MB, fds {self.fd_growth:+d}, "
-                f"pooled connections {self.pooled}"
-            )
-        return text
 
 
 async def run_soak(

@@ -17,8 +17,9 @@ from devhost.api.history_view import history_view
 
 from ..azurite import connection_string
 from .crash import StoreSpec
-from .processes import Sample, pooled_connections
-from .soak import SoakReport, doubled_in_view
+from .processes import Sample, descriptors
+from .soak import doubled_in_view
+from .soak_report import SoakReport
 from .workload import Tally, Verdict
 
 T0, T1, T2 = "2026-12-04T10:00:00.0000000Z", "2026-12-04T10:00:01.0000000Z", "2026-12-04T10:00:02.0000000Z"
@@ -132,9 +133,9 @@ LISTENER = (  # a store stand-in in another process: listens, prints its port, n
 
 def test_pooled_connections_are_counted_from_proc() -> None:
     def pooled(ports: frozenset[int] = frozenset()) -> int:
-        count = pooled_connections(os.getpid(), ports)
-        assert count is not None
-        return count
+        counts = descriptors(os.getpid(), ports)
+        assert counts is not None
+        return counts[1]
 
     # Deltas: earlier tests in this process may have left connections of their own.
     with subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True) as store:
