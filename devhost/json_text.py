@@ -4,6 +4,7 @@ how big the Durable extension says it is."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -23,6 +24,24 @@ def dumps(value: Any) -> str:
     if not text.isascii() and _LONE_SURROGATE.search(text):  # isascii: the common case, scanned in C
         return _COMPACT_ASCII.encode(value)
     return text
+
+
+# NaN and the infinities as Newtonsoft writes them back (FloatFormatHandling.String): JSON strings, never
+# the bare symbols Python's json module would write, which no JSON reader accepts.
+_NON_FINITE = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
+
+
+def _number(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def loads_body(raw: bytes) -> Any:
+    """A client's JSON body as the extension reads it: UTF-8 with bad bytes replaced (.NET's
+    `ReadAsStringAsync`), then JSON, where NaN, Infinity and numbers beyond a double become the strings
+    Newtonsoft writes for them. Raises ValueError (or RecursionError) for text that is not JSON."""
+    text = raw.decode("utf-8", errors="replace")
+    return json.loads(text, parse_float=_number, parse_constant=_NON_FINITE.__getitem__)
 
 
 def dumps_ascii(value: Any) -> str:

@@ -22,6 +22,7 @@ from aiohttp import web
 from .. import history as h
 from ..engine.entity_control import EntityControl
 from ..errors import RequestError
+from ..json_text import loads_body
 from ..store.entity_records import EntityQuery, EntityRecord
 from . import query_params as q
 from .continuation import decode_token, encode_token
@@ -52,7 +53,7 @@ def _operation_input(request: web.Request, raw: bytes) -> str | None:
     if request.content_type.lower() != "application/json":
         return json.dumps(text)
     try:
-        return h.dumps(json.loads(text))
+        return h.dumps(loads_body(raw))
     except (ValueError, RecursionError) as exc:
         raise RequestError(f"Could not parse JSON content: {exc}") from exc
 
@@ -106,7 +107,7 @@ class EntitiesApi:
     async def signal(self, request: web.Request) -> web.Response:
         name = request.match_info["entityName"]
         key = request.match_info.get("entityKey", "")
-        operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
+        operation = "delete" if request.method == "DELETE" else (q.raw_value(request, "op") or "")
         input_json = _operation_input(request, await request.read())
         await self._entities.signal(name, key, operation, input_json)
         return web.Response(status=202)

@@ -69,6 +69,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if "Allow" in exc.headers:  # a 405 says which methods would do
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except ConnectionResetError:
+        # The client went away mid-request (a body shorter than its Content-Length, say): not a host
+        # failure. Nobody is left to read the answer; aiohttp drops it with the connection.
+        log.debug("%s %s: the client closed the connection mid-request", request.method, request.path)
+        return error_response(400, "The client closed the connection before its request was complete.")
     except Exception:
         log.exception("unhandled error serving %s %s", request.method, request.path)
         return error_response(500, "Something went wrong while processing your request.")

@@ -7,7 +7,6 @@ docs/durable-http-operations.md names the upstream sources).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +20,7 @@ from ..dotnet_text import try_bool
 from ..engine.control import Control
 from ..engine.time_control import TimeControl
 from ..errors import RequestError
+from ..json_text import loads_body
 from ..store import InstanceQuery, InstanceRecord, RuntimeStatus
 from . import query_params as q
 from .continuation import decode_token, encode_token
@@ -60,8 +60,8 @@ async def _no_route(request: web.Request) -> web.Response:
 
 def _parse_json_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except ValueError as exc:  # UnicodeDecodeError included: the body must be UTF-8
+        return loads_body(raw)
+    except ValueError as exc:
         raise RequestError(f"Invalid JSON content: {exc}") from exc
     except RecursionError as exc:
         # Python's parser recurses per nesting level; a body of 100,000 '[' must not become a 500.
@@ -70,12 +70,12 @@ def _parse_json_body(raw: bytes) -> Any:
 
 def instance_query(request: web.Request) -> tuple[InstanceQuery, bool]:
     """The list and purge filters, and whether a status filter was given that no instance can match."""
-    statuses, filtered = q.runtime_statuses(request.query.getall("runtimeStatus", []))
+    statuses, filtered = q.runtime_statuses(q.query_of(request).getall("runtimeStatus", []))
     query = InstanceQuery(
         created_from=q.query_time(request, "createdTimeFrom"),
         created_to=q.query_time(request, "createdTimeTo"),
         statuses=statuses,
-        id_prefix=request.query.get("instanceIdPrefix") or None,
+        id_prefix=q.raw_value(request, "instanceIdPrefix") or None,
     )
     return query, filtered and not statuses
 
@@ -160,7 +160,7 @@ class ManagementApi:
         """The check-status response, or the wait for the outcome when `timeout` and `pollingInterval`
         both parse (HttpApiHandler.cs, HandleStartOrchestratorRequestAsync and
         HandleRestartInstanceRequestAsync; the values are read after the instance was started)."""
-        wait = wait_arguments(request.query)
+        wait = wait_arguments(q.query_of(request))
         if wait is None:
             return self.check_status_response(request, instance_id)
         try:
@@ -261,23 +261,23 @@ class ManagementApi:
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:
-        await self._control.terminate(request.match_info["instanceId"], request.query.get("reason"))
+        await self._control.terminate(request.match_info["instanceId"], q.raw_value(request, "reason"))
         return web.Response(status=202)
 
     async def suspend(self, request: web.Request) -> web.Response:
-        await self._control.suspend(request.match_info["instanceId"], request.query.get("reason"))
+        await self._control.suspend(request.match_info["instanceId"], q.raw_value(request, "reason"))
         return web.Response(status=202)
 
     async def resume(self, request: web.Request) -> web.Response:
-        await self._control.resume(request.match_info["instanceId"], request.query.get("reason"))
+        await self._control.resume(request.match_info["instanceId"], q.raw_value(request, "reason"))
         return web.Response(status=202)
 
     async def restart(self, request: web.Request) -> web.Response:
         # bool.TryParse: a value it cannot read means the default, a new instance id.
-        new_id = try_bool(request.query.get("restartWithNewInstanceId"))
+        new_id = try_bool(q.raw_value(request, "restartWithNewInstanceId"))
         instance_id = await self._control.restart(request.match_info["instanceId"], new_id is not False)
         return await self._answer_started(request, instance_id)
 
     async def rewind(self, request: web.Request) -> web.Response:
-        await self._control.rewind(request.match_info["instanceId"], request.query.get("reason"))
+        await self._control.rewind(request.match_info["instanceId"], q.raw_value(request, "reason"))
         return web.Response(status=202)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import history as h
 from ..store import RuntimeStatus
@@ -31,9 +32,17 @@ _INT32 = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 _INT32_RANGE = range(-(2**31), 2**31)
 
 
+def query_of(request: web.Request) -> CIMultiDictProxy[str]:
+    """The query string with its keys matched ignoring letter case, as the extension reads it
+    (`HttpRequestMessageExtensions.GetQueryNameValuePairs`: a NameValueCollection built with
+    `StringComparer.OrdinalIgnoreCase`), so `?SHOWINPUT=false` is `showInput=false`."""
+    return CIMultiDictProxy(CIMultiDict(request.query))
+
+
 def raw_value(request: web.Request, name: str) -> str | None:
-    """The value as .NET's NameValueCollection gives it: repeated keys joined with commas."""
-    values = request.query.getall(name, [])
+    """The value as .NET's NameValueCollection gives it: the key in any letter case, repeated keys
+    joined with commas."""
+    values = query_of(request).getall(name, [])
     return ",".join(values) if values else None
 
 
