@@ -119,8 +119,17 @@ class ManagementApi:
             f"{i}/{{operation}}": {"POST": self.operation},
             **EntitiesApi(self._control.entities).handlers(p),
         }
+        # The extension trims slashes from the end of the path before matching (`Trim('/')`), so
+        # `instances/{id}/` is the status of `{id}`.
+        with_slash: dict[str, dict[str, Handler]] = {}
+        for path, methods in by_path.items():
+            with_slash[path] = methods
+            with_slash.setdefault(f"{path.rstrip('/')}/", methods)
         return [
-            *(web.route("*", path, _by_method(methods, self._settings)) for path, methods in by_path.items()),
+            *(
+                web.route("*", path, _by_method(methods, self._settings))
+                for path, methods in with_slash.items()
+            ),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
 

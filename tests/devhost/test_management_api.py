@@ -725,3 +725,17 @@ def test_a_client_that_leaves_mid_body_is_no_host_error(tmp_path: Path) -> None:
     finally:
         host.stop()
     assert "Traceback" not in host.log() and "ERROR" not in host.log(), host.log()
+
+
+async def test_a_trailing_slash_is_the_same_route(features: DevHost) -> None:
+    """HttpApiHandler.cs trims '/' from the end of the path before it matches its routes."""
+    await run(features, "input_echo", 1, "slashed")
+    reply = await call(features, "GET", f"{WEBHOOKS}/instances/slashed/")
+    assert reply.status == 200 and reply.json()["instanceId"] == "slashed"
+    await start_waiting(features, "slashed-run")
+    ended = await call(
+        features, "POST", f"{WEBHOOKS}/instances/slashed-run/terminate/", params={"reason": "x"}
+    )
+    assert ended.status == 202, ended.text
+    started = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/slashed-start/", body=2)
+    assert started.status == 202 and started.json()["id"] == "slashed-start"
