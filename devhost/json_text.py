@@ -36,12 +36,16 @@ def _number(text: str) -> Any:
     return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
+def body_text(raw: bytes) -> str:
+    """A client's body as the extension reads it (.NET's `ReadAsStringAsync`): UTF-8, bad bytes replaced."""
+    return raw.decode("utf-8", errors="replace")
+
+
 def loads_body(raw: bytes) -> Any:
-    """A client's JSON body as the extension reads it: UTF-8 with bad bytes replaced (.NET's
-    `ReadAsStringAsync`), then JSON, where NaN, Infinity and numbers beyond a double become the strings
-    Newtonsoft writes for them. Raises ValueError (or RecursionError) for text that is not JSON."""
-    text = raw.decode("utf-8", errors="replace")
-    return json.loads(text, parse_float=_number, parse_constant=_NON_FINITE.__getitem__)
+    """A client's JSON body as the extension reads it: `body_text`, then JSON, where NaN, Infinity and
+    numbers beyond a double become the strings Newtonsoft writes for them. Raises ValueError (or
+    RecursionError) for text that is not JSON."""
+    return json.loads(body_text(raw), parse_float=_number, parse_constant=_NON_FINITE.__getitem__)
 
 
 def dumps_ascii(value: Any) -> str:

@@ -22,7 +22,7 @@ from aiohttp import web
 from .. import history as h
 from ..engine.entity_control import EntityControl
 from ..errors import RequestError
-from ..json_text import loads_body
+from ..json_text import body_text, loads_body
 from ..store.entity_records import EntityQuery, EntityRecord
 from . import query_params as q
 from .continuation import decode_token, encode_token
@@ -49,9 +49,8 @@ def _operation_input(request: web.Request, raw: bytes) -> str | None:
     """The request's input as JSON text (RequestMessage.SetInput), or None for an empty body."""
     if not raw:
         return None
-    text = raw.decode("utf-8", errors="replace")
     if request.content_type.lower() != "application/json":
-        return json.dumps(text)
+        return json.dumps(body_text(raw))
     try:
         return h.dumps(loads_body(raw))
     except (ValueError, RecursionError) as exc:

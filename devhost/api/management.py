@@ -113,7 +113,6 @@ class ManagementApi:
             f"{p}/orchestrators/{{functionName}}": {"POST": self.start},
             f"{p}/orchestrators/{{functionName}}/{{instanceId}}": {"POST": self.start},
             f"{p}/instances": {"GET": self.list_instances, "DELETE": self.purge_by},
-            f"{p}/instances/": {"GET": self.list_instances, "DELETE": self.purge_by},
             i: {"GET": self.status, "DELETE": self.purge},
             f"{i}/raiseEvent/{{eventName}}": {"POST": self.raise_event},
             f"{i}/{{operation}}": {"POST": self.operation},
