@@ -21,10 +21,10 @@ from ..json_text import dumps_ascii
 from ..store import EpisodeResult, Message, RuntimeStatus, WorkItem
 from .actions import ActionType, flatten_actions
 from .determinism import recorded_tasks, replay_mismatch
-from .invoker import EpisodeReply, Invoker
+from .invoker import EpisodeReply, Invoker, orchestrator_failure_details
 from .ledger import Ledger
 from .rewind import failed_execution, is_rewind, plan_rewind, rewind_event
-from .scheduling import Episode, OrchestrationFailure, Scheduler
+from .scheduling import Episode, NonDeterminism, OrchestrationFailure, Scheduler
 from .sdk_payload import custom_status_size_error, payload_tail, trigger_payload
 
 _CONTROL = (int(EventType.EXECUTION_SUSPENDED), int(EventType.EXECUTION_RESUMED))
@@ -138,8 +138,12 @@ class EpisodeRunner(Scheduler):
 
     # -- outcomes ---------------------------------------------------------------------------------
 
-    def _finish(self, ep: Episode, status: RuntimeStatus, output_text: str | None) -> None:
-        """Close the execution with `status` and tell the parent orchestration, if any."""
+    def _finish(
+        self, ep: Episode, status: RuntimeStatus, output_text: str | None, details: str | None = None
+    ) -> None:
+        """Close the execution with `status` and tell the parent orchestration, if any; a failure's
+        `details` reach the parent's SubOrchestrationInstanceFailed (DTFx copies them from the
+        child's completion, TaskOrchestrationDispatcher.cs)."""
         inst = ep.instance
         code = {RuntimeStatus.COMPLETED: 1, RuntimeStatus.FAILED: 3, RuntimeStatus.TERMINATED: 5}[status]
         ep.events.append(
@@ -171,7 +175,7 @@ class EpisodeRunner(Scheduler):
                 ep.now,
                 TaskScheduledId=parent["taskScheduledId"],
                 Reason=reason if isinstance(reason, str) else output_text,
-                Details=None,
+                Details=details,
                 FailureDetails=None,
             )
         ep.messages.append(Message(parent["instanceId"], evt, execution_id=parent["executionId"]))
@@ -243,7 +247,10 @@ class EpisodeRunner(Scheduler):
             # A host-side failure: nothing this episode scheduled is kept.
             ep.discard_outbox(len(frame))
             self._finish(
-                ep, RuntimeStatus.FAILED, json.dumps(f"Orchestrator function '{inst.name}' failed: {failure}")
+                ep,
+                RuntimeStatus.FAILED,
+                json.dumps(f"Orchestrator function '{inst.name}' failed: {failure}"),
+                failure.details(),
             )
             continued = False
         if continued:
@@ -298,12 +305,13 @@ class EpisodeRunner(Scheduler):
                 ep,
                 RuntimeStatus.FAILED,
                 json.dumps(f"Orchestrator function '{inst.name}' failed: {reply.error}"),
+                orchestrator_failure_details(reply),
             )
             return False
         led = ep.ledger
         flat = flatten_actions(state.get("actions") or [])
         if len(flat) < len(led.action_ids):
-            raise OrchestrationFailure(
+            raise NonDeterminism(
                 f"Non-deterministic workflow detected: the orchestrator returned {len(flat)} actions, but "
                 f"{len(led.action_ids)} were already recorded. "
                 "Orchestrator code must replay the same way every time."
@@ -317,7 +325,7 @@ class EpisodeRunner(Scheduler):
                 # to a different task (another activity, or a timer) and the orchestration run on.
                 mismatch = replay_mismatch(action, task_id, recorded.get(task_id))
                 if mismatch:
-                    raise OrchestrationFailure(mismatch)
+                    raise NonDeterminism(mismatch)
                 if task_id in led.rewound:
                     self._schedule_again(ep, action, task_id)
                     continue

@@ -33,6 +33,7 @@ class EpisodeReply:
 
     state: dict[str, Any]
     error: str | None = None
+    stack: str | None = None  # the traceback of the user code's exception, when it raised
 
 
 @dataclass(slots=True)
@@ -82,23 +83,40 @@ def parse_episode_exception(exc: BaseException) -> EpisodeReply:
             state = json.loads(state_text)
         except ValueError:
             state = {}
-        return EpisodeReply(state, str(state.get("error") or message))
-    return EpisodeReply({}, text or type(exc).__name__)
+        return EpisodeReply(state, str(state.get("error") or message), _traceback_text(exc))
+    return EpisodeReply({}, text or type(exc).__name__, _traceback_text(exc))
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """The traceback of what the user code raised: the SDK re-raises it `from` the original."""
+    cause = exc.__cause__ or exc
+    return "".join(traceback.format_exception(cause)).rstrip()
 
 
 def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
     """TaskFailed Reason and Details as the extension writes them (Reason has two spaces: sic)."""
     message = f" {type(exc).__name__}: {exc}"
-    details = json.dumps(
+    details = serialized_exception(message, "".join(traceback.format_exception(exc)).rstrip())
+    return f"Activity function '{name}' failed: {message}", details
+
+
+def serialized_exception(message: str, stack: str | None) -> str:
+    """An exception as the extension's `Utils.SerializeCause` writes it into a failure's Details."""
+    return json.dumps(
         {
             "$type": "System.Exception, System.Private.CoreLib",
             "ClassName": "System.Exception",
             "Message": message,
-            "StackTrace": "".join(traceback.format_exception(exc)).rstrip(),
+            "StackTrace": stack,
         },
         separators=(",", ":"),
     )
-    return f"Activity function '{name}' failed: {message}", details
+
+
+def orchestrator_failure_details(reply: EpisodeReply) -> str:
+    """The Details of an orchestrator that raised, as the extension's OutOfProcOrchestrationShim
+    writes them (its `OrchestrationFailureException`); DTFx hands them to the parent, if any."""
+    return f"Message: {reply.error}, StackTrace: {reply.stack or ''}"
 
 
 def _arguments(fn: AppFunction, default_name: str, value: Any) -> dict[str, Any]:

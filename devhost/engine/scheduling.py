@@ -30,11 +30,28 @@ from .actions import (
     describe_action,
 )
 from .entity_messages import entity_action_problem, send_from_orchestration
+from .invoker import serialized_exception
 from .ledger import Ledger, RetryChain
 
 
 class OrchestrationFailure(Exception):
     """The instance fails with this message (host-side checks: names, limits, determinism)."""
+
+    def details(self) -> str:
+        """Its Details: the extension hands its exceptions to DTFx serialized (`Utils.SerializeCause`)."""
+        return serialized_exception(str(self), None)
+
+
+class NonDeterminism(OrchestrationFailure):
+    """A replay that no longer matches the history: DTFx itself fails the instance."""
+
+    def details(self) -> str:
+        """DTFx's text for an exception that is not an OrchestrationFailureException
+        (DurableTask.Core TaskOrchestrationContext.cs, `FailOrchestration`)."""
+        return (
+            "Unhandled exception while executing orchestration: "
+            f"DurableTask.Core.Exceptions.NonDeterministicOrchestrationException: {self}"
+        )
 
 
 @dataclass(slots=True)

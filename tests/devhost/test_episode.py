@@ -6,6 +6,7 @@ a wrong task id, a lost event or a mis-encoded input shows up as a wrong output 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -117,7 +118,26 @@ async def test_sub_orchestrations_with_and_without_an_instance_id(features: DevH
 @on_every_store
 async def test_failing_sub_orchestration_raises_in_the_parent(features: DevHost) -> None:
     done = await run(features, "parent", None, "dad")
-    assert "Orchestrator function 'failing_child' failed: 'child lost its key'" in done.output["caught"]
+    reason, details = done.output["caught"].split(" \n ")
+    assert reason == "Orchestrator function 'failing_child' failed: 'child lost its key'"
+    # The extension's OutOfProcOrchestrationShim: "Message: {error}, StackTrace: {stack}"; the SDK
+    # joins Reason and Details with " \n ". The stack is the child's Python traceback here.
+    message, _, stack = details.partition(", StackTrace: ")
+    assert message == "Message: 'child lost its key'"
+    assert stack.startswith("Traceback (most recent call last):")
+    assert "in failing_child" in stack and stack.endswith("KeyError: 'child lost its key'")
+
+
+async def test_a_child_failed_by_the_host_gives_the_parent_a_serialized_exception(features: DevHost) -> None:
+    """A failure the host finds (here an unknown activity) is a .NET exception in the extension: its
+    Details are that exception as `Utils.SerializeCause` writes it, never null."""
+    done = await run(features, "catching_parent", "unknown_activity", "host-failed-child")
+    reason, details = done.output.split(" \n ")
+    assert reason.startswith(
+        "Orchestrator function 'unknown_activity' failed: The function 'no_such_activity'"
+    )
+    cause = json.loads(details)
+    assert cause["ClassName"] == "System.Exception" and "no_such_activity" in cause["Message"]
 
 
 @on_every_store
@@ -332,6 +352,16 @@ async def test_replaying_a_different_action_fails_as_non_deterministic(
         "Orchestrator function 'fickle' failed: Non-deterministic workflow detected: "
     )
     assert f"now asks for {now_asked} as task 0, but the history records activity 'echo' there" in done.output
+
+
+async def test_a_non_deterministic_child_gives_the_parent_dtfx_details(features: DevHost) -> None:
+    done = await run(features, "catching_parent", ["fickle", "name"], "fickle-parent")
+    reason, details = done.output.split(" \n ")
+    assert reason.startswith("Orchestrator function 'fickle' failed: Non-deterministic workflow detected: ")
+    assert details.startswith(
+        "Unhandled exception while executing orchestration: "
+        "DurableTask.Core.Exceptions.NonDeterministicOrchestrationException: Non-deterministic workflow"
+    )
 
 
 def _sdk_uuid(instance_id: str, orchestrator_started: str, counter: int) -> uuid.UUID:

@@ -268,6 +268,9 @@ async def test_show_history_shape(features: DevHost) -> None:
     assert events[0]["FunctionName"] == "parent"
     child = events[kinds.index("SubOrchestrationInstanceCompleted")]
     assert child["FunctionName"] == "child" and "ScheduledTime" in child and "Result" not in child
+    failed = events[kinds.index("SubOrchestrationInstanceFailed")]
+    assert failed["Reason"] == "Orchestrator function 'failing_child' failed: 'child lost its key'"
+    assert failed["Details"].startswith("Message: 'child lost its key', StackTrace: Traceback")
     assert "Result" not in events[-1]
 
     both = {"showHistory": "true", "showHistoryOutput": "true"}

@@ -154,6 +154,19 @@ def parent(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def catching_parent(context: df.DurableOrchestrationContext):
+    """Runs the child its input names (`name` or `[name, child input]`) and returns what its failure says."""
+    name, child_input = (
+        context.get_input() if isinstance(context.get_input(), list) else (context.get_input(), None)
+    )
+    try:
+        yield context.call_sub_orchestrator(name, child_input)
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+@app.orchestration_trigger(context_name="context")
 def gated_activity(context: df.DurableOrchestrationContext):
     """Runs `wait_for_file` on the path it is given."""
     return (yield context.call_activity("wait_for_file", context.get_input()))
