@@ -199,6 +199,10 @@ class Scheduler:
     ) -> None:
         inst = ep.instance
         ep.ledger.open[task_id] = "sub"
+        # The extension passes the SDK's input text on as a string, which DTFx serializes once more;
+        # the parent's event and the child's ExecutionStarted hold that same text
+        # (DurableTask.Core TaskOrchestrationContext.cs, `CreateSubOrchestrationInstanceCore`).
+        stored_input = json.dumps(input_text) if input_text is not None else None
         ep.events.append(
             h.event(
                 EventType.SUB_ORCHESTRATION_CREATED,
@@ -207,11 +211,10 @@ class Scheduler:
                 Name=name,
                 Version="",
                 InstanceId=child_id,
-                Input=input_text,
+                Input=stored_input,
             )
         )
         stamp = h.format_time(ep.now)
-        stored_input = json.dumps(input_text) if input_text is not None else None
         parent = {
             "instanceId": inst.instance_id,
             "executionId": inst.execution_id,

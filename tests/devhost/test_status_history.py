@@ -42,7 +42,10 @@ async def test_running_sub_orchestration_shows_as_created_until_it_completes(fea
     created = _of(await _events(features, "waits"), "SubOrchestrationInstanceCreated")
     assert len(created) == 1
     assert created[0]["Name"] == "status_phases" and created[0]["InstanceId"] == "waits-kid"
-    assert json.loads(created[0]["Input"]) == {"from": "parent"}  # the stored text, not parsed
+    # The stored text, not parsed: the SDK's JSON text serialized once more, as the child's start holds it.
+    assert json.loads(json.loads(created[0]["Input"])) == {"from": "parent"}
+    [child_start] = _of(await _events(features, "waits-kid"), "ExecutionStarted")
+    assert created[0]["Input"] == child_start["Input"]
     assert not {"EventId", "IsPlayed", "Version"} & set(created[0])
 
     for _ in range(3):
