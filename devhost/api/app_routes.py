@@ -7,6 +7,7 @@ catch-all `{*rest}`; literal segments match case-insensitively.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from ..execution_log import HTTP_REASON, executing
 from ..functions import AppFunction, FunctionIndex, Kind, OutValue
 from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
+
+log = logging.getLogger("devhost.functions")
 
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
 _CONSTRAINTS = {
@@ -114,8 +117,20 @@ class AppRoutes:
     async def _invoke(
         self, fn: AppFunction, request: web.Request, params: dict[str, str]
     ) -> web.StreamResponse:
-        origin = f"{request.scheme}://{request.host}"
+        """Call the function; if it fails, a bare 500 as the Functions host gives (its
+        `ExceptionMiddleware` sets the status and writes no body), the traceback in the log. A body
+        that cannot be read (too large, cut off) is the request's fault, answered as any other."""
         body = await request.read()
+        try:
+            return await self._call(fn, request, params, body)
+        except Exception:
+            log.exception("Function '%s' failed while serving %s %s", fn.name, request.method, request.path)
+            return web.Response(status=500)
+
+    async def _call(
+        self, fn: AppFunction, request: web.Request, params: dict[str, str], body: bytes
+    ) -> web.StreamResponse:
+        origin = f"{request.scheme}://{request.host}"
         kwargs: dict[str, Any] = {}
         for binding in fn.bindings:
             kind, name = binding.get("type"), str(binding.get("name"))

@@ -1,10 +1,15 @@
-"""Route templates in the Functions host's syntax."""
+"""Route templates in the Functions host's syntax, and how a failing HTTP function is answered."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from devhost.api.app_routes import template_to_regex
+from devhost.host import DevHost
+
+from .helpers import call
 
 
 @pytest.mark.parametrize(
@@ -39,3 +44,34 @@ def test_templates_match(template: str, path: str, params: dict[str, str | None]
 )
 def test_templates_do_not_match(template: str, path: str) -> None:
     assert template_to_regex(template).match(path) is None
+
+
+_FAILING_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="fails")
+def fails(req: func.HttpRequest) -> func.HttpResponse:
+    raise ValueError("the handler broke on " + req.params.get("what", "nothing"))
+
+
+@app.route(route="works")
+def works(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("still here")
+"""
+
+
+async def test_a_function_that_raises_answers_a_bare_500_and_logs_its_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Functions host's ExceptionMiddleware sets 500 and writes no body; the host serves on."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_FAILING_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        failed = await call(host, "GET", "/api/fails?what=purpose")
+        after = await call(host, "GET", "/api/works")
+    assert failed.status == 500 and failed.text == ""
+    assert "Traceback" in caplog.text and "ValueError: the handler broke on purpose" in caplog.text
+    assert (after.status, after.text) == (200, "still here")
