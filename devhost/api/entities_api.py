@@ -26,6 +26,7 @@ from ..json_text import body_text, loads_body
 from ..store.entity_records import EntityQuery, EntityRecord
 from . import query_params as q
 from .continuation import decode_token, encode_token
+from .json_reply import json_reply, stored_json_reply
 
 DEFAULT_PAGE = 100
 
@@ -83,7 +84,7 @@ class EntitiesApi:
         record = await self._entities.read(name, key)
         if record is None:
             raise RequestError(f"No entity '{name}' with key '{key}' exists.", 404)
-        return web.Response(body=record.state or "null", content_type="application/json")
+        return stored_json_reply(record.state)
 
     async def list_entities(self, request: web.Request) -> web.Response:
         top = q.dotnet_int(q.raw_value(request, "top"))
@@ -101,7 +102,7 @@ class EntitiesApi:
         page, last = await self._entities.query(query, top, after)
         fetch_state = q.flag(request, "fetchState", False)
         body = [_status(r, fetch_state) for r in page]
-        return web.json_response(body, headers={"x-ms-continuation-token": encode_token(last)})
+        return json_reply(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def signal(self, request: web.Request) -> web.Response:
         name = request.match_info["entityName"]

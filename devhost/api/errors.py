@@ -19,6 +19,7 @@ from ..errors import (
     RequestError,
     StoreUnavailableError,
 )
+from .json_reply import json_reply
 
 log = logging.getLogger("devhost.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,7 +45,7 @@ def refusal_status(exc: OperationRefusedError) -> int:
 
 def error_response(status: int, message: str) -> web.Response:
     """The error body shape of the Durable HTTP API (`Message`, `ExceptionMessage`)."""
-    return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
+    return json_reply({"Message": message, "ExceptionMessage": message}, status=status)
 
 
 @web.middleware

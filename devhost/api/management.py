@@ -26,6 +26,7 @@ from . import query_params as q
 from .continuation import decode_token, encode_token
 from .entities_api import EntitiesApi
 from .history_view import history_view
+from .json_reply import json_reply, stored_json_reply
 from .purge_filter import purge_query
 from .status_payload import status_payload
 from .task_hub import check_task_hub
@@ -148,7 +149,7 @@ class ManagementApi:
 
     def check_status_response(self, request: web.Request, instance_id: str) -> web.Response:
         urls = management_urls(f"{request.scheme}://{request.host}", self._settings, instance_id)
-        return web.json_response(
+        return json_reply(
             urls, status=202, headers={"Location": urls["statusQueryGetUri"], "Retry-After": "10"}
         )
 
@@ -189,9 +190,9 @@ class ManagementApi:
             generation = self._time.generation if self._time else 0
             record = await self._control.require(instance_id)
             if record.runtime_status is RuntimeStatus.COMPLETED:
-                return web.Response(body=record.output or "null", content_type="application/json")
+                return stored_json_reply(record.output)
             if record.runtime_status.is_terminal:
-                return web.json_response(with_clock(status_payload(record), self._control))
+                return json_reply(with_clock(status_payload(record), self._control))
             remaining = end - loop.time()
             if remaining <= 0:
                 return self.check_status_response(request, instance_id)
@@ -211,12 +212,10 @@ class ManagementApi:
         body = with_clock(status_payload(record, show_input=show_input, history_events=events), self._control)
         state = record.runtime_status
         if state.is_active:
-            return web.json_response(
-                body, status=202, headers={"Location": str(request.url), "Retry-After": "5"}
-            )
+            return json_reply(body, status=202, headers={"Location": str(request.url), "Retry-After": "5"})
         strict = q.flag(request, "returnInternalServerErrorOnFailure", False)
         failed = state is RuntimeStatus.FAILED and strict
-        return web.json_response(body, status=500 if failed else 200)
+        return json_reply(body, status=500 if failed else 200)
 
     async def list_instances(self, request: web.Request) -> web.Response:
         top = q.dotnet_int(q.raw_value(request, "top"))
@@ -232,11 +231,11 @@ class ManagementApi:
             page, last = await self._control.list_instances(query, top, after)
         show_input = q.flag(request, "showInput", True)
         body = [with_clock(status_payload(r, show_input=show_input), self._control) for r in page]
-        return web.json_response(body, headers={"x-ms-continuation-token": encode_token(last)})
+        return json_reply(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def purge(self, request: web.Request) -> web.Response:
         deleted = await self._control.purge(request.match_info["instanceId"])
-        return web.json_response({"instancesDeleted": deleted})
+        return json_reply({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
         """Purge by filter as on Azure: `instanceIdPrefix` is not read (HttpApiHandler.cs,
@@ -251,7 +250,7 @@ class ManagementApi:
         deleted = 0 if matches_nothing else await self._control.purge_by(query)
         if not deleted:
             raise RequestError("No instances matched the filter.", 404)
-        return web.json_response({"instancesDeleted": deleted})
+        return json_reply({"instancesDeleted": deleted})
 
     async def raise_event(self, request: web.Request) -> web.Response:
         """Checked in the extension's order: 404, 410, content type, JSON; an empty body is not JSON

@@ -14,6 +14,7 @@ from .app_routes import AppRoutes
 from .auth import HostKeys, loopback_only, system_key_middleware
 from .browser_guard import BrowserPolicy, browser_guard
 from .errors import error_response, json_errors
+from .json_reply import json_reply
 from .management import ManagementApi
 from .openapi import openapi_document
 from .time_routes import time_routes
@@ -49,7 +50,7 @@ def public_app(
     document = openapi_document(api.settings, routes, extra_paths=extra_openapi)
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(document)
+        return json_reply(document)
 
     app.router.add_get(f"{WEBHOOK_PATH}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(WEBHOOK_PATH))
@@ -58,7 +59,7 @@ def public_app(
         app.add_routes(time_routes(time))
 
     async def root(request: web.Request) -> web.Response:
-        return web.json_response(
+        return json_reply(
             {
                 "message": "devhost is running",
                 "functions": [
@@ -86,7 +87,7 @@ def rpc_app(api: ManagementApi, policy: BrowserPolicy | None = None) -> web.Appl
     document = openapi_document(api.settings, None, prefix)
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(document)
+        return json_reply(document)
 
     app.router.add_get(f"{prefix}/{OPENAPI_NAME}", openapi)
     app.add_routes(api.routes(prefix))

@@ -24,6 +24,7 @@ from ..durations import format_duration, parse_duration
 from ..engine.time_control import TimeControl
 from ..errors import RequestError
 from . import TIME_PATH
+from .json_reply import json_reply
 
 DEFAULT_TIMEOUT = 60.0
 MAX_TIMEOUT = 600.0
@@ -68,7 +69,7 @@ def _advance_arguments(raw: bytes, query: Any) -> tuple[Any, float]:
 
 def time_routes(time: TimeControl) -> list[web.RouteDef]:
     async def now(request: web.Request) -> web.Response:
-        return web.json_response(clock_payload(time))
+        return json_reply(clock_payload(time))
 
     async def advance(request: web.Request) -> web.Response:
         by, timeout = _advance_arguments(await request.read(), request.query)
@@ -81,8 +82,8 @@ def time_routes(time: TimeControl) -> list[web.RouteDef]:
         try:
             done = await time.advance(delta, timeout=timeout)
         except TimeoutError as exc:
-            return web.json_response({"Message": str(exc), **clock_payload(time)}, status=504)
-        return web.json_response(
+            return json_reply({"Message": str(exc), **clock_payload(time)}, status=504)
+        return json_reply(
             {
                 "before": h.format_time(done.before),
                 "advancedBy": format_duration(delta),

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api import query_params as q
+from ..api.json_reply import json_reply
 from ..api.management import instance_query
 from ..api.status_payload import status_payload
 from ..errors import RequestError
@@ -106,7 +107,7 @@ async def list_instances(store: Any, request: web.Request) -> web.Response:
         records, position = await store.ordered_instances(query, name, sort, top, after)
     else:
         records, position = await _by_id(store, query, name, top, after)
-    return web.json_response(
+    return json_reply(
         {
             "instances": [status_payload(r, show_input=True) for r in records],
             "continuationToken": page_token(

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import history as h
+from ..api.json_reply import json_reply
 from ..engine.control import Control
 from ..functions import Kind
 from .listing import list_instances
@@ -38,7 +39,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
         suffix = name[name.rfind(".") :] if "." in name else ""
         source = _FILES / name
         if "/" in name or suffix not in _TYPES or not source.is_file():
-            return web.json_response({"Message": f"No dashboard file {name!r}."}, status=404)
+            return json_reply({"Message": f"No dashboard file {name!r}."}, status=404)
         return web.Response(
             body=source.read_bytes(),
             content_type=_TYPES[suffix],
@@ -51,7 +52,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
 
     async def orchestrators(request: web.Request) -> web.Response:
         names = sorted(fn.name for fn in control.index.functions.values() if fn.kind is Kind.ORCHESTRATOR)
-        return web.json_response(names)
+        return json_reply(names)
 
     async def instances(request: web.Request) -> web.Response:
         return await list_instances(control.store, request)
@@ -59,7 +60,7 @@ def dashboard_routes(control: Control) -> list[web.RouteDef]:
     async def timeline(request: web.Request) -> web.Response:
         record = await control.require(request.match_info["instanceId"])
         history = await control.history(record.instance_id)
-        return web.json_response(
+        return json_reply(
             {
                 "instanceId": record.instance_id,
                 "name": record.name,
