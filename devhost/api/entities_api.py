@@ -26,6 +26,7 @@ from ..json_text import body_text, loads_body
 from ..store.entity_records import EntityQuery, EntityRecord
 from . import query_params as q
 from .continuation import decode_token, encode_token
+from .history_view import json_date
 from .json_reply import json_reply, stored_json_reply
 
 DEFAULT_PAGE = 100
@@ -41,7 +42,9 @@ def _status(record: EntityRecord, fetch_state: bool) -> dict[str, Any]:
             state = record.state
     return {
         "entityId": {"name": record.name, "key": record.key},
-        "lastOperationTime": h.status_time(record.last_operation_time),
+        # A DateTime property, which Newtonsoft writes with its fraction (DurableEntityStatus.cs); the
+        # orchestration status's times are strings of whole seconds instead (StatusResponsePayload).
+        "lastOperationTime": json_date(record.last_operation_time),
         "state": state,
     }
 

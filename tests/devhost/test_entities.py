@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,10 @@ async def test_a_webhook_signal_then_get_and_delete(host: DevHost) -> None:
     listed = await call(host, "GET", f"{WEBHOOKS}/entities/counter?fetchState=true")
     assert [(e["entityId"], e["state"]) for e in listed.json()] == [({"name": "counter", "key": "k3"}, 9)]
     assert listed.headers["x-ms-continuation-token"] == ""
+    # A DateTime, as Newtonsoft writes one: the fraction kept, its trailing zeros dropped (a time of
+    # whole seconds would have none: one in a million).
+    written = listed.json()[0]["lastOperationTime"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d*[1-9]Z", written), written
     assert (await call(host, "DELETE", f"{COUNTER}/k3")).status == 202
     await wait_for(lambda: _get_status_is(host, "k3", 404))
     assert (await call(host, "GET", f"{WEBHOOKS}/entities/counter")).json() == []
