@@ -97,10 +97,13 @@ class Control:
         now = self.clock.now()
         stamp = h.format_time(now)
         execution_id = uuid.uuid4().hex
+        # Stored under the client's spelling: the extension checks the name ignoring case
+        # (FunctionName.cs) but creates the instance with the name it was given (DurableClient.cs,
+        # StartNewAsync), and its dispatcher finds the function in any case.
         record = InstanceRecord(
-            instance_id, fn.name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
+            instance_id, name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
         )
-        start = h.execution_started(now, instance_id, execution_id, fn.name, input_json, None)
+        start = h.execution_started(now, instance_id, execution_id, name, input_json, None)
         message = Message(instance_id, start, execution_id=execution_id)
         try:
             await self.store.create_instance(record, message)

@@ -118,3 +118,18 @@ async def test_a_trailing_slash_is_the_same_route(features: DevHost) -> None:
     assert ended.status == 202, ended.text
     started = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/slashed-start/", body=2)
     assert started.status == 202 and started.json()["id"] == "slashed-start"
+
+
+async def test_an_orchestrator_name_in_another_case_starts_it_under_that_spelling(features: DevHost) -> None:
+    """FunctionName.cs compares names ignoring case; DurableClient.cs, `StartNewAsync`, creates the
+    instance with the name as the client wrote it, which its status then shows."""
+    started = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/INPUT_Echo/case-name",
+        body={"n": 3},
+        params={"timeout": "30", "pollingInterval": "0.05"},
+    )
+    assert started.status == 200 and started.json() == {"type": "dict", "value": {"n": 3}}
+    status = (await call(features, "GET", f"{WEBHOOKS}/instances/case-name")).json()
+    assert (status["name"], status["runtimeStatus"]) == ("INPUT_Echo", "Completed")
