@@ -8,6 +8,8 @@ import math
 import re
 from typing import Any
 
+from .lenient_json import parse_value
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Built once: json.dumps with any option builds a new encoder per call.
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -41,11 +43,59 @@ def body_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def loads_body(raw: bytes) -> Any:
+# The most text read with Newtonsoft's leniency (a pure-Python reader) when strict JSON fails: a body
+# bigger than this that is not strict JSON is refused rather than read slowly on the event loop.
+LENIENT_LIMIT_CHARS = 1024 * 1024
+# Newtonsoft.Json 13's default MaxDepth, for JsonConvert and JsonTextReader alike: deeper is an error.
+MAX_DEPTH = 64
+
+
+def loads_body(raw: bytes, *, ignore_rest: bool = False) -> Any:
     """A client's JSON body as the extension reads it: `body_text`, then JSON, where NaN, Infinity and
-    numbers beyond a double become the strings Newtonsoft writes for them. Raises ValueError (or
+    numbers beyond a double become the strings Newtonsoft writes for them. Strict JSON is read at C
+    speed; other text as Newtonsoft's reader takes it (comments, single quotes, unquoted names,
+    trailing commas; with `ignore_rest`, any text after the first value). Raises ValueError (or
     RecursionError) for text that is not JSON."""
-    return json.loads(body_text(raw), parse_float=_number, parse_constant=_NON_FINITE.__getitem__)
+    text = body_text(raw)
+    try:
+        value = json.loads(text, parse_float=_number, parse_constant=_NON_FINITE.__getitem__)
+    except ValueError:
+        if len(text) > LENIENT_LIMIT_CHARS:
+            raise
+        value = _finite(parse_value(text, ignore_rest=ignore_rest))  # its errors say line, column, why
+    # Fewer brackets than that in the whole text (counted at C speed) cannot nest that deep.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting(value) > MAX_DEPTH:
+        raise ValueError(
+            f"the JSON is nested more than {MAX_DEPTH} levels deep, the most the extension's reader "
+            "takes (Newtonsoft's MaxDepth)"
+        )
+    return value
+
+
+def _nesting(value: Any) -> int:
+    """How many objects and arrays deep `value` goes, level by level (no recursion), stopping once past
+    MAX_DEPTH."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        inner: list[Any] = []
+        for container in level:
+            items = container.values() if isinstance(container, dict) else container
+            inner.extend(v for v in items if isinstance(v, (dict, list)))
+        level = inner
+    return depth
+
+
+def _finite(value: Any) -> Any:
+    """NaN and the infinities the lenient reader returns, as the strings Newtonsoft writes back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def dumps_ascii(value: Any) -> str:

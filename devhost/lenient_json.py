@@ -1,4 +1,5 @@
-"""JSON as the Functions host reads host.json: Newtonsoft `JObject.Parse`, not strict JSON.
+"""JSON as Newtonsoft's JsonTextReader reads it, not strict JSON: host.json as the Functions host reads it
+(`JObject.Parse`), and the bodies the Durable extension reads (`parse_value`).
 
 Accepted, as Newtonsoft's JsonTextReader accepts them: `//` and `/* */` comments, trailing commas,
 single-quoted strings, unquoted property names, NaN/Infinity, duplicate keys (the last wins).
@@ -197,4 +198,22 @@ def parse_object(text: str) -> dict[str, Any]:
             "text after the closing '}' of the JSON object: the host reads exactly one object; "
             "remove this text or move its settings into the object"
         )
+    return result
+
+
+def parse_value(text: str, *, ignore_rest: bool = False) -> Any:
+    """The JSON value at the start of `text`, read as Newtonsoft reads a request body; LenientJsonError
+    otherwise. After the value, `ignore_rest` reads nothing more (`JToken.Load` on a JsonTextReader);
+    without it only blanks and comments may follow (`JsonConvert.DeserializeObject`, which checks for
+    additional content). NaN and the infinities come back as Python floats."""
+    reader = _Reader(text)
+    reader.skip_blank()
+    if not reader.peek():
+        raise reader.fail("the body holds no JSON value")
+    result = reader.value()
+    if ignore_rest:
+        return result
+    reader.skip_blank()
+    if reader.pos < len(text):
+        raise reader.fail("text after the JSON value: send exactly one value")
     return result

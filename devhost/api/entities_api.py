@@ -56,7 +56,7 @@ def _operation_input(request: web.Request, raw: bytes) -> str | None:
     if request.content_type.lower() != "application/json":
         return json.dumps(body_text(raw))
     try:
-        return h.dumps(loads_body(raw))
+        return h.dumps(loads_body(raw, ignore_rest=True))  # JToken.Load, as for an event
     except (ValueError, RecursionError) as exc:
         raise RequestError(f"Could not parse JSON content: {exc}") from exc
 

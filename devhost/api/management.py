@@ -59,9 +59,9 @@ async def _no_route(request: web.Request) -> web.Response:
     raise RequestError(f"The Durable HTTP API has no route {request.method} {request.path}.", 404)
 
 
-def _parse_json_body(raw: bytes) -> Any:
+def _parse_json_body(raw: bytes, *, ignore_rest: bool = False) -> Any:
     try:
-        return loads_body(raw)
+        return loads_body(raw, ignore_rest=ignore_rest)
     except ValueError as exc:
         raise RequestError(f"Invalid JSON content: {exc}") from exc
     except RecursionError as exc:
@@ -155,6 +155,7 @@ class ManagementApi:
 
     async def start(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        # JsonConvert.DeserializeObject: one value, only blanks and comments after it.
         input_json = h.dumps(_parse_json_body(raw)) if raw.strip() else None
         requested_id = request.match_info.get("instanceId")
         if requested_id in _DOT_SEGMENTS:
@@ -261,7 +262,8 @@ class ManagementApi:
         raw = await request.read()
         if not raw.strip():
             raise RequestError("Invalid JSON content: the body is empty.")
-        input_json = h.dumps(_parse_json_body(raw))
+        # JToken.Load (MessagePayloadDataConverter.ConvertToJToken): the first value, the rest unread.
+        input_json = h.dumps(_parse_json_body(raw, ignore_rest=True))
         await self._control.raise_event(
             request.match_info["instanceId"], request.match_info["eventName"], input_json
         )

@@ -16,7 +16,7 @@ import pytest
 from devhost.host import DevHost
 from devhost.process import DevhostProcess
 
-from .helpers import APPS, WEBHOOKS, call, one_of_each, poll_url, run, start_waiting
+from .helpers import APPS, WEBHOOKS, call, one_of_each, poll_url, run, start_waiting, wait_done
 
 JSON = {"Content-Type": "application/json"}
 
@@ -133,3 +133,43 @@ async def test_an_orchestrator_name_in_another_case_starts_it_under_that_spellin
     assert started.status == 200 and started.json() == {"type": "dict", "value": {"n": 3}}
     status = (await call(features, "GET", f"{WEBHOOKS}/instances/case-name")).json()
     assert (status["name"], status["runtimeStatus"]) == ("INPUT_Echo", "Completed")
+
+
+async def test_a_start_body_is_read_as_newtonsoft_reads_it(features: DevHost) -> None:
+    """JsonConvert.DeserializeObject takes comments, single quotes, unquoted names and trailing commas,
+    and refuses text after the value other than blanks and comments."""
+    lenient = b"{city: 'Z\xc3\xbcrich', /* a comment */ list: [1, 2,], 'n': 0x1F,} // the end"
+    reply = await call(
+        features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/lenient-start", data=lenient, headers=JSON
+    )
+    assert reply.status == 202, reply.text
+    done = (await poll_url(features, reply.json()["statusQueryGetUri"])).json()
+    assert done["input"] == {"city": "Zürich", "list": [1, 2], "n": 31}
+    assert done["output"] == {"type": "dict", "value": done["input"]}
+
+    extra = await call(
+        features,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/input_echo/extra-start",
+        data=b'{"a": 1} {"b": 2}',
+        headers=JSON,
+    )
+    assert extra.status == 400 and "line 1, column 10" in extra.json()["Message"]
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances/extra-start")).status == 404
+
+
+async def test_an_event_body_is_its_first_value_whatever_follows(features: DevHost) -> None:
+    """JToken.Load on a JsonTextReader (MessagePayloadDataConverter.ConvertToJToken) reads one value
+    and leaves the rest of the text unread."""
+    client = features.client()
+    instance_id = await client.start_new("two_events", "lenient-event")
+    base = f"{WEBHOOKS}/instances/{instance_id}/raiseEvent"
+    refused = await call(features, "POST", f"{base}/First", data=b"{by: }", headers=JSON)
+    assert refused.status == 400 and "column 6" in refused.json()["Message"]
+    first = await call(
+        features, "POST", f"{base}/First", data=b"{by: 'me', // who\n} then text", headers=JSON
+    )
+    second = await call(features, "POST", f"{base}/Second", data=b"[1, 2,] [3]", headers=JSON)
+    assert (first.status, second.status) == (202, 202), (first.text, second.text)
+    done = await wait_done(client, instance_id)
+    assert done.output == {"first": {"by": "me"}, "second": [1, 2]}

@@ -1,4 +1,5 @@
-"""host.json / local.settings.json as the Functions host reads them (Newtonsoft `JObject.Parse`).
+"""host.json, local.settings.json and request bodies as the Functions host and the Durable extension
+read them (Newtonsoft).
 
 azure-functions-host, src/WebJobs.Script/Config/HostJsonFileConfigurationSource.cs (LoadHostConfig).
 """
@@ -13,7 +14,8 @@ import pytest
 from devhost.__main__ import main
 from devhost.config import load_settings
 from devhost.errors import ConfigError
-from devhost.lenient_json import LenientJsonError, parse_object
+from devhost.json_text import LENIENT_LIMIT_CHARS, loads_body
+from devhost.lenient_json import LenientJsonError, parse_object, parse_value
 
 
 def test_comments_and_trailing_commas_are_read() -> None:
@@ -99,3 +101,50 @@ def test_the_cli_exits_with_2_and_says_what_to_fix(
     assert main(["start", "--app", str(app), "--store", "memory", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "host.json" in err and "line 2, column 1" in err and "exactly one object" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "ignore_rest", "expected"),
+    [
+        ("{'a': [1,], b: null,}", False, {"a": [1], "b": None}),
+        ('"x" /* then a comment */', False, "x"),
+        ('{"a": 1} {"b": 2}', True, {"a": 1}),
+        ("[1] and some text", True, [1]),
+        ("undefined", False, None),
+    ],
+)
+def test_a_body_value_is_read_as_json_text_reader_reads_it(
+    text: str, ignore_rest: bool, expected: object
+) -> None:
+    assert parse_value(text, ignore_rest=ignore_rest) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "where"), [('{"a": 1} {"b": 2}', "column 10"), ("", "column 1"), ("[1 2]", "column 4")]
+)
+def test_a_body_that_is_not_one_value_is_refused_with_its_place(text: str, where: str) -> None:
+    with pytest.raises(LenientJsonError, match=where):
+        parse_value(text)
+
+
+def test_a_big_body_that_is_not_strict_json_is_not_read_leniently() -> None:
+    """Past LENIENT_LIMIT_CHARS the strict parser's error stands: no slow pure-Python read on the loop."""
+    big = b"{a: '" + b"x" * (LENIENT_LIMIT_CHARS + 10) + b"'}"
+    with pytest.raises(ValueError) as refused:
+        loads_body(big)
+    assert not isinstance(refused.value, LenientJsonError)
+    assert loads_body(big[: LENIENT_LIMIT_CHARS // 2] + b"'}") == {"a": "x" * (LENIENT_LIMIT_CHARS // 2 - 5)}
+
+
+def test_a_body_nested_past_newtonsofts_max_depth_is_refused() -> None:
+    """Newtonsoft.Json 13 reads at most 64 levels of objects and arrays (MaxDepth), strict or not."""
+    innermost = loads_body(b"[" * 64 + b"]" * 64)
+    for _ in range(63):
+        (innermost,) = innermost
+    assert innermost == []
+    deep_object = b'{"a":' * 65 + b"1" + b"}" * 65
+    for body in (b"[" * 65 + b"]" * 65, deep_object, b"{a: " + b"[" * 64 + b"]" * 64 + b"}"):
+        with pytest.raises(ValueError, match="nested more than 64 levels"):
+            loads_body(body)
+    wide = b"[" + b"[1]," * 1000 + b"[1]]"  # many brackets, shallow
+    assert len(loads_body(wide)) == 1001
