@@ -70,7 +70,13 @@ def execution_started(
     name: str,
     input_json: str | None,
     parent: dict[str, Any] | None,
+    generation: int | None = None,
 ) -> dict[str, Any]:
+    """`generation`: 0 for an instance a client creates; None (what DTFx leaves) for the start of a
+    continue-as-new or a sub-orchestration. The Azure Storage provider numbers only the starts a
+    client sends (DurableTask.AzureStorage AzureStorageOrchestrationService.cs,
+    CreateTaskOrchestrationAsync); the dispatcher builds the others without it
+    (DurableTask.Core TaskOrchestrationDispatcher.cs)."""
     parent_instance = None
     if parent:
         parent_instance = {
@@ -94,7 +100,7 @@ def execution_started(
         Correlation=None,
         ParentTraceContext=None,
         ScheduledStartTime=None,
-        Generation=0,
+        Generation=generation,
     )
 
 

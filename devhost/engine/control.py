@@ -103,7 +103,7 @@ class Control:
         record = InstanceRecord(
             instance_id, name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
         )
-        start = h.execution_started(now, instance_id, execution_id, name, input_json, None)
+        start = h.execution_started(now, instance_id, execution_id, name, input_json, None, generation=0)
         message = Message(instance_id, start, execution_id=execution_id)
         try:
             await self.store.create_instance(record, message)

@@ -99,6 +99,19 @@ async def test_completed_activity_is_merged_with_its_task_scheduled(features: De
     assert "ScheduledTime" in completed and "Result" not in completed
 
 
+async def test_only_a_client_start_has_a_generation(features: DevHost) -> None:
+    """The Azure Storage provider numbers the starts a client sends (CreateTaskOrchestrationAsync); DTFx's
+    dispatcher builds a continue-as-new's start and a sub-orchestration's without one."""
+    await run(features, "counter", [0, 1, []], "generations")
+    [continued] = _of(await _events(features, "generations"), "ExecutionStarted")
+    assert continued["Generation"] is None
+    await features.client().start_new("parent_of_waiting_child", "gen-parent")
+    await wait_until(features.client(), "gen-parent-kid", lambda s: s.custom_status == "one")
+    [child] = _of(await _events(features, "gen-parent-kid"), "ExecutionStarted")
+    [parent] = _of(await _events(features, "gen-parent"), "ExecutionStarted")
+    assert (child["Generation"], parent["Generation"]) == (None, 0)
+
+
 async def test_execution_started_and_event_raised_keep_their_input_as_json_text(features: DevHost) -> None:
     """DurableClient.cs: ExecutionStarted and EventRaised `Input` are not parsed; ExecutionStarted keeps
     Correlation, ScheduledStartTime and Generation and loses OrchestrationInstance, Version, Tags."""
