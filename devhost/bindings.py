@@ -152,7 +152,12 @@ def client_binding_payload(base_url: str, rpc_base_url: str, settings: Settings)
     urls = management_urls(base_url, settings, "INSTANCEID")
     base = f"{base_url}{WEBHOOK_PATH}"
     q = management_query(settings)
-    urls["rewindPostUri"] = f"{base}/instances/INSTANCEID/rewind?reason={{text}}&{q}"
+    rewind = f"{base}/instances/INSTANCEID/rewind?reason={{text}}&{q}"
+    ordered: dict[str, str] = {}
+    for key, value in urls.items():  # in HttpManagementPayload's order: rewind after terminate
+        ordered[key] = value
+        if key == "terminatePostUri":
+            ordered["rewindPostUri"] = rewind
     return json.dumps(
         {
             "taskHubName": settings.hub_name,
@@ -166,7 +171,7 @@ def client_binding_payload(base_url: str, rpc_base_url: str, settings: Settings)
                     "?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}" + _code(settings, "&")
                 ),
             },
-            "managementUrls": urls,
+            "managementUrls": ordered,
             "baseUrl": base,
             "requiredQueryStringParameters": _code(settings, ""),
             "rpcBaseUrl": rpc_base_url,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+from devhost.engine.sdk_payload import custom_status_size_error
 from devhost.host import DevHost
+from devhost.json_text import dumps
 
 from .helpers import WEBHOOKS, Reply, call
 
@@ -49,3 +51,13 @@ async def test_an_error_is_compact_json_with_its_charset(features: DevHost) -> N
     assert reply.status == 404 and reply.headers["Content-Type"] == "application/json; charset=utf-8"
     assert "writes-none" in reply.json()["Message"] and ", " not in reply.text
     assert json.loads(reply.text) == reply.json()
+
+
+def test_the_three_characters_newtonsoft_always_escapes_are_escaped() -> None:
+    """JavaScriptUtils escapes U+0085, U+2028 and U+2029 in every string; the 16 KB custom status rule
+    measures that text, so 1,500 line separators (6 characters each once escaped) are over it."""
+    value = {"text": "a\u2028b\u0085c\u2029 ü"}
+    written = dumps(value)
+    assert written == '{"text":"a\\u2028b\\u0085c\\u2029 ü"}' and json.loads(written) == value
+    assert custom_status_size_error("\u2028" * 1500) is not None
+    assert custom_status_size_error("ü" * 1500) is None
