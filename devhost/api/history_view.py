@@ -92,9 +92,18 @@ def history_view(texts: list[str], show_input: bool, show_output: bool) -> list[
         except ValueError:
             continue  # a type the extension cannot name is left exactly as stored
         event["EventType"] = event_name(kind)
-        if kind in _SCHEDULING:
+        if kind is EventType.GENERIC_EVENT:
+            # The provider reads each row back as the class its EventType names, so a rewound row
+            # shows only what a GenericEvent has (AzureTableTrackingStore.cs, GetHistoryEventsAsync).
+            events[index] = event = {
+                "EventType": event["EventType"],
+                "Timestamp": event.get("Timestamp"),
+                "Data": event.get("Data"),
+            }
+        elif kind in _SCHEDULING:
             scheduled[(kind, event.get("EventId"))] = index
             event.pop("Version", None)
+            event.pop("Reason", None)  # a rewind's mark: SubOrchestrationInstanceCreated has no Reason
         elif kind in _ANSWERS:
             source_index = scheduled.get((_ANSWERS[kind], event.get("TaskScheduledId")))
             if source_index is not None:

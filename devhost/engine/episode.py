@@ -130,7 +130,10 @@ class EpisodeRunner(Scheduler):
         ep = Episode(WorkItem(inst, plan.history, []), now, ledger, consumed)
         reason = request.event.get("Data")
         ep.messages += [Message(child, rewind_event(now, reason)) for child in plan.children]
-        result = await self._replay(ep, [request])
+        # The provider sends its wake-up message only to the deepest failed instances
+        # (AzureTableTrackingStore.RewindHistoryAsync): a parent with failed children gets none in its
+        # history, and is woken by its children's completions.
+        result = await self._replay(ep, [] if plan.children else [request])
         if not result.reset_history:  # a continue-as-new has reset it already
             result.new_history = plan.history + result.new_history
             result.reset_history = True
