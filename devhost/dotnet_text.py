@@ -1,9 +1,10 @@
 """.NET's lenient text rules, as the Durable extension applies them to query values and URLs.
 
 The extension reads `timeout`, `pollingInterval` and `restartWithNewInstanceId` with `double.TryParse`
-and `bool.TryParse`, and puts instance ids into management URLs with `WebUtility.UrlEncode`
-(azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs:
-TryGetTimeSpanQueryParameterValue, TryGetBooleanQueryParameterValue, GetClientResponseLinks).
+and `bool.TryParse`, the date filters with `DateTime.TryParse`, and puts instance ids into management
+URLs with `WebUtility.UrlEncode` (azure-functions-durable-extension,
+src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs: TryGetTimeSpanQueryParameterValue,
+TryGetBooleanQueryParameterValue, TryGetDateTimeQueryParameterValue, GetClientResponseLinks).
 A value these parsers reject is not an error there: the parameter counts as absent.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 
 # double.TryParse with NumberStyles.Float | AllowThousands, invariant culture: optional white space and
 # sign, digits with ',' group separators before the point, a fraction, an exponent.
@@ -33,6 +35,49 @@ def try_double(text: str | None) -> float | None:
         return None
     number = float(value.replace(",", ""))
     return number
+
+
+# Beyond ISO 8601, the forms DateTime.TryParse reads in the invariant culture (month before day) that
+# people type: US dates with or without a time, year-first dates with slashes, month names, RFC 1123.
+_DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%d %B %Y",
+)
+_RFC1123 = "%a, %d %b %Y %H:%M:%S GMT"
+
+
+def try_datetime(text: str | None) -> datetime | None:
+    """The moment `DateTime.TryParse` reads from `text`, or None where it reads none (the common forms
+    only). Without an offset the result is naive: .NET takes it as local time, the caller places it."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(value, _RFC1123).replace(tzinfo=timezone.utc)
+    except ValueError:
+        pass
+    for form in _DATE_FORMATS:
+        try:
+            return datetime.strptime(value, form)
+        except ValueError:
+            continue
+    return None
 
 
 def try_bool(text: str | None) -> bool | None:

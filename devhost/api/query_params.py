@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import history as h
+from ..dotnet_text import try_datetime
 from ..store import RuntimeStatus
 
 # OrchestrationRuntimeStatus numbers (extension, OrchestrationRuntimeStatus.cs).
@@ -91,16 +92,11 @@ def runtime_statuses(values: Sequence[str]) -> tuple[tuple[RuntimeStatus, ...], 
 
 
 def query_time(request: web.Request, name: str) -> str | None:
-    """A date filter (`DateTime.TryParse`): ISO-8601 in devhost; a value that does not parse is dropped.
-
-    A date without an offset is local time, as .NET reads it.
+    """A date filter (`DateTime.TryParse`, dotnet_text.try_datetime); a value that does not parse is
+    dropped. A date without an offset is local time, as .NET reads it.
     """
-    value = raw_value(request, name)
-    if not value or not value.strip():
-        return None
-    try:
-        moment = h.parse_time(value.strip())
-    except ValueError:
+    moment = try_datetime(raw_value(request, name))
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.astimezone()

@@ -558,6 +558,9 @@ async def test_list_filters_parse_like_the_extension(features: DevHost) -> None:
     assert await ids(runtimeStatus="42") == []  # a number parses even outside the enum
     assert await ids(createdTimeFrom="yesterday") == every
     assert await ids(createdTimeTo="not a time") == every
+    # DateTime.TryParse reads more than ISO 8601: US dates, month names, RFC 1123.
+    assert await ids(createdTimeTo="01/01/2000") == [] and await ids(createdTimeFrom="Jan 1, 2000") == every
+    assert await ids(createdTimeTo="Sat, 01 Jan 2000 00:00:00 GMT") == []
     assert await ids(top="many") == every  # default page size 100
     assert await ids(top="99999") == every  # no upper bound
     _assert_json_error(await call(features, "GET", url, params={"top": "0"}), 400, "top")
