@@ -72,19 +72,40 @@ class HttpResult:
     status: int
     headers: dict[str, str]
     body: bytes
+    cookies: list[str] = field(default_factory=list)  # one Set-Cookie header each
 
 
 def encode_http_response(value: Any) -> HttpResult:
     """A function's return value as an HTTP response, via the http output converter."""
     if value is None:
-        return HttpResult(204, {}, b"")
+        # The worker cannot encode None for an http output and fails the invocation (the host's 500).
+        raise TypeError('unable to encode outgoing TypedData: unsupported type "NoneType" for http output')
     datum = _converter("http").encode(value, expected_type=None)
     if datum.type == "string":
         return HttpResult(200, {"Content-Type": "text/plain; charset=utf-8"}, str(datum.value).encode())
     parts = datum.value
     headers = {k: v.value for k, v in parts["headers"].items()}
     body = parts["body"].value if parts["body"] is not None else b""
-    return HttpResult(int(parts["status_code"].value), headers, body or b"")
+    cookies = [set_cookie(m) for jar in parts.get("cookies") or [] for m in jar.values()]
+    return HttpResult(int(parts["status_code"].value), headers, body or b"", cookies)
+
+
+def set_cookie(morsel: Any) -> str:
+    """A response cookie as the host writes it: the worker hands each `Set-Cookie` the function set to
+    the host as a cookie, which ASP.NET's `Response.Cookies.Append` writes back, value escaped
+    (`Uri.EscapeDataString`), attributes in lower case, `path=/` unless another is given."""
+    parts = [f"{morsel.key}={quote(morsel.value, safe='')}"]
+    for name in ("expires", "max-age", "domain"):
+        if morsel[name]:
+            parts.append(f"{name}={morsel[name]}")
+    parts.append(f"path={morsel['path'] or '/'}")
+    if morsel["secure"]:
+        parts.append("secure")
+    if morsel["samesite"]:
+        parts.append(f"samesite={str(morsel['samesite']).lower()}")
+    if morsel["httponly"]:
+        parts.append("httponly")
+    return "; ".join(parts)
 
 
 def decode_activity_input(input_text: str | None) -> Any:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from ..bindings import (
     InvocationContext,
@@ -28,6 +29,23 @@ from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
 
 log = logging.getLogger("devhost.functions")
+
+
+def _joined(values: Any) -> dict[str, str]:
+    """Repeated keys as the host hands them to the worker: one value, the values joined with commas
+    (`StringValues.ToString()` in GrpcMessageConversionExtensions.ToRpcHttp)."""
+    out: dict[str, str] = {}
+    for key in values:
+        if key not in out:
+            out[key] = ",".join(values.getall(key))
+    return out
+
+
+def _query(request: web.Request) -> dict[str, str]:
+    """The query as the worker gets it: repeated keys joined, keys with no value left out (ToRpcHttp
+    skips empty values)."""
+    return {k: v for k, v in _joined(request.query).items() if v}
+
 
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
 _CONSTRAINTS = {
@@ -109,8 +127,12 @@ class AppRoutes:
             params = {k: v for k, v in match.groupdict().items() if v is not None}
             return await self._invoke(route.function, request, params)
         if allowed:
+            # 404, not 405: a route's methods are a constraint of the host's route, which then does
+            # not match (WebScriptHostHttpRoutesManager, HttpMethodRouteConstraint).
             raise RequestError(
-                f"Method {request.method} is not allowed here; use {', '.join(sorted(set(allowed)))}.", 405
+                f"No function serves {request.method} {request.path}; it takes "
+                f"{', '.join(sorted(set(allowed)))}.",
+                404,
             )
         raise RequestError(f"No function is registered for {request.path}.", 404)
 
@@ -136,7 +158,7 @@ class AppRoutes:
             kind, name = binding.get("type"), str(binding.get("name"))
             if kind == "httpTrigger":
                 kwargs[name] = decode_http_request(
-                    request.method, str(request.url), dict(request.headers), dict(request.query), params, body
+                    request.method, str(request.url), _joined(request.headers), _query(request), params, body
                 )
             elif kind in CLIENT_BINDINGS:
                 kwargs[name] = client_binding_payload(origin, self._rpc_base_url, self._settings)
@@ -158,4 +180,7 @@ class AppRoutes:
         # A named `http` output (v1 function.json) set through func.Out is the response.
         value = next((out.get() for out in outputs.values() if out.get() is not None), value)
         result = encode_http_response(value)
-        return web.Response(status=result.status, headers=result.headers, body=result.body)
+        headers = CIMultiDict(result.headers)
+        for cookie in result.cookies:
+            headers.add("Set-Cookie", cookie)
+        return web.Response(status=result.status, headers=headers, body=result.body)

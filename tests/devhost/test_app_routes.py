@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from devhost.api.app_routes import template_to_regex
@@ -75,3 +76,52 @@ async def test_a_function_that_raises_answers_a_bare_500_and_logs_its_traceback(
     assert failed.status == 500 and failed.text == ""
     assert "Traceback" in caplog.text and "ValueError: the handler broke on purpose" in caplog.text
     assert (after.status, after.text) == (200, "still here")
+
+
+_REQUEST_APP = """
+import json
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="seen")
+def seen(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"params": dict(req.params), "tag": req.headers.get("x-tag")}))
+
+
+@app.route(route="cookies")
+def cookies(req: func.HttpRequest) -> func.HttpResponse:
+    response = func.HttpResponse("set")
+    response.headers.add("Set-Cookie", "session=abc; Path=/app; HttpOnly; Secure")
+    response.headers.add("Set-Cookie", "theme=dark")
+    return response
+
+
+@app.route(route="nothing")
+def nothing(req: func.HttpRequest) -> func.HttpResponse:
+    return None
+"""
+
+
+async def test_the_request_and_the_response_pass_the_host_as_on_azure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GrpcMessageConversionExtensions.ToRpcHttp joins repeated query keys and headers with commas and
+    leaves out query keys without a value; each cookie the function sets is its own Set-Cookie (the
+    worker hands them over as cookies, the host appends them); a None return fails the invocation."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_REQUEST_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        url = f"{host.url}/api/seen?a=1&a=2&flag&empty=&b=x"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url, headers=[("X-Tag", "one"), ("X-Tag", "two")]) as reply:
+                seen = await reply.json(content_type=None)
+            async with session.get(f"{host.url}/api/cookies") as reply:
+                cookies = reply.headers.getall("Set-Cookie")
+        nothing = await call(host, "GET", "/api/nothing")
+    assert seen == {"params": {"a": "1,2", "b": "x"}, "tag": "one,two"}
+    assert cookies == ["session=abc; path=/app; secure; httponly", "theme=dark; path=/"]
+    assert nothing.status == 500 and nothing.text == ""
+    assert "NoneType" in caplog.text
