@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import azure.functions as func
+from azure.functions import _abc as func_abc
 from azure.functions import meta
 
 from .config import Settings
@@ -32,16 +34,53 @@ def _converter(binding_type: str) -> Any:
     return converter
 
 
+class TraceContext(func_abc.TraceContext):
+    """The W3C trace context the worker gives every invocation: a new trace here, as for a request
+    that arrives without a `traceparent` (its shape: version, trace id, span id, flags)."""
+
+    def __init__(self) -> None:
+        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00"
+
+    @property
+    def trace_parent(self) -> str:
+        return self._parent
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class RetryContext(func_abc.RetryContext):
+    """No retry policy runs here: the first attempt, of none allowed, as the worker reports it then."""
+
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
 @dataclass(slots=True)
 class InvocationContext:
-    """What the worker passes as a function's `context` parameter (func.Context's attributes)."""
+    """What the worker passes as a function's `context` parameter (func.Context's attributes); the
+    worker always fills the trace and retry contexts and a thread-local store (its `_get_context`)."""
 
     function_name: str
     function_directory: str
     invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    trace_context: Any = None
-    retry_context: Any = None
-    thread_local_storage: Any = None
+    trace_context: Any = field(default_factory=TraceContext)
+    retry_context: Any = field(default_factory=RetryContext)
+    thread_local_storage: Any = field(default_factory=threading.local)
 
 
 def decode_http_request(
@@ -77,9 +116,8 @@ class HttpResult:
 
 def encode_http_response(value: Any) -> HttpResult:
     """A function's return value as an HTTP response, via the http output converter."""
-    if value is None:
-        # The worker cannot encode None for an http output and fails the invocation (the host's 500).
-        raise TypeError('unable to encode outgoing TypedData: unsupported type "NoneType" for http output')
+    if value is None:  # an output binding never set (a returned None fails before: app_routes.py)
+        return HttpResult(204, {}, b"")
     datum = _converter("http").encode(value, expected_type=None)
     if datum.type == "string":
         return HttpResult(200, {"Content-Type": "text/plain; charset=utf-8"}, str(datum.value).encode())

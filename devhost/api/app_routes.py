@@ -165,8 +165,11 @@ class AppRoutes:
         outputs = {name: OutValue() for name in fn.output_parameters}
         kwargs.update(outputs)
         if fn.wants_context:
-            kwargs["context"] = InvocationContext(fn.name, fn.directory or str(self._settings.app_dir))
-        with executing(fn.name, HTTP_REASON):
+            context = InvocationContext(fn.name, fn.directory or str(self._settings.app_dir))
+            kwargs["context"] = context
+        with executing(fn.name, HTTP_REASON) as run:
+            if fn.wants_context:
+                context.invocation_id = run.id  # the id the log lines show, as on Azure
             if fn.is_async:
                 value = await fn.user_function(**kwargs)
             else:
@@ -176,6 +179,11 @@ class AppRoutes:
                 # The worker fails such an invocation (the host answers 500).
                 raise RuntimeError(
                     f"function {fn.name!r} without a $return binding returned a non-None value"
+                )
+            if value is None and fn.has_return:
+                # The worker cannot encode None for an http output and fails the invocation.
+                raise TypeError(
+                    'unable to encode outgoing TypedData: unsupported type "NoneType" for http output'
                 )
         # A named `http` output (v1 function.json) set through func.Out is the response.
         value = next((out.get() for out in outputs.values() if out.get() is not None), value)

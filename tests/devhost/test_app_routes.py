@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import aiohttp
@@ -102,6 +104,17 @@ def cookies(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="nothing")
 def nothing(req: func.HttpRequest) -> func.HttpResponse:
     return None
+
+
+@app.route(route="context")
+def with_context(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    context.thread_local_storage.note = "kept"
+    return func.HttpResponse(json.dumps({
+        "id": context.invocation_id,
+        "trace": context.trace_context.trace_parent,
+        "state": context.trace_context.trace_state,
+        "retry": [context.retry_context.retry_count, context.retry_context.max_retry_count],
+    }))
 """
 
 
@@ -113,6 +126,7 @@ async def test_the_request_and_the_response_pass_the_host_as_on_azure(
     worker hands them over as cookies, the host appends them); a None return fails the invocation."""
     (tmp_path / "host.json").write_text('{"version": "2.0"}')
     (tmp_path / "function_app.py").write_text(_REQUEST_APP)
+    caplog.set_level(logging.INFO, logger="devhost.functions")
     async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
         url = f"{host.url}/api/seen?a=1&a=2&flag&empty=&b=x"
         async with aiohttp.ClientSession() as session:
@@ -121,7 +135,12 @@ async def test_the_request_and_the_response_pass_the_host_as_on_azure(
             async with session.get(f"{host.url}/api/cookies") as reply:
                 cookies = reply.headers.getall("Set-Cookie")
         nothing = await call(host, "GET", "/api/nothing")
+        context = (await call(host, "GET", "/api/context")).json()
     assert seen == {"params": {"a": "1,2", "b": "x"}, "tag": "one,two"}
     assert cookies == ["session=abc; path=/app; secure; httponly", "theme=dark; path=/"]
     assert nothing.status == 500 and nothing.text == ""
     assert "NoneType" in caplog.text
+    # The worker always fills these (its _get_context); the id is the one the log lines show.
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", context["trace"]), context
+    assert (context["state"], context["retry"]) == ("", [0, 0])
+    assert f"Executed 'Functions.with_context' (Succeeded, Id={context['id']}," in caplog.text
