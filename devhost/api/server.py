@@ -3,6 +3,7 @@ the loopback-only RPC endpoint the SDK's `DurableOrchestrationClient` calls."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -70,9 +71,19 @@ def public_app(
         )
 
     app.router.add_get("/", root)
-    prefix = routes.prefix
-    app.router.add_route("*", f"{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}", routes.handle)
+    app.router.add_route("*", _under_prefix(routes.prefix), routes.handle)
     return app
+
+
+def _under_prefix(prefix: str) -> str:
+    """The aiohttp path of everything under the route prefix, which the host's route templates match
+    in any letter case (`/API/...` as `/api/...`); a prefix of several segments is matched exactly."""
+    segment = prefix.strip("/")
+    if not segment:
+        return "/{tail:.*}"
+    if "/" in segment or "{" in segment or "}" in segment:
+        return f"{prefix}/{{tail:.*}}"
+    return f"/{{route_prefix:(?i:{re.escape(segment)})}}/{{tail:.*}}"
 
 
 def rpc_app(api: ManagementApi, policy: BrowserPolicy | None = None) -> web.Application:

@@ -144,3 +144,14 @@ async def test_the_request_and_the_response_pass_the_host_as_on_azure(
     assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", context["trace"]), context
     assert (context["state"], context["retry"]) == ("", [0, 0])
     assert f"Executed 'Functions.with_context' (Succeeded, Id={context['id']}," in caplog.text
+
+
+async def test_the_route_prefix_matches_in_any_case(tmp_path: Path) -> None:
+    """The host's route templates, the prefix included, match ignoring case; other paths stay 404."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_FAILING_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        answers = [
+            (await call(host, "GET", path)).status for path in ("/API/works", "/Api/Works", "/apix/works")
+        ]
+    assert answers == [200, 200, 404]
