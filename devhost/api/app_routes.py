@@ -91,6 +91,39 @@ class Route:
     template: str
 
 
+def served_routes(functions: list[AppFunction]) -> list[Route]:
+    """The HTTP functions the host would serve. It refuses, at start-up, a route under its own
+    `admin` API and a route another function already has for one of the same methods, naming the
+    conflict in the function's error (azure-functions-host, ScriptHost.ValidateFunction); the other
+    functions run. devhost logs the same error and leaves the function out."""
+    kept: list[Route] = []
+    for fn in functions:
+        route = fn.route.strip("/")
+        problem = None
+        if route.lower().startswith("admin"):
+            problem = "The specified route conflicts with one or more built in routes."
+        else:
+            other = next((r for r in kept if _same_route(r, route, fn.methods)), None)
+            if other is not None:
+                problem = (
+                    "The route specified conflicts with the route defined by function "
+                    f"'{other.function.name}'."
+                )
+        if problem:
+            log.error("Function '%s' is not served, as the Functions host refuses it: %s", fn.name, problem)
+            continue
+        kept.append(Route(fn, template_to_regex(fn.route), fn.route))
+    return kept
+
+
+def _same_route(route: Route, template: str, methods: list[str]) -> bool:
+    """The same template (in any case) for a method both take (no methods: every method)."""
+    if route.template.strip("/").lower() != template.lower():
+        return False
+    theirs = route.function.methods
+    return not theirs or not methods or bool(set(theirs) & set(methods))
+
+
 class AppRoutes:
     """Dispatches /{prefix}/... requests to the app's HTTP functions."""
 
@@ -100,7 +133,7 @@ class AppRoutes:
         self._settings = settings
         self._rpc_base_url = rpc_base_url
         self._keys = keys  # None: no key checks, as with `func start`
-        self.routes = [Route(f, template_to_regex(f.route), f.route) for f in index.of_kind(Kind.HTTP)]
+        self.routes = served_routes(index.of_kind(Kind.HTTP))
 
     @property
     def prefix(self) -> str:

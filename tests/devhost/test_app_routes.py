@@ -155,3 +155,52 @@ async def test_the_route_prefix_matches_in_any_case(tmp_path: Path) -> None:
             (await call(host, "GET", path)).status for path in ("/API/works", "/Api/Works", "/apix/works")
         ]
     assert answers == [200, 200, 404]
+
+
+_CONFLICTS_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="admin/health")
+def reserved(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("never")
+
+
+@app.route(route="items", methods=["GET"])
+def first(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("first")
+
+
+@app.route(route="Items", methods=["GET", "PUT"])
+def second(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("second")
+
+
+@app.route(route="items", methods=["POST"])
+def third(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("third")
+"""
+
+
+async def test_routes_the_host_refuses_are_not_served(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ScriptHost.ValidateFunction: a route under `admin` and a route another function has for one of
+    its methods put the function in error; the others run."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_CONFLICTS_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        answers = [
+            ((reply := await call(host, method, path)).status, reply.text if reply.status == 200 else "")
+            for method, path in (
+                ("GET", "/api/admin/health"),
+                ("GET", "/api/items"),
+                ("PUT", "/api/items"),
+                ("POST", "/api/items"),
+            )
+        ]
+    assert answers == [(404, ""), (200, "first"), (404, ""), (200, "third")]
+    assert "Function 'reserved' is not served" in caplog.text and "built in routes" in caplog.text
+    assert "conflicts with the route defined by function 'first'" in caplog.text
