@@ -65,10 +65,10 @@ def test_auth_levels_anonymous_and_admin(auth_host: tuple[DevhostProcess, dict[s
     proc, keys = auth_host
     assert send(proc.port, "GET", "/api/anonymous/ping").status == 200
     assert (
-        send(proc.port, "GET", "/api/admin/ping", query={"code": keys["functionKeys"]["default"]}).status
+        send(proc.port, "GET", "/api/manage/ping", query={"code": keys["functionKeys"]["default"]}).status
         == 401
     )
-    assert send(proc.port, "GET", "/api/admin/ping", query={"code": keys["masterKey"]}).status == 200
+    assert send(proc.port, "GET", "/api/manage/ping", query={"code": keys["masterKey"]}).status == 200
 
 
 def test_the_webhook_api_needs_the_system_key_and_its_urls_carry_it(

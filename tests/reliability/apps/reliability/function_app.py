@@ -145,7 +145,7 @@ def anonymous_ping(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse('{"pong": true}', mimetype="application/json")
 
 
-@app.route(route="admin/ping", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="manage/ping", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def admin_ping(req: func.HttpRequest) -> func.HttpResponse:
     """An admin route: only the master key opens it with --auth."""
     return func.HttpResponse('{"pong": "admin"}', mimetype="application/json")
