@@ -132,6 +132,18 @@ def scheduled_ids(history: list[dict[str, Any]]) -> list[tuple[int, str]]:
     return [(e["EventId"], e.get("Name", names[e["EventType"]])) for e in history if e["EventType"] in names]
 
 
+async def start_and_wait(host: DevHost, name: str, instance_id: str, body: Any) -> Reply:
+    """A webhook start with `timeout` and `pollingInterval`: once completed, the answer is the output
+    itself (HttpApiHandler.cs, WaitForCompletionOrCreateCheckStatusResponseAsync)."""
+    return await call(
+        host,
+        "POST",
+        f"{WEBHOOKS}/orchestrators/{name}/{instance_id}",
+        body=body,
+        params={"timeout": "30", "pollingInterval": "0.05"},
+    )
+
+
 async def poll_url(host: DevHost, url: str, timeout: float = 10.0) -> Reply:
     """GET a status URL until it stops answering 202 (the webhook's "still running")."""
 

@@ -16,7 +16,17 @@ import pytest
 from devhost.host import DevHost
 from devhost.process import DevhostProcess
 
-from .helpers import APPS, WEBHOOKS, call, one_of_each, poll_url, run, start_waiting, wait_done
+from .helpers import (
+    APPS,
+    WEBHOOKS,
+    call,
+    one_of_each,
+    poll_url,
+    run,
+    start_and_wait,
+    start_waiting,
+    wait_done,
+)
 
 JSON = {"Content-Type": "application/json"}
 
@@ -123,13 +133,7 @@ async def test_a_trailing_slash_is_the_same_route(features: DevHost) -> None:
 async def test_an_orchestrator_name_in_another_case_starts_it_under_that_spelling(features: DevHost) -> None:
     """FunctionName.cs compares names ignoring case; DurableClient.cs, `StartNewAsync`, creates the
     instance with the name as the client wrote it, which its status then shows."""
-    started = await call(
-        features,
-        "POST",
-        f"{WEBHOOKS}/orchestrators/INPUT_Echo/case-name",
-        body={"n": 3},
-        params={"timeout": "30", "pollingInterval": "0.05"},
-    )
+    started = await start_and_wait(features, "INPUT_Echo", "case-name", {"n": 3})
     assert started.status == 200 and started.json() == {"type": "dict", "value": {"n": 3}}
     status = (await call(features, "GET", f"{WEBHOOKS}/instances/case-name")).json()
     assert (status["name"], status["runtimeStatus"]) == ("INPUT_Echo", "Completed")

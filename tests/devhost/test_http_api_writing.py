@@ -9,7 +9,7 @@ from devhost.engine.sdk_payload import custom_status_size_error
 from devhost.host import DevHost
 from devhost.json_text import dumps
 
-from .helpers import WEBHOOKS, Reply, call
+from .helpers import WEBHOOKS, Reply, call, start_and_wait
 
 VALUE = {"city": "Zürich", "greeting": "こんにちは", "list": [1, 2], "quote": 'say "hi"'}
 
@@ -20,25 +20,14 @@ def _written_as_newtonsoft(reply: Reply) -> None:
     assert ", " not in reply.text and '": ' not in reply.text
 
 
-async def _start_and_wait(features: DevHost, instance_id: str) -> Reply:
-    """A start with `timeout` answers the output itself once completed (HttpApiHandler.cs)."""
-    return await call(
-        features,
-        "POST",
-        f"{WEBHOOKS}/orchestrators/input_echo/{instance_id}",
-        body=VALUE,
-        params={"timeout": "30", "pollingInterval": "0.05"},
-    )
-
-
 async def test_a_waited_for_output_is_the_value_written_as_newtonsoft_writes_it(features: DevHost) -> None:
-    reply = await _start_and_wait(features, "writes-wait")
+    reply = await start_and_wait(features, "input_echo", "writes-wait", VALUE)
     assert reply.status == 200 and reply.json() == {"type": "dict", "value": VALUE}
     _written_as_newtonsoft(reply)
 
 
 async def test_a_status_is_compact_and_keeps_non_ascii(features: DevHost) -> None:
-    await _start_and_wait(features, "writes-status")
+    await start_and_wait(features, "input_echo", "writes-status", VALUE)
     reply = await call(features, "GET", f"{WEBHOOKS}/instances/writes-status")
     body = reply.json()
     assert reply.status == 200 and body["input"] == VALUE
