@@ -21,6 +21,7 @@ from azure.functions import meta
 
 from .config import Settings
 from .dotnet_text import url_encode
+from .string_response import string_response
 
 log = logging.getLogger("devhost.bindings")
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
@@ -119,8 +120,8 @@ def encode_http_response(value: Any) -> HttpResult:
     if value is None:  # an output binding never set (a returned None fails before: app_routes.py)
         return HttpResult(204, {}, b"")
     datum = _converter("http").encode(value, expected_type=None)
-    if datum.type == "string":
-        return HttpResult(200, {"Content-Type": "text/plain; charset=utf-8"}, str(datum.value).encode())
+    if datum.type == "string":  # a returned str: the host reads it as JSON first
+        return HttpResult(*string_response(str(datum.value)))
     parts = datum.value
     headers = {k: v.value for k, v in parts["headers"].items()}
     body = parts["body"].value if parts["body"] is not None else b""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 
 # double.TryParse with NumberStyles.Float | AllowThousands, invariant culture: optional white space and
 # sign, digits with ',' group separators before the point, a fraction, an exponent.
@@ -99,3 +100,39 @@ def url_encode(text: str) -> str:
         else:
             out.append(f"%{byte:02X}")
     return "".join(out)
+
+
+def double_text(value: float) -> str:
+    """`value.ToString()` for a double, invariant culture (.NET Core 3.0 and later): the shortest digits
+    that read back the same, in scientific form ("1E+15", "1E-05") when the point would fall more
+    than max(digits, 15) places right of the first digit or more than 4 places left of it."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0"
+    exact = Decimal(repr(abs(value))).normalize()
+    digits = "".join(map(str, exact.as_tuple().digits))
+    scale = len(digits) + int(exact.as_tuple().exponent)  # where the point falls after the first digit
+    if scale > max(len(digits), 15) or scale < -3:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        exponent = scale - 1
+        return f"{sign}{mantissa}E{'+' if exponent >= 0 else '-'}{abs(exponent):02d}"
+    if scale <= 0:
+        return f"{sign}0.{'0' * -scale}{digits}"
+    if scale >= len(digits):
+        return sign + digits + "0" * (scale - len(digits))
+    return f"{sign}{digits[:scale]}.{digits[scale:]}"
+
+
+_INT32 = re.compile(r"[ \t\n\r\x0b\x0c]*[+-]?\d+[ \t\n\r\x0b\x0c]*")
+
+
+def int32_text(text: str) -> int | None:
+    """The number `int.TryParse` reads (NumberStyles.Integer, invariant culture), or None."""
+    if not _INT32.fullmatch(text):
+        return None
+    number = int(text)
+    return number if -(2**31) <= number < 2**31 else None

@@ -8,6 +8,7 @@ import math
 import re
 from typing import Any
 
+from .dotnet_text import double_text
 from .lenient_json import parse_value
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -117,3 +118,38 @@ def utf16_size(text: str) -> int:
     """Bytes of `text` in UTF-16, the measure of the extension's size limits and of Azure Table
     properties (a lone surrogate counts as the two bytes .NET gives it)."""
     return len(text.encode("utf-16-le", "surrogatepass"))
+
+
+def dumps_newtonsoft(value: Any, *, indented: bool = False) -> str:
+    """JSON as Newtonsoft's writer writes a parsed value back (`JToken.ToString()` is indented, two
+    spaces a level, "\\n" between lines as on Linux): numbers with a fraction in .NET's round-trip form
+    and never without a point or an exponent (`1.0`, `1E+20`), strings as `dumps` writes them."""
+    out: list[str] = []
+    _write(value, out, "\n" if indented else "", "  " if indented else "", 0)
+    return "".join(out)
+
+
+def _write(value: Any, out: list[str], newline: str, step: str, level: int) -> None:
+    if isinstance(value, float):
+        text = double_text(value)
+        if not math.isfinite(value):  # FloatFormatHandling.String
+            out.append(f'"{text}"')
+        else:
+            out.append(text if "." in text or "E" in text else text + ".0")
+    elif isinstance(value, dict) and value:
+        inner = newline + step * (level + 1)
+        colon = ": " if newline else ":"
+        out.append("{")
+        for n, (key, item) in enumerate(value.items()):
+            out.append(("," if n else "") + inner + dumps(key) + colon)
+            _write(item, out, newline, step, level + 1)
+        out.append(newline + step * level + "}")
+    elif isinstance(value, list) and value:
+        inner = newline + step * (level + 1)
+        out.append("[")
+        for n, item in enumerate(value):
+            out.append(("," if n else "") + inner)
+            _write(item, out, newline, step, level + 1)
+        out.append(newline + step * level + "]")
+    else:
+        out.append(dumps(value))

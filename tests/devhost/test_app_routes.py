@@ -204,3 +204,64 @@ async def test_routes_the_host_refuses_are_not_served(
     assert answers == [(404, ""), (200, "first"), (404, ""), (200, "third")]
     assert "Function 'reserved' is not served" in caplog.text and "built in routes" in caplog.text
     assert "conflicts with the route defined by function 'first'" in caplog.text
+
+
+_STRING_APP = """
+import json
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="text/{kind}")
+def text(req: func.HttpRequest) -> str:
+    return {
+        "plain": "hello, world",
+        "object": json.dumps({"name": "Tokyo", "scores": [1, 2.0, 1e20], "empty": {}}),
+        "number": "1.0",
+        "flag": "true",
+        "quoted": json.dumps("Seattle"),
+        "null": "null",
+        "response": json.dumps(
+            {"Body": "made", "status": "201", "headers": {"Content-Type": "text/html", "X-Count": 3}}
+        ),
+        "almost": '{"a": 1} and more',
+    }[req.route_params["kind"]]
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "content_type", "body"),
+    [
+        ("plain", 200, "text/plain; charset=utf-8", "hello, world"),
+        (
+            "object",
+            200,
+            "text/plain; charset=utf-8",
+            '{\n  "name": "Tokyo",\n  "scores": [\n    1,\n    2.0,\n    1E+20\n  ],\n  "empty": {}\n}',
+        ),
+        ("number", 200, "text/plain; charset=utf-8", "1"),
+        ("flag", 200, "text/plain; charset=utf-8", "True"),
+        ("quoted", 200, "text/plain; charset=utf-8", "Seattle"),
+        ("null", 200, "text/plain; charset=utf-8", ""),
+        ("response", 201, "text/html", "made"),
+        ("almost", 200, "text/plain; charset=utf-8", '{"a": 1} and more'),
+    ],
+)
+async def test_a_returned_str_is_read_as_json_first_as_the_host_reads_it(
+    tmp_path: Path, kind: str, status: int, content_type: str, body: str
+) -> None:
+    """HttpBinding.CreateResult runs JsonConvert.DeserializeObject over a returned string: JSON comes back
+    as JToken.ToString() or .NET's ToString() writes it, an object with a body is a response object."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_STRING_APP)
+    async with (
+        DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host,
+        aiohttp.ClientSession() as session,
+        session.get(f"{host.url}/api/text/{kind}") as reply,
+    ):
+        got = (reply.status, reply.headers["Content-Type"], await reply.text())
+        extra = reply.headers.get("X-Count")
+    assert got == (status, content_type, body)
+    assert extra == ("3" if kind == "response" else None)
