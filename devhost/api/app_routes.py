@@ -1,14 +1,13 @@
 """The app's HTTP triggers, served under the route prefix the way the Functions host routes them.
 
-Route templates use the host's syntax: `{name}`, optional `{name?}`, constrained `{name:int}`,
-catch-all `{*rest}`; literal segments match case-insensitively.
+Route templates have ASP.NET Core's syntax and rules (route_templates.py); the most specific route
+that matches a request serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from ..execution_log import HTTP_REASON, executing
 from ..functions import AppFunction, FunctionIndex, Kind, OutValue
 from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
+from .route_templates import RouteTemplate, TemplateError, request_path
 
 log = logging.getLogger("devhost.functions")
 
@@ -47,38 +47,6 @@ def _query(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in _joined(request.query).items() if v}
 
 
-_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}")
-_CONSTRAINTS = {
-    "int": r"-?\d+",
-    "long": r"-?\d+",
-    "bool": r"(?i:true|false)",
-    "guid": r"[0-9a-fA-F-]{32,36}",
-    "alpha": r"[A-Za-z]+",
-}
-
-
-def template_to_regex(template: str) -> re.Pattern[str]:
-    """Compile a Functions route template; raises ValueError for one it cannot read."""
-    parts: list[str] = []
-    for segment in template.strip("/").split("/"):
-        pos = 0
-        piece = ""
-        optional = False
-        for m in _PARAM.finditer(segment):
-            piece += re.escape(segment[pos : m.start()])
-            catch_all, name, is_optional = m.group(1), m.group(2), m.group(3)
-            constraint = re.search(r":([a-z]+)", m.group(0))
-            body = (
-                ".*" if catch_all else _CONSTRAINTS.get(constraint.group(1) if constraint else "", r"[^/]+")
-            )
-            piece += f"(?P<{name}>{body})"
-            optional = optional or bool(is_optional) or bool(catch_all)
-            pos = m.end()
-        piece += re.escape(segment[pos:])
-        parts.append(f"(?:/{piece})?" if optional else f"/{piece}")
-    return re.compile("^" + "".join(parts) + "/?$", re.IGNORECASE)
-
-
 def auth_level(fn: AppFunction) -> str:
     """The function's auth level (anonymous, function, admin); `function` when unset, as in the host."""
     return str(fn.trigger.get("authLevel") or "function").lower()
@@ -87,7 +55,7 @@ def auth_level(fn: AppFunction) -> str:
 @dataclass(slots=True)
 class Route:
     function: AppFunction
-    pattern: re.Pattern[str]
+    pattern: RouteTemplate
     template: str
 
 
@@ -100,20 +68,28 @@ def served_routes(functions: list[AppFunction]) -> list[Route]:
     for fn in functions:
         route = fn.route.strip("/")
         problem = None
+        compiled = None
         if route.lower().startswith("admin"):
             problem = "The specified route conflicts with one or more built in routes."
         else:
+            try:
+                compiled = RouteTemplate(fn.route)
+            except TemplateError as exc:
+                log.error("Function '%s' is not served: its route cannot be built: %s", fn.name, exc)
+                continue
             other = next((r for r in kept if _same_route(r, route, fn.methods)), None)
             if other is not None:
                 problem = (
                     "The route specified conflicts with the route defined by function "
                     f"'{other.function.name}'."
                 )
-        if problem:
+        if problem or compiled is None:
             log.error("Function '%s' is not served, as the Functions host refuses it: %s", fn.name, problem)
             continue
-        kept.append(Route(fn, template_to_regex(fn.route), fn.route))
-    return kept
+        kept.append(Route(fn, compiled, fn.route))
+    # ASP.NET's route tree tries the most specific route first (sorted is stable: same precedence,
+    # the functions' order).
+    return sorted(kept, key=lambda r: r.pattern.precedence)
 
 
 def _same_route(route: Route, template: str, methods: list[str]) -> bool:
@@ -143,11 +119,12 @@ class AppRoutes:
         return f"{base}{self.prefix}/{fn.route.strip('/')}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path[len(self.prefix) :] if self.prefix else request.path
+        path = request_path(request.raw_path)
+        path = path[len(self.prefix) :] if self.prefix else path
         allowed: list[str] = []
         for route in self.routes:
-            match = route.pattern.match(path)
-            if match is None:
+            values = route.pattern.match(path)
+            if values is None:
                 continue
             methods = route.function.methods
             if methods and request.method not in methods:
@@ -157,7 +134,7 @@ class AppRoutes:
                 refused = require_key(self._keys, auth_level(route.function), request)
                 if refused is not None:
                     return refused
-            params = {k: v for k, v in match.groupdict().items() if v is not None}
+            params = {k: v for k, v in values.items() if v is not None}
             return await self._invoke(route.function, request, params)
         if allowed:
             # 404, not 405: a route's methods are a constraint of the host's route, which then does

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from devhost.api.app_routes import template_to_regex
+from devhost.api.route_templates import RouteTemplate, TemplateError, request_path
 from devhost.host import DevHost
 
 from .helpers import call
@@ -28,12 +28,24 @@ from .helpers import call
         ("items/{id?}", "/items", {"id": None}),
         ("files/{*rest}", "/files/a/b/c.txt", {"rest": "a/b/c.txt"}),
         ("HttpTrigger", "/httptrigger", {}),
+        ("items/{id:int:min(1)}", "/items/7", {"id": "7"}),
+        ("items/{id:long}", "/items/99999999999", {"id": "99999999999"}),
+        (
+            "users/{id:guid}",
+            "/users/{1b4e28ba-2fa1-11d2-883f-0016d3cca427}",
+            {"id": "{1b4e28ba-2fa1-11d2-883f-0016d3cca427}"},
+        ),
+        ("codes/{code:length(3)}", "/codes/abc", {"code": "abc"}),
+        ("codes/{code:regex(^[a-z]{{2}}\\d$)}", "/codes/AB1", {"code": "AB1"}),
+        ("pages/{page:range(1,10)=1}", "/pages", {"page": "1"}),
+        ("pages/{page=1}", "/pages/4", {"page": "4"}),
+        ("when/{at:datetime}", "/when/2026-01-02", {"at": "2026-01-02"}),
+        ("files/{name}.{ext}", "/files/report.final.pdf", {"name": "report.final", "ext": "pdf"}),
+        ("files/{name}", "/files/a%2Fb", {"name": "a%2Fb"}),
     ],
 )
 def test_templates_match(template: str, path: str, params: dict[str, str | None]) -> None:
-    match = template_to_regex(template).match(path)
-    assert match is not None
-    assert match.groupdict() == params
+    assert RouteTemplate(template).match(path) == params
 
 
 @pytest.mark.parametrize(
@@ -42,11 +54,77 @@ def test_templates_match(template: str, path: str, params: dict[str, str | None]
         ("orchestrators/{functionName}", "/orchestrators/a/b"),
         ("orchestrators/{functionName}", "/orchestrators"),
         ("items/{id:int}", "/items/abc"),
+        ("items/{id:int}", "/items/2147483648"),
+        ("items/{id:int:min(1)}", "/items/0"),
+        ("names/{name:alpha}", "/names/ab1"),
+        ("codes/{code:maxlength(2)}", "/codes/abc"),
+        ("flags/{on:bool}", "/flags/yes"),
         ("a.b", "/aXb"),
     ],
 )
 def test_templates_do_not_match(template: str, path: str) -> None:
-    assert template_to_regex(template).match(path) is None
+    assert RouteTemplate(template).match(path) is None
+
+
+def test_the_path_is_matched_decoded_except_an_encoded_slash() -> None:
+    """Kestrel decodes the path before routing but leaves %2F, so it never splits a segment."""
+    assert request_path("/api/files/a%20b%2fc%C3%A9?x=%2F") == "/api/files/a b%2fcé"
+
+
+@pytest.mark.parametrize("template", ["items/{id:integer}", "items/{id", "items/{}", "items/{id:min(x)}"])
+def test_a_template_aspnet_cannot_build_is_refused(template: str) -> None:
+    with pytest.raises(TemplateError):
+        RouteTemplate(template)
+
+
+_PRECEDENCE_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="products/{*rest}")
+def everything(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("everything " + req.route_params.get("rest", "-"))
+
+
+@app.route(route="products/{name}")
+def by_name(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("name " + req.route_params["name"])
+
+
+@app.route(route="products/{id:int}")
+def by_id(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("id " + req.route_params["id"])
+
+
+@app.route(route="products/featured")
+def featured(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("featured")
+
+
+@app.route(route="broken/{id:number}")
+def broken(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("never")
+"""
+
+
+async def test_the_most_specific_route_serves_a_request_whatever_the_functions_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ASP.NET's route tree tries literal segments, then constrained parameters, then parameters, then
+    catch-alls; a route with a constraint it does not know is not built."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_PRECEDENCE_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        answers = [
+            (await call(host, "GET", f"/api/products/{tail}")).text
+            for tail in ("featured", "42", "Tokyo", "a/b", "99999999999")
+        ]
+        broken = await call(host, "GET", "/api/broken/1")
+    assert answers == ["featured", "id 42", "name Tokyo", "everything a/b", "name 99999999999"]
+    assert broken.status == 404
+    assert "'broken' is not served" in caplog.text and "'number'" in caplog.text
 
 
 _FAILING_APP = """
