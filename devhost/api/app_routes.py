@@ -153,6 +153,18 @@ class AppRoutes:
         `ExceptionMiddleware` sets the status and writes no body), the traceback in the log. A body
         that cannot be read (too large, cut off) is the request's fault, answered as any other."""
         body = await request.read()
+        if body and request.content_length is None:
+            # The host hands the worker a body only when the request has a Content-Length above 0
+            # (GrpcMessageConversionExtensions.ToRpcHttp), so a chunked body never reaches the app.
+            log.warning(
+                "Function '%s' gets no body for %s %s: the request was sent chunked (no Content-Length), "
+                "and the Functions host passes a body to the Python worker only with a Content-Length. "
+                "Send a Content-Length to have the body on Azure too.",
+                fn.name,
+                request.method,
+                request.path,
+            )
+            body = b""
         try:
             return await self._call(fn, request, params, body)
         except Exception:

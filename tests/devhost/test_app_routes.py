@@ -343,3 +343,38 @@ async def test_a_returned_str_is_read_as_json_first_as_the_host_reads_it(
         extra = reply.headers.get("X-Count")
     assert got == (status, content_type, body)
     assert extra == ("3" if kind == "response" else None)
+
+
+_ECHO_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="echo", methods=["POST"])
+def echo(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(b"got:" + req.get_body())
+"""
+
+
+async def test_a_chunked_body_does_not_reach_the_function_as_with_the_host(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ToRpcHttp copies the body only when the request's Content-Length is above 0; devhost says so."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_ECHO_APP)
+
+    async def chunks():  # no Content-Length: aiohttp sends it chunked
+        yield b"hello "
+        yield b"world"
+
+    async with (
+        DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host,
+        aiohttp.ClientSession() as session,
+    ):
+        async with session.post(f"{host.url}/api/echo", data=chunks()) as reply:
+            chunked = await reply.read()
+        async with session.post(f"{host.url}/api/echo", data=b"hello world") as reply:
+            sized = await reply.read()
+    assert (chunked, sized) == (b"got:", b"got:hello world")
+    assert "sent chunked" in caplog.text
