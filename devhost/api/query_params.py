@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timezone
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -98,6 +99,11 @@ def query_time(request: web.Request, name: str) -> str | None:
     moment = try_datetime(raw_value(request, name))
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return h.format_time(moment)
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
+        return h.format_time(moment)
+    except (OverflowError, ValueError, OSError):
+        # At the calendar's ends (0001-01-01, 9999-12-31) the offset would step outside it; .NET's
+        # DateTime clamps there, so the moment stands as it is, in UTC.
+        return h.format_time(moment.replace(tzinfo=timezone.utc))

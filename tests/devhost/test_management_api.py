@@ -561,6 +561,12 @@ async def test_list_filters_parse_like_the_extension(features: DevHost) -> None:
     # DateTime.TryParse reads more than ISO 8601: US dates, month names, RFC 1123.
     assert await ids(createdTimeTo="01/01/2000") == [] and await ids(createdTimeFrom="Jan 1, 2000") == every
     assert await ids(createdTimeTo="Sat, 01 Jan 2000 00:00:00 GMT") == []
+    # The calendar's ends, where a local offset would step outside it: .NET reads them all the same.
+    assert await ids(createdTimeFrom="0001-01-01") == every and await ids(createdTimeTo="0001-01-01") == []
+    assert await ids(createdTimeTo="9999-12-31T23:59:59-05:00") == every
+    for edge in ("0001-01-01", "9999-12-31T23:59:59-05:00"):
+        listed = await call(features, "GET", f"{WEBHOOKS}/entities", params={"lastOperationTimeTo": edge})
+        assert listed.status == 200, listed.text
     assert await ids(top="many") == every  # default page size 100
     assert await ids(top="99999") == every  # no upper bound
     _assert_json_error(await call(features, "GET", url, params={"top": "0"}), 400, "top")
