@@ -23,8 +23,10 @@ from .time_routes import time_routes
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit (100 MB)
 # aiohttp refuses request lines and headers over 8 KB with a plain-text 400 before any handler runs; an
 # instance id may be 256 characters, each up to 12 bytes percent-encoded, plus query values: allow 64 KB,
-# so such requests reach the handlers and get their JSON answers.
-HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 64 * 1024}
+# so such requests reach the handlers and get their JSON answers. A body's Content-Encoding is left to
+# whoever reads the body, as the Functions host has no request decompression: an HTTP function gets the
+# bytes that were sent, and a body that claims gzip but is not cannot fail the request's reading.
+HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 64 * 1024, "auto_decompress": False}
 OPENAPI_NAME = "openapi.json"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from pathlib import Path
@@ -354,6 +355,11 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 @app.route(route="echo", methods=["POST"])
 def echo(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(b"got:" + req.get_body())
+
+
+@app.route(route="hex", methods=["POST"])
+def hex_of(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(req.get_body().hex())
 """
 
 
@@ -378,3 +384,24 @@ async def test_a_chunked_body_does_not_reach_the_function_as_with_the_host(
             sized = await reply.read()
     assert (chunked, sized) == (b"got:", b"got:hello world")
     assert "sent chunked" in caplog.text
+
+
+async def test_a_compressed_body_reaches_the_function_as_it_was_sent(tmp_path: Path) -> None:
+    """The Functions host does not decompress request bodies: the function gets the bytes sent, and a
+    body that claims gzip without being gzip is no failure of the host's."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_ECHO_APP)
+    packed = gzip.compress(b"hello")
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        zipped = await call(host, "POST", "/api/hex", data=packed, headers={"Content-Encoding": "gzip"})
+        liar = await call(host, "POST", "/api/echo", data=b"plain", headers={"Content-Encoding": "gzip"})
+        signal = await call(
+            host,
+            "POST",
+            "/runtime/webhooks/durabletask/entities/nothing/k?op=x",
+            data=b"1",
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+    assert (zipped.status, zipped.text) == (200, packed.hex())
+    assert (liar.status, liar.text) == (200, "got:plain")
+    assert signal.status == 400 and "nothing" in signal.json()["Message"]  # read, then refused: no 500
