@@ -65,6 +65,11 @@ def try_datetime(text: str | None) -> datetime | None:
     if text is None or not text.strip():
         return None
     value = text.strip()
+    year_end = text.find("-")
+    if 0 < year_end < 4 and text[:year_end].isdigit():
+        # Python's strftime on Linux writes years before 1000 without leading zeros ("1-01-01T..."),
+        # as the SDK does for datetime.min; the extension pads them (TryGetDateTimeQueryParameterValue).
+        value = text.rjust(len(text) + 4 - year_end, "0").strip()
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

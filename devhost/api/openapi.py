@@ -30,12 +30,15 @@ def _error_responses(*codes: int) -> dict[str, Any]:
         405: "method not allowed",
         409: "an active instance has this id",
         410: "the instance has ended",
+        412: "the instance is not in a state the operation takes (a JSON string says why)",
         413: "body larger than the host accepts",
-        500: "rewind of an instance that is neither Failed nor ended (the extension's answer)",
         501: "not supported by devhost",
     }
     return {
-        str(c): {"description": reasons[c], "content": {"application/json": {"schema": _ERROR}}}
+        str(c): {
+            "description": reasons[c],
+            "content": {"application/json": {"schema": {"type": "string"} if c == 412 else _ERROR}},
+        }
         for c in codes
     }
 
@@ -133,7 +136,7 @@ def management_paths(prefix: str) -> dict[str, Any]:
         instance: {
             "get": _instance_op("Instance status", ok_status, 404, params=status_params),
             "delete": _instance_op(
-                "Purge one instance", {"200": {"description": "purged"}}, 404, params=with_id
+                "Purge one finished instance", {"200": {"description": "purged"}}, 404, 412, params=with_id
             ),
         },
         f"{instance}/raiseEvent/{{eventName}}": {
@@ -166,8 +169,7 @@ def management_paths(prefix: str) -> dict[str, Any]:
                 "Rewind a Failed instance: its failed activities and sub-orchestrations run again",
                 _ACCEPTED,
                 404,
-                410,
-                500,
+                412,
                 501,
                 params=[*with_id, _REASON],
             )

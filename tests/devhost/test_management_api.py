@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import azure.durable_functions as df
 import pytest
 
 from devhost.host import DevHost
@@ -492,7 +493,8 @@ async def test_task_hub_and_connection_must_name_devhosts_own(features: DevHost)
 
 async def test_an_unknown_entity_and_rewind_of_an_unknown_id_are_404(features: DevHost) -> None:
     _assert_json_error(await call(features, "GET", f"{WEBHOOKS}/entities/counter/one"), 404, "'counter'")
-    _assert_json_error(await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind"), 404, "'x'")
+    rewind = await call(features, "POST", f"{WEBHOOKS}/instances/x/rewind")
+    assert (rewind.status, rewind.json()) == (404, 'No orchestration with instance ID "$x" found.')
 
 
 # -- list and purge --------------------------------------------------------------------------------
@@ -606,6 +608,19 @@ async def test_purge_by_filter_needs_created_time_from(features: DevHost) -> Non
     assert [s["instanceId"] for s in remaining] == ["p-running"]
 
 
+async def test_purge_everything_from_datetime_min_through_the_sdk(features: DevHost) -> None:
+    """Python's strftime writes year 1 as "1-01-01..." on Linux; the extension pads such years
+    (TryGetDateTimeQueryParameterValue), so the common purge-all call works."""
+    await one_of_each(features, "m-")
+    client = features.client()
+    result = await client.purge_instance_history_by(
+        created_time_from=datetime.min, runtime_status=[df.OrchestrationRuntimeStatus.Completed]
+    )
+    assert result.instances_deleted == 1
+    listed = await client.get_status_by(created_time_to=datetime(999, 12, 31))
+    assert listed == []  # a filter, not dropped as unreadable
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -642,3 +657,19 @@ async def test_purge_one_instance_over_http(features: DevHost) -> None:
     assert reply.status == 200 and reply.json() == {"instancesDeleted": 1}
     _assert_json_error(await call(features, "DELETE", url), 404)
     _assert_json_error(await call(features, "GET", url), 404)
+
+
+async def test_purge_of_an_unfinished_instance_is_412_and_deletes_nothing(features: DevHost) -> None:
+    """HandleDeleteHistoryByIdRequestAsync (since extension PR 3311) purges finished orchestrations only;
+    the SDK's purge_instance_history then raises on the unexpected status."""
+    await start_waiting(features, "still-running")
+    url = f"{WEBHOOKS}/instances/still-running"
+    refused = await call(features, "DELETE", url)
+    assert refused.status == 412
+    assert refused.json() == (
+        "Only orchestrations in a terminal state can be purged, but the orchestration with instance ID "
+        "still-running has status Running"
+    )
+    with pytest.raises(Exception, match="412"):
+        await features.client().purge_instance_history("still-running")
+    assert (await call(features, "GET", url)).status == 202  # still there, still running
