@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import history as h
-from ..engine.entity_control import EntityControl
+from ..engine.entity_control import NO_ENTITY_NAME, EntityControl
 from ..errors import RequestError
 from ..json_text import body_text, loads_body
 from ..store.entity_records import EntityQuery, EntityRecord
@@ -70,9 +70,10 @@ class EntitiesApi:
     def handlers(self, prefix: str) -> dict[str, dict[str, Any]]:
         """Path -> method -> handler, for the management API's router."""
         e = f"{prefix}/entities"
+        # POST or DELETE without a name reaches the signal handler, which refuses it as EntityId does.
         return {
-            e: {"GET": self.list_entities},
-            f"{e}/": {"GET": self.list_entities},
+            e: {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
+            f"{e}/": {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
             f"{e}/{{entityName}}": {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
             f"{e}/{{entityName}}/": {"GET": self.list_entities, "POST": self.signal, "DELETE": self.signal},
             f"{e}/{{entityName}}/{{entityKey}}": {
@@ -108,7 +109,9 @@ class EntitiesApi:
         return json_reply(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def signal(self, request: web.Request) -> web.Response:
-        name = request.match_info["entityName"]
+        name = request.match_info.get("entityName", "")
+        if not name:  # EntityId refuses it before the body is read
+            raise RequestError(NO_ENTITY_NAME)
         key = request.match_info.get("entityKey", "")
         operation = "delete" if request.method == "DELETE" else (q.raw_value(request, "op") or "")
         input_json = _operation_input(request, await request.read())

@@ -73,6 +73,18 @@ def _checked_results(reply: EntityReply, count: int) -> list[dict[str, Any]] | s
     return results
 
 
+def _failed_operation(checked: list[dict[str, Any]] | str, requests: list[EntityRequest]) -> str | None:
+    """Why the execution counts as failed although the batch ran: the extension captures each failed
+    operation as an application error (TaskEntityShim, OperationErrorException) and the host logs the
+    invocation as Failed; devhost names the first such operation and its error."""
+    if isinstance(checked, str):
+        return checked
+    for request, result in zip(requests, checked, strict=False):
+        if result.get("isError"):
+            return f"Error in operation '{request.request.get('op')}': {result.get('result')}"
+    return None
+
+
 def _signals(reply: EntityReply, sender: str) -> list[EntityRequest]:
     """The signals a batch sent, as requests for their entities' inboxes."""
     out = []
@@ -99,11 +111,13 @@ class EntityRunner:
         name = entity.name
         fn = self._index.entity(name)
         if fn is None:
-            reply = EntityReply(error=unknown_entity_message(name))
+            reply = EntityReply(error=unknown_entity_message(name, self._index))
         else:
             with executing(fn.name, "EntityTrigger", entity.entity_id) as run:
                 reply = await self._invoker.run_entity(fn.name, batch_payload(entity, requests))
-                run.failure = reply.error
+                run.failure = reply.error or _failed_operation(
+                    _checked_results(reply, len(requests)), requests
+                )
         checked = _checked_results(reply, len(requests))
         after = EntityRecord(entity.entity_id, entity.exists, entity.state, h.format_time(now))
         results: list[dict[str, Any]]

@@ -22,6 +22,10 @@ from .entity_messages import entity_key_problem, request_message, unknown_entity
 EMPTY_KEY = "$"  # HttpApiHandler.cs: `$` in a URL stands for the empty key
 
 
+# EntityId's ArgumentNullException, as its Message reads (with the parameter's name).
+NO_ENTITY_NAME = "Invalid entity id: entity name must not be a null or empty string. (Parameter 'entityName')"
+
+
 class EntityControl:
     """Entity signals and queries on one store."""
 
@@ -39,12 +43,12 @@ class EntityControl:
     async def signal(self, name: str, key: str, operation: str, input_json: str | None) -> None:
         """Queue a signal; `input_json` is the request's input (JSON text), or None for none."""
         if not name:
-            raise RequestError("Invalid entity id: entity name must not be a null or empty string.")
+            raise RequestError(NO_ENTITY_NAME)
         problem = entity_key_problem(key)
         if problem:
             raise RequestError(problem)
         if self.index.entity(name) is None:
-            raise RequestError(unknown_entity_message(name))
+            raise RequestError(unknown_entity_message(name, self.index))
         request = EntityRequest(scheduler_id(name, key), request_message(operation, input_json, signal=True))
         await self._entities().send_entity_request(request)
         self._wake()
@@ -52,7 +56,7 @@ class EntityControl:
     async def read(self, name: str, key: str) -> EntityRecord | None:
         """The entity if it exists (has state), else None; key `$` is the empty key."""
         if not name:
-            raise RequestError("Invalid entity id: entity name must not be a null or empty string.")
+            raise RequestError(NO_ENTITY_NAME)
         key = "" if key == EMPTY_KEY else key
         record = await self._entities().get_entity(scheduler_id(name, key))
         return record if record is not None and record.exists else None

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import history as h
-from ..functions import FunctionIndex
+from ..functions import FunctionIndex, Kind
 from ..history import EventType
 from ..store import InstanceRecord, Message
 from ..store.entity_records import EntityRequest, split_scheduler_id
@@ -35,14 +35,28 @@ _BAD_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 
 
 def entity_key_problem(key: str) -> str | None:
-    """The extension's rule for entity keys (DurableClient.cs, SignalEntityAsyncInternal)."""
+    """The extension's rule for the keys a client signals (DurableClient.cs, SignalEntityAsyncInternal),
+    in the words its ArgumentException gives: it passes the message and the parameter name the wrong
+    way round, so the message is the parameter's name. Orchestrations are not checked."""
     if _BAD_KEY_CHARS.search(key):
-        return "Entity keys must not contain /, \\, #, ?, or control characters."
+        return "entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control characters.')"
     return None
 
 
-def unknown_entity_message(name: str) -> str:
-    return f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+def unknown_entity_message(name: str, index: FunctionIndex) -> str:
+    """DurableTaskExtension.GetInvalidEntityFunctionMessage, for the entity name as EntityId keeps it
+    (lower case). It lists the known entity functions when the app has orchestrators (the extension
+    tests the wrong collection), else says none are registered."""
+    known = [str(f.trigger.get("entityName") or f.name) for f in index.of_kind(Kind.ENTITY)]
+    info = (
+        "The following are the known entity functions: '" + "', '".join(known) + "'."
+        if index.of_kind(Kind.ORCHESTRATOR)
+        else "No entity functions are currently registered!"
+    )
+    return (
+        f"The function '{name.lower()}' doesn't exist, is disabled, or is not an entity function. "
+        f"Additional info: {info}"
+    )
 
 
 def request_message(
@@ -71,12 +85,12 @@ def entity_action_problem(action: dict[str, Any], index: FunctionIndex) -> str |
     """Why an entity action cannot be sent (a bad id, an entity the app does not have), or None."""
     target = str(action.get("instanceId") or "")
     try:
-        name, key = split_scheduler_id(target)
+        name, _ = split_scheduler_id(target)
     except ValueError as exc:
         return str(exc)
     if index.entity(name) is None:
-        return unknown_entity_message(name)
-    return entity_key_problem(key)
+        return unknown_entity_message(name, index)
+    return None  # any key: only a client's signal is checked (DurableClient.SignalEntityAsyncInternal)
 
 
 def send_from_orchestration(

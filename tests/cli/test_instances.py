@@ -134,7 +134,7 @@ async def test_rewind_of_a_completed_instance_is_refused_with_the_hosts_answer(
 ) -> None:
     code, out, err = await devhost(capsys, two, "rewind", "done")
     assert code == 1 and out == ""
-    assert "answered 410" in err and "only supported on failed orchestration instances" in err
+    assert "answered 412" in err and 'only orchestrations in the "Failed" state can be rewound' in err
 
 
 async def test_purge_one_and_by_filter(two: TestHost, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,6 +73,29 @@ async def test_an_orchestrator_signals_and_calls_an_entity(host: DevHost) -> Non
     assert (await state_of(host, "k1")).entity_state == 4
 
 
+async def test_an_orchestrator_may_use_keys_a_client_may_not(host: DevHost) -> None:
+    """Only the client's SignalEntityAsync checks keys; an orchestration's calls and signals go through
+    with any key, on every store (Azure Storage escapes such keys in its table keys)."""
+    odd = "a/b#c?d\te"
+    status = await run(host, "call_and_signal", {"key": odd, "add": 3}, "odd-key")
+    assert status.runtime_status is Status.Completed, status.output
+    assert status.output == {"afterCall": 6, "current": 6}  # the entity with that very key answered
+    refused = await call(host, "POST", f"{COUNTER}/a%23b?op=add")
+    assert refused.status == 400
+    assert refused.json()["Message"] == (
+        "entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control characters.')"
+    )
+
+
+async def test_an_entity_id_without_a_name_is_refused_as_entityid_refuses_it(host: DevHost) -> None:
+    for method in ("POST", "DELETE"):
+        refused = await call(host, "POST" if method == "POST" else "DELETE", f"{WEBHOOKS}/entities?op=add")
+        assert refused.status == 400
+        assert refused.json()["Message"] == (
+            "Invalid entity id: entity name must not be a null or empty string. (Parameter 'entityName')"
+        )
+
+
 async def test_signals_sent_before_a_continue_as_new_are_delivered(host: DevHost) -> None:
     status = await run(host, "signal_then_continue", {"key": "generations", "left": 3}, "gen-1")
     assert status.runtime_status is Status.Completed and status.output == "done"
@@ -112,7 +136,12 @@ async def test_unknown_entities_bad_keys_and_bad_json(host: DevHost) -> None:
     assert missing.status == 404 and "never" in missing.json()["Message"]
     assert not (await state_of(host, "never")).entity_exists
     unknown = await call(host, "POST", f"{WEBHOOKS}/entities/NoSuchEntity/k?op=x")
-    assert unknown.status == 400 and "is not an entity function" in unknown.json()["Message"]
+    assert unknown.status == 400
+    # DurableTaskExtension.GetInvalidEntityFunctionMessage: the name as EntityId keeps it, lower case.
+    assert unknown.json()["Message"] == (
+        "The function 'nosuchentity' doesn't exist, is disabled, or is not an entity function. "
+        "Additional info: The following are the known entity functions: 'Counter'."
+    )
     with pytest.raises(Exception, match="400"):
         await host.client().signal_entity(df.EntityId("NoSuchEntity", "k"), "x")
     bad_key = await call(host, "POST", f"{COUNTER}/a%23b?op=add")
@@ -126,12 +155,20 @@ async def test_unknown_entities_bad_keys_and_bad_json(host: DevHost) -> None:
     assert "The function 'nosuchentity' doesn't exist" in status.output
 
 
-async def test_an_operation_that_raises_fails_the_call_and_keeps_the_returned_state(host: DevHost) -> None:
+async def test_an_operation_that_raises_fails_the_call_and_keeps_the_returned_state(
+    host: DevHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="devhost.functions")
     await host.client().signal_entity(df.EntityId("Counter", "k4"), "add", 10)
     await until_state(host, "k4", 10)
     status = await run(host, "call_failing", "k4", "fail-1")
     assert status.runtime_status is Status.Completed
     assert status.output == {"caught": "counter refuses at 10"}
+    # The host logs an entity execution with a failed operation as Failed (TaskEntityShim captures it).
+    failed = [
+        r.getMessage() for r in caplog.records if "Executed 'Functions.Counter' (Failed" in r.getMessage()
+    ]
+    assert failed and "Error in operation 'fail'" in failed[0], failed
     assert (await state_of(host, "k4")).entity_state == 10
     # The extension keeps the state an out-of-process entity returns, even after an operation raised:
     # the change made before the exception stays (TaskEntityShim.ExecuteOutOfProcBatch).
