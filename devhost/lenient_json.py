@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 _NUMBER = re.compile(r"-?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+_NUMBER_CHARS = re.compile(r"[-.0-9a-fA-FxX+eE]*")
 _UNQUOTED_NAME = re.compile(r"[A-Za-z0-9_$]+")
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _WORDS = {"true": True, "false": False, "null": None, "undefined": None, "NaN": math.nan}
@@ -75,21 +76,33 @@ class _Reader:
             return self.string()
         if not ch:
             raise self.fail("the text ends where a value is expected: complete or remove the last entry")
-        number = _NUMBER.match(self.text, self.pos)
-        if number and (ch.isdigit() or ch in "-."):
-            self.pos = number.end()
-            literal = number.group()
+        if (ch.isdigit() or ch in "-.") and not self.text.startswith("-Infinity", self.pos):
+            # Newtonsoft reads every character that can be part of a number, then needs a separator
+            # after them (JsonTextReader.ReadNumberIntoBuffer) and a valid number in them.
+            token = _NUMBER_CHARS.match(self.text, self.pos)
+            literal = token.group() if token else ""
+            start, self.pos = self.pos, self.pos + len(literal)
+            self._separator_after(f"unexpected character {self.peek()!r} in the number {literal!r}")
+            if not _NUMBER.fullmatch(literal):
+                raise self.fail(f"{literal!r} is not a valid number", start)
             if "x" in literal.lower():
                 return int(literal, 16)
             return float(literal) if any(c in literal for c in ".eE") else int(literal)
         for word in ("-Infinity", "Infinity", *_WORDS):
             if self.text.startswith(word, self.pos):
                 self.pos += len(word)
+                self._separator_after(f"unexpected character {self.peek()!r} after {word!r}")
                 return {"-Infinity": -math.inf, "Infinity": math.inf}.get(word, _WORDS.get(word))
         raise self.fail(
             f"unexpected character {ch!r} where a value is expected: "
             "write a string in quotes, a number, true, false, null, an object or an array"
         )
+
+    def _separator_after(self, message: str) -> None:
+        """A number or a word must end at white space, `,`, `}`, `]`, `)`, a comment or the end."""
+        ch = self.peek()
+        if ch and not (ch.isspace() or ch in ",}])/"):
+            raise self.fail(message)
 
     def string(self) -> str:
         quote = self.text[self.pos]

@@ -127,6 +127,21 @@ def test_a_body_that_is_not_one_value_is_refused_with_its_place(text: str, where
         parse_value(text)
 
 
+@pytest.mark.parametrize("text", ["12abc", "2020-01-01T00:00:00Z", "1.2.3", "-", "truex", "null1", "[1x]"])
+def test_a_number_or_word_that_runs_on_is_refused_even_when_the_rest_is_ignored(text: str) -> None:
+    """JsonTextReader reads every character a number may hold, then needs a separator and a valid number
+    (ReadNumberIntoBuffer); `true`, `null` and the like need a separator after them too."""
+    with pytest.raises(LenientJsonError):
+        parse_value(text, ignore_rest=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("12 rest", 12), ("1)", 1), ("0x1F,", 31), ("true/**/", True)]
+)
+def test_a_number_or_word_ends_at_a_separator(text: str, expected: object) -> None:
+    assert parse_value(text, ignore_rest=True) == expected
+
+
 def test_a_big_body_that_is_not_strict_json_is_not_read_leniently() -> None:
     """Past LENIENT_LIMIT_CHARS the strict parser's error stands: no slow pure-Python read on the loop."""
     big = b"{a: '" + b"x" * (LENIENT_LIMIT_CHARS + 10) + b"'}"
