@@ -44,6 +44,9 @@ class Settings:
     # host.json durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds (HttpOptions.cs), sent
     # to the SDK in every orchestration payload.
     http_async_sleep_ms: int = 30000
+    # host.json extensions.durableTask.defaultVersion: the version of an orchestration started without
+    # one (ExecutionStarted.Version, which the SDK gives as `context.version`).
+    default_version: str = ""
     values: dict[str, str] = field(default_factory=dict)
     # --auth: function routes need a function key and the Durable HTTP API the system key.
     auth: bool = False
@@ -204,12 +207,22 @@ def load_settings(
         max_concurrent_orchestrations=int(durable.get("maxConcurrentOrchestratorFunctions", 10 * cores)),
         max_concurrent_entities=int(durable.get("maxConcurrentEntityFunctions", 10 * cores)),
         http_async_sleep_ms=_http_async_sleep_ms(durable),
+        default_version=_default_version(durable),
         values=values,
         auth=auth,
         allowed_hosts=tuple(allowed_hosts),
         cors_origins=origins,
         cors_credentials=credentials,
     )
+
+
+def _default_version(durable: dict[str, Any]) -> str:
+    value = durable.get("defaultVersion")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError('host.json extensions.durableTask.defaultVersion must be a string, e.g. "1.0"')
+    return value
 
 
 def _cors(local: dict[str, Any], cors: str | None, credentials: bool | None) -> tuple[tuple[str, ...], bool]:

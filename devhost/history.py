@@ -71,6 +71,7 @@ def execution_started(
     input_json: str | None,
     parent: dict[str, Any] | None,
     generation: int | None = None,
+    version: str = "",
 ) -> dict[str, Any]:
     """`generation`: 0 for an instance a client creates; None (what DTFx leaves) for the start of a
     continue-as-new or a sub-orchestration. The Azure Storage provider numbers only the starts a
@@ -94,7 +95,7 @@ def execution_started(
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
         ParentInstance=parent_instance,
         Name=name,
-        Version="",
+        Version=version,
         Input=input_json,
         Tags=None,
         Correlation=None,

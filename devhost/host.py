@@ -154,7 +154,9 @@ class DevHost:
         self._store_open = True
         await self._store.open()
         self._invoker = await self._make_invoker(s)
-        runner = EpisodeRunner(self.index, self._invoker, http_poll_ms=s.http_async_sleep_ms)
+        runner = EpisodeRunner(
+            self.index, self._invoker, http_poll_ms=s.http_async_sleep_ms, default_version=s.default_version
+        )
         self._dispatcher = Dispatcher(
             self._store,
             self._invoker,
@@ -173,6 +175,7 @@ class DevHost:
             self.clock,
             self._dispatcher.notify,
             replace_active=s.replace_active_instances,
+            default_version=s.default_version,
         )
         api = ManagementApi(control, s, self._time)
         policy = BrowserPolicy(s.host, s.allowed_hosts, s.cors_origins, s.cors_credentials)

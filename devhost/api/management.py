@@ -163,7 +163,11 @@ class ManagementApi:
             raise RequestError(
                 f"Instance ID must not be '{requested_id}': URLs holding it would lead elsewhere."
             )
-        instance_id = await self._control.start(request.match_info["functionName"], requested_id, input_json)
+        # `version` (the SDK's start_new(version=...)), else host.json's defaultVersion.
+        version = q.raw_value(request, "version")
+        instance_id = await self._control.start(
+            request.match_info["functionName"], requested_id, input_json, version
+        )
         return await self._answer_started(request, instance_id)
 
     async def _answer_started(self, request: web.Request, instance_id: str) -> web.Response:

@@ -77,16 +77,21 @@ class Control:
         wake: Callable[[], None],
         *,
         replace_active: bool = False,
+        default_version: str = "",
     ) -> None:
         self.store = store
         self.replace_active = replace_active
+        self.default_version = default_version
         self.index = index
         self.clock = clock
         self._wake = wake
         self.entities = EntityControl(store, index, clock, wake)
 
-    async def start(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """Create an instance; `input_json` is the JSON text stored as its input."""
+    async def start(
+        self, name: str, instance_id: str | None, input_json: str | None, version: str | None = None
+    ) -> str:
+        """Create an instance; `input_json` is the JSON text stored as its input. Without a `version`
+        it gets host.json's `defaultVersion` (HttpApiHandler.cs, HandleStartOrchestratorRequestAsync)."""
         fn = self.index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
             # 400, as the extension answers (an ArgumentException); the SDK's start_new then raises
@@ -103,7 +108,16 @@ class Control:
         record = InstanceRecord(
             instance_id, name, execution_id, RuntimeStatus.PENDING, stamp, stamp, input=input_json
         )
-        start = h.execution_started(now, instance_id, execution_id, name, input_json, None, generation=0)
+        start = h.execution_started(
+            now,
+            instance_id,
+            execution_id,
+            name,
+            input_json,
+            None,
+            generation=0,
+            version=self.default_version if version is None else version,
+        )
         message = Message(instance_id, start, execution_id=execution_id)
         try:
             await self.store.create_instance(record, message)

@@ -24,7 +24,7 @@ from .determinism import recorded_tasks, replay_mismatch
 from .invoker import EpisodeReply, Invoker, orchestrator_failure_details
 from .ledger import Ledger
 from .rewind import failed_execution, is_rewind, plan_rewind, rewind_event
-from .scheduling import Episode, NonDeterminism, OrchestrationFailure, Scheduler
+from .scheduling import Episode, NonDeterminism, OrchestrationFailure, Scheduler, execution_version
 from .sdk_payload import custom_status_size_error, payload_tail, trigger_payload
 
 _CONTROL = (int(EventType.EXECUTION_SUSPENDED), int(EventType.EXECUTION_RESUMED))
@@ -77,9 +77,12 @@ def _unplayed(stored: str, event: dict[str, Any]) -> str:
 class EpisodeRunner(Scheduler):
     """Turns work items into committed transitions, calling user code through the invoker."""
 
-    def __init__(self, index: FunctionIndex, invoker: Invoker, *, http_poll_ms: int = 30000) -> None:
+    def __init__(
+        self, index: FunctionIndex, invoker: Invoker, *, http_poll_ms: int = 30000, default_version: str = ""
+    ) -> None:
         self._index = index
         self._invoker = invoker
+        self._default_version = default_version
         self._payload_tail = payload_tail(http_poll_ms)
 
     async def run(self, work: WorkItem, now: datetime) -> EpisodeResult:
@@ -275,7 +278,13 @@ class EpisodeRunner(Scheduler):
         """
         inst = ep.instance
         start = h.execution_started(
-            ep.now, inst.instance_id, inst.execution_id, inst.name, inst.input, inst.parent
+            ep.now,
+            inst.instance_id,
+            inst.execution_id,
+            inst.name,
+            inst.input,
+            inst.parent,
+            version=execution_version(ep),  # DTFx's ContinueAsNew keeps the execution's version
         )
         message = Message(inst.instance_id, start, execution_id=inst.execution_id)
         if continuation >= MAX_CONTINUATIONS:

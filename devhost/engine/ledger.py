@@ -27,6 +27,7 @@ class RetryChain:
     backoff: float = 1.0
     max_interval_ms: int | None = None
     attempt: int = 1
+    version: str | None = None  # a sub-orchestration's, as its action gave it
 
     def delay_ms(self) -> float:
         delay = self.first_interval_ms * self.backoff ** (self.attempt - 1)
@@ -109,6 +110,7 @@ class Ledger:
                     c.backoff,
                     c.max_interval_ms,
                     c.attempt,
+                    c.version,
                 ]
                 for k, c in self.chains.items()
             },

@@ -104,13 +104,32 @@ def retry_chain(kind: str, action: dict[str, Any], instance_id: str | None) -> R
         max_attempts=int(options.get("maxNumberOfAttempts", 1)),
         backoff=float(options.get("backoffCoefficient", 1.0)),
         max_interval_ms=options.get("maxRetryIntervalInMilliseconds"),
+        version=None if action.get("version") is None else str(action["version"]),
     )
 
 
+def execution_version(ep: Episode) -> str:
+    """The version of the execution an episode runs: its ExecutionStarted's, in this episode's events,
+    its new messages or its history."""
+    for event in ep.events:
+        if event.get("EventType") == EventType.EXECUTION_STARTED:
+            return str(event.get("Version") or "")
+    for message in ep.work.messages:
+        if message.event.get("EventType") == EventType.EXECUTION_STARTED:
+            return str(message.event.get("Version") or "")
+    for text in ep.work.history:  # only after a continue-as-new: the history is read once
+        event = json.loads(text)
+        if event.get("EventType") == EventType.EXECUTION_STARTED:
+            return str(event.get("Version") or "")
+    return ""
+
+
 class Scheduler:
-    """The scheduling half of an episode runner (episode.py): `self._index` is the app's functions."""
+    """The scheduling half of an episode runner (episode.py): `self._index` is the app's functions;
+    `self._default_version` host.json's `defaultVersion`."""
 
     _index: FunctionIndex
+    _default_version: str = ""
 
     def _schedule_again(self, ep: Episode, action: dict[str, Any], task_id: int) -> None:
         """A rewound task, asked for again by the replay: scheduled anew under its old id."""
@@ -159,7 +178,9 @@ class Scheduler:
                 raise OrchestrationFailure(
                     "A sub-orchestration cannot have the same instance ID as its parent."
                 )
-            self._schedule_sub(ep, task_id, name, action.get("input"), child_id)
+            version = action.get("version")
+            version = self._default_version if version is None else str(version)
+            self._schedule_sub(ep, task_id, name, action.get("input"), child_id, version)
             if kind == ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
                 led.chains[task_id] = retry_chain("sub", action, action.get("instanceId"))
                 led.retry_tasks[task_id] = task_id
@@ -195,7 +216,7 @@ class Scheduler:
         ep.activities.append(ActivityTask(inst.instance_id, inst.execution_id, task_id, name, input_text))
 
     def _schedule_sub(
-        self, ep: Episode, task_id: int, name: str, input_text: str | None, child_id: str
+        self, ep: Episode, task_id: int, name: str, input_text: str | None, child_id: str, version: str = ""
     ) -> None:
         inst = ep.instance
         ep.ledger.open[task_id] = "sub"
@@ -209,7 +230,7 @@ class Scheduler:
                 ep.now,
                 task_id,
                 Name=name,
-                Version="",
+                Version=version,
                 InstanceId=child_id,
                 Input=stored_input,
             )
@@ -231,7 +252,9 @@ class Scheduler:
             input=stored_input,
             parent=parent,
         )
-        start = h.execution_started(ep.now, child_id, child.execution_id, name, stored_input, parent)
+        start = h.execution_started(
+            ep.now, child_id, child.execution_id, name, stored_input, parent, version=version
+        )
         ep.children.append((child, Message(child_id, start, execution_id=child.execution_id)))
 
     def _schedule_timer(self, ep: Episode, timer_id: int, fire_at: datetime) -> None:
@@ -284,4 +307,5 @@ class Scheduler:
                 self._schedule_activity(ep, task_id, chain.name, chain.input)
             else:
                 child_id = chain.instance_id or f"{ep.instance.execution_id}:{task_id}"
-                self._schedule_sub(ep, task_id, chain.name, chain.input, child_id)
+                version = self._default_version if chain.version is None else chain.version
+                self._schedule_sub(ep, task_id, chain.name, chain.input, child_id, version)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import azure.durable_functions as df
 import pytest
@@ -673,3 +675,49 @@ async def test_purge_of_an_unfinished_instance_is_412_and_deletes_nothing(featur
     with pytest.raises(Exception, match="412"):
         await features.client().purge_instance_history("still-running")
     assert (await call(features, "GET", url)).status == 202  # still there, still running
+
+
+_VERSIONED = '''import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.orchestration_trigger(context_name="context")
+def versioned(context: df.DurableOrchestrationContext):
+    """Input {"round": n, "seen": [...]}: records its version, continues as new once, then asks two
+    children for theirs (one with a version of its own)."""
+    state = context.get_input()
+    seen = [*state["seen"], context.version]
+    if state["round"] == 0:
+        context.continue_as_new({"round": 1, "seen": seen})
+        return None
+    default_child = yield context.call_sub_orchestrator("version_of", None)
+    pinned_child = yield context.call_sub_orchestrator("version_of", None, version="3.0")
+    return {"seen": seen, "children": [default_child, pinned_child]}
+
+
+@app.orchestration_trigger(context_name="context")
+def version_of(context: df.DurableOrchestrationContext):
+    return context.version
+'''
+
+
+@pytest.mark.parametrize(("default", "asked"), [(None, "2.0"), ("1.5", None), ("1.5", "")])
+async def test_an_orchestration_gets_the_version_it_was_started_with(
+    tmp_path: Path, default: str | None, asked: str | None
+) -> None:
+    """HandleStartOrchestratorRequestAsync: `version` from the query, else host.json's defaultVersion,
+    into ExecutionStarted.Version, which the SDK gives as context.version. A continue-as-new keeps it;
+    a sub-orchestration takes the one its call names, else the default."""
+    durable = {"defaultVersion": default} if default is not None else {}
+    (tmp_path / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"durableTask": durable}})
+    )
+    (tmp_path / "function_app.py").write_text(_VERSIONED)
+    expected = (default or "") if asked is None else asked
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        client = host.client()
+        instance_id = await client.start_new("versioned", None, {"round": 0, "seen": []}, version=asked)
+        status = await wait_done(client, instance_id)
+    assert status.output == {"seen": [expected, expected], "children": [default or "", "3.0"]}
