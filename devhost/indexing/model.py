@@ -119,6 +119,33 @@ def plain(value: Any) -> Any:
     return value
 
 
+def load_error(name: str, bindings: list[dict[str, Any]], parameters: set[str]) -> str | None:
+    """The worker's FunctionLoadError for parameters and bindings that do not pair up, or None.
+
+    The Python worker matches the callable's parameters to the binding names (azure-functions-python-
+    worker, azure_functions_worker/functions.py, `validate_function_params`): a `context` parameter no
+    binding names is the invocation context; any other parameter without a binding, or binding without
+    a parameter, fails the function's load. The SDK's decorators hand the worker a wrapper whose only
+    parameter is `context`, so an orchestrator or entity whose `context_name` is anything else fails
+    there.
+    """
+    bound = {str(b.get("name")) for b in bindings if b.get("name") != "$return"}
+    params = set(parameters)
+    if "context" in params and "context" not in bound:
+        params.discard("context")
+    if params - bound:
+        detail = (
+            f"the following parameters are declared in Python but not in function.json: {params - bound!r}"
+        )
+    elif bound - params:
+        detail = (
+            f"the following parameters are declared in function.json but not in Python: {bound - params!r}"
+        )
+    else:
+        return None
+    return f"FunctionLoadError: cannot load the {name} function: {detail}"
+
+
 def classify(
     name: str, bindings: list[dict[str, Any]], user: Callable[..., Any], directory: str = ""
 ) -> AppFunction:
@@ -127,12 +154,17 @@ def classify(
     trigger_type = str(trigger.get("type", "none"))
     kind = next((k for k in Kind if k.value == trigger_type), Kind.OTHER)
     unsupported = None
+    parameters = set(inspect.signature(user).parameters)
     if kind is Kind.OTHER:
         unsupported = f"trigger type '{trigger_type}' is not run by devhost"
     else:
         extra = sorted({str(b.get("type")) for b in bindings} - SUPPORTED_BINDINGS)
         if extra:
             unsupported = f"binding type(s) {', '.join(extra)} are not supported by devhost"
+        else:
+            refusal = load_error(name, bindings, parameters)
+            if refusal:
+                unsupported = f"the Python worker refuses to load it, as on Azure: {refusal}"
     return AppFunction(
         name=name,
         kind=kind,
@@ -141,7 +173,7 @@ def classify(
         bindings=bindings,
         user_function=user,
         is_async=inspect.iscoroutinefunction(user),
-        parameters=set(inspect.signature(user).parameters),
+        parameters=parameters,
         unsupported=unsupported,
         directory=directory,
     )

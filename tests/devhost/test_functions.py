@@ -56,6 +56,47 @@ async def test_unsupported_triggers_are_listed_with_a_warning(tmp_path: Path) ->
     assert "counter: entityTrigger" in text and "WARNING: counter" not in text
 
 
+MISMATCHED_APP = """
+import azure.functions as func
+import azure.durable_functions as df
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+@app.orchestration_trigger(context_name="ctx")
+def renamed_context(ctx):
+    return None
+
+@app.activity_trigger(input_name="x")
+def wrong_input(y):
+    return y
+
+@app.route(route="extra")
+def extra_parameter(req: func.HttpRequest, unbound) -> func.HttpResponse:
+    return func.HttpResponse("never")
+
+@app.route(route="fine")
+def fine(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    return func.HttpResponse("fine")
+"""
+
+
+def test_parameters_and_bindings_that_do_not_pair_up_fail_to_load_as_in_the_worker(tmp_path: Path) -> None:
+    """validate_function_params: every parameter but an unbound `context` needs a binding and every
+    binding a parameter; the SDK's orchestrator wrapper takes only `context`."""
+    (tmp_path / "function_app.py").write_text(MISMATCHED_APP)
+    index = FunctionIndex.load(tmp_path)
+    refused = {name: f.unsupported for name, f in index.functions.items()}
+    assert refused["fine"] is None
+    assert refused["renamed_context"] == (
+        "the Python worker refuses to load it, as on Azure: FunctionLoadError: cannot load the "
+        "renamed_context function: the following parameters are declared in function.json but not in "
+        "Python: {'ctx'}"
+    )
+    assert "declared in Python but not in function.json: {'y'}" in str(refused["wrong_input"])
+    assert "declared in Python but not in function.json: {'unbound'}" in str(refused["extra_parameter"])
+    assert index.get("renamed_context", Kind.ORCHESTRATOR) is None
+
+
 def test_an_app_that_fails_to_import_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text("import no_such_module_here\n")
     with pytest.raises(AppLoadError, match="no_such_module_here"):
