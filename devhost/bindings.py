@@ -185,14 +185,9 @@ def management_urls(base_url: str, settings: Settings, instance_id: str) -> dict
 
     The id is encoded with `WebUtility.UrlEncode`, as the extension does (azure-functions-durable-extension,
     src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs, GetClientResponseLinks): a space becomes '+',
-    which a URL path keeps as '+', so those links lead to another id (a 404), on Azure as here.
+    which the Durable API reads back as a space (api/path_values.py), as the extension's
+    `WebUtility.UrlDecode` of the path does.
     """
-    if " " in instance_id:
-        log.warning(
-            "Instance id %r has a space: its management URLs hold '+' instead, as on Azure, "
-            "and answer 404 there and here. Use ids without spaces.",
-            instance_id,
-        )
     root = f"{base_url}{WEBHOOK_PATH}/instances/{url_encode(instance_id)}"
     q = management_query(settings)
     return {

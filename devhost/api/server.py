@@ -18,6 +18,7 @@ from .errors import error_response, json_errors
 from .json_reply import json_reply
 from .management import ManagementApi
 from .openapi import openapi_document
+from .path_values import plus_decoding
 from .time_routes import time_routes
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit (100 MB)
@@ -45,7 +46,11 @@ def public_app(
     `extra_routes` (the dashboard's) are served beside the webhooks; with `keys`, paths under
     `keyed_paths` need the system key too, and `extra_openapi` describes them. `time`, the engine's
     clock, is served under /runtime/devhost/api/time."""
-    middlewares: list[Any] = [browser_guard(policy or BrowserPolicy(), keys), json_errors]
+    middlewares: list[Any] = [
+        browser_guard(policy or BrowserPolicy(), keys),
+        json_errors,
+        plus_decoding(WEBHOOK_PATH),
+    ]
     if keys is not None:
         middlewares.append(system_key_middleware(keys, WEBHOOK_PATH))
         middlewares.extend(system_key_middleware(keys, path) for path in keyed_paths)
@@ -92,7 +97,10 @@ def rpc_app(api: ManagementApi, policy: BrowserPolicy | None = None) -> web.Appl
     """The SDK client's endpoint: no keys (as in the extension), so loopback callers only, and no page
     in a browser (a rebinding page is a loopback caller too)."""
     app = web.Application(
-        middlewares=cast(list[Any], [loopback_only, browser_guard(policy or BrowserPolicy()), json_errors]),
+        middlewares=cast(
+            list[Any],
+            [loopback_only, browser_guard(policy or BrowserPolicy()), json_errors, plus_decoding("/")],
+        ),
         client_max_size=MAX_BODY_BYTES,
         handler_args=HANDLER_ARGS,
     )

@@ -162,14 +162,19 @@ async def test_unknown_orchestrator_lists_the_known_ones(features: DevHost) -> N
 
 async def test_management_urls_encode_the_id_as_webutility_does(features: DevHost) -> None:
     """HttpApiHandler.cs, GetClientResponseLinks: WebUtility.UrlEncode, so a space becomes '+' and '~'
-    %7E; the '+' link then names another id, a 404 (azure-functions-durable-extension issue 2590)."""
+    %7E; HandleRequestAsync reads the path back with WebUtility.UrlDecode, so the '+' link finds the id
+    (the fix of azure-functions-durable-extension issue 2590), and an unencoded '+' is a space."""
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/a%20b~c%2Bd", body=1)
     links = reply.json()
     assert links["id"] == "a b~c+d"
     assert links["statusQueryGetUri"].startswith(f"{features.url}{WEBHOOKS}/instances/a+b%7Ec%2Bd?")
     assert links["sendEventPostUri"].split("?")[0].endswith("/instances/a+b%7Ec%2Bd/raiseEvent/{eventName}")
-    assert (await call(features, "GET", links["statusQueryGetUri"])).status == 404
+    found = await call(features, "GET", links["statusQueryGetUri"])
+    assert found.status in (200, 202) and found.json()["instanceId"] == "a b~c+d"
     assert (await call(features, "GET", f"{WEBHOOKS}/instances/a%20b~c%2Bd")).status in (200, 202)
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances/a+b~c+d")).status == 404  # "a b~c d"
+    await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/x+y", body=1)
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances/x%20y")).json()["instanceId"] == "x y"
 
 
 async def test_start_of_an_active_id_is_refused_by_default(features: DevHost) -> None:
