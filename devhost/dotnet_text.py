@@ -132,12 +132,13 @@ def double_text(value: float) -> str:
     return f"{sign}{digits[:scale]}.{digits[scale:]}"
 
 
-_INT32 = re.compile(r"[ \t\n\r\x0b\x0c]*[+-]?\d+[ \t\n\r\x0b\x0c]*")
+_INTEGER = re.compile(r"[ \t\n\r\x0b\x0c]*[+-]?\d+[ \t\n\r\x0b\x0c]*")
 
 
-def int32_text(text: str) -> int | None:
-    """The number `int.TryParse` reads (NumberStyles.Integer, invariant culture), or None."""
-    if not _INT32.fullmatch(text):
+def int_text(text: str, bits: int = 32) -> int | None:
+    """The number `int.TryParse` (or `long.TryParse`, with `bits=64`) reads: NumberStyles.Integer,
+    invariant culture; None where it reads none."""
+    if not _INTEGER.fullmatch(text):
         return None
     number = int(text)
-    return number if -(2**31) <= number < 2**31 else None
+    return number if -(2 ** (bits - 1)) <= number < 2 ** (bits - 1) else None

@@ -78,6 +78,12 @@ class InstanceEndedError(OperationRefusedError):
     """The instance has finished (Completed, Failed, Terminated): it takes no more of this operation."""
 
 
+class PreconditionFailedError(OperationRefusedError):
+    """The instance is not in a state the operation takes, which the extension's handler checks itself
+    and answers 412 with its reason as a JSON string (a rewind of an instance that is not Failed, a
+    purge of an unfinished one)."""
+
+
 class InvalidStateError(OperationRefusedError):
     """The instance is in a state the operation does not apply to (the extension's
     InvalidOperationException, which its HTTP API does not catch)."""

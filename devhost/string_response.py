@@ -20,12 +20,10 @@ then writes in the server's culture, stay as they were sent; `enableContentNegot
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .dotnet_text import double_text, int32_text
-from .json_text import LENIENT_LIMIT_CHARS, dumps_newtonsoft
-from .lenient_json import LenientJsonError, parse_value
+from .dotnet_text import double_text, int_text
+from .json_text import dumps_newtonsoft, loads_body
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
 _NOT_READ = object()
@@ -53,18 +51,13 @@ def string_response(text: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def _read_json(text: str) -> Any:
-    """The value `JsonConvert.DeserializeObject` reads, or _NOT_READ where it throws."""
+    """The value `JsonConvert.DeserializeObject` reads (as a request body is read: loads_body), or
+    _NOT_READ where it throws."""
     if not text.strip():
         return None  # DeserializeObject of blank text is null
     try:
-        return json.loads(text)
+        return loads_body(text.encode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
-        pass
-    if len(text) > LENIENT_LIMIT_CHARS:
-        return _NOT_READ
-    try:
-        return parse_value(text)
-    except (LenientJsonError, RecursionError):
         return _NOT_READ
 
 
@@ -97,7 +90,7 @@ def _status(obj: dict[str, Any]) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        number = int32_text(value)
+        number = int_text(value)
         if number is not None:
             return number
     return 200

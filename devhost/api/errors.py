@@ -16,6 +16,7 @@ from ..errors import (
     InvalidStateError,
     NotSupportedError,
     OperationRefusedError,
+    PreconditionFailedError,
     RequestError,
     StoreUnavailableError,
 )
@@ -54,6 +55,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except RequestError as exc:
         return error_response(exc.status, str(exc))
+    except PreconditionFailedError as exc:  # the extension's handler answers its reason as a string
+        return json_reply(str(exc), status=412)
     except OperationRefusedError as exc:
         return error_response(refusal_status(exc), str(exc))
     except HubConflictError as exc:  # a purge refused: the real host has made a hub of this name

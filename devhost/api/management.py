@@ -19,7 +19,7 @@ from ..config import Settings
 from ..dotnet_text import try_bool
 from ..engine.control import Control
 from ..engine.time_control import TimeControl
-from ..errors import RequestError
+from ..errors import InstanceNotFoundError, RequestError
 from ..json_text import loads_body
 from ..store import InstanceQuery, InstanceRecord, RuntimeStatus
 from . import query_params as q
@@ -239,19 +239,7 @@ class ManagementApi:
         return json_reply(body, headers={"x-ms-continuation-token": encode_token(last)})
 
     async def purge(self, request: web.Request) -> web.Response:
-        """Only a finished orchestration is purged: 412 with the reason otherwise, an id starting with
-        '@' (an entity's, on Azure Storage) unchecked (HttpApiHandler.cs,
-        HandleDeleteHistoryByIdRequestAsync, since extension PR 3311)."""
-        instance_id = request.match_info["instanceId"]
-        if not instance_id.startswith("@"):
-            record = await self._control.require(instance_id)
-            if not record.runtime_status.is_terminal:
-                return json_reply(
-                    "Only orchestrations in a terminal state can be purged, but the orchestration with "
-                    f"instance ID {instance_id} has status {record.runtime_status.value}",
-                    status=412,
-                )
-        deleted = await self._control.purge(instance_id)
+        deleted = await self._control.purge(request.match_info["instanceId"])
         return json_reply({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
@@ -304,17 +292,11 @@ class ManagementApi:
         return await self._answer_started(request, instance_id)
 
     async def rewind(self, request: web.Request) -> web.Response:
-        """404 and 412 with a JSON string saying why, as HttpApiHandler.cs,
-        HandleRewindInstanceRequestAsync, answers them (its 404 text has a stray '$' before the id)."""
+        """A missing instance is 404 with a JSON string, as HttpApiHandler.cs,
+        HandleRewindInstanceRequestAsync, answers it (its text has a stray '$' before the id)."""
         instance_id = request.match_info["instanceId"]
-        record = await self._control.store.get_instance(instance_id)
-        if record is None:
+        try:
+            await self._control.rewind(instance_id, q.raw_value(request, "reason"))
+        except InstanceNotFoundError:
             return json_reply(f'No orchestration with instance ID "${instance_id}" found.', status=404)
-        if record.runtime_status is not RuntimeStatus.FAILED:
-            return json_reply(
-                f"This orchestration has status {record.runtime_status.value}, but only orchestrations "
-                'in the "Failed" state can be rewound.',
-                status=412,
-            )
-        await self._control.rewind(instance_id, q.raw_value(request, "reason"))
         return web.Response(status=202)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import unquote
 
-from ..dotnet_text import int32_text, try_bool, try_datetime, try_double
+from ..dotnet_text import int_text, try_bool, try_datetime, try_double
 
 
 class TemplateError(ValueError):
@@ -39,7 +39,6 @@ _GUID = re.compile(
     r"|\([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\))\s*",
     re.IGNORECASE,
 )
-_INT64 = re.compile(r"[ \t\n\r\x0b\x0c]*[+-]?\d+[ \t\n\r\x0b\x0c]*")
 _ALPHA = re.compile(r"[a-z]*", re.IGNORECASE)
 _ENCODED_SLASH = re.compile("(%2[fF])")
 
@@ -47,10 +46,7 @@ Check = Callable[[str], bool]
 
 
 def _int64(value: str) -> int | None:
-    if not _INT64.fullmatch(value):
-        return None
-    number = int(value)
-    return number if -(2**63) <= number < 2**63 else None
+    return int_text(value, 64)
 
 
 def _file(value: str) -> bool:
@@ -69,7 +65,7 @@ def _numbers(name: str, args: str, count: int) -> list[int]:
 def _constraint(name: str, args: str | None) -> Check | None:
     """The check for one inline constraint (DefaultInlineConstraintResolver's map), or None if unknown."""
     simple: dict[str, Check] = {
-        "int": lambda v: int32_text(v) is not None,
+        "int": lambda v: int_text(v) is not None,
         "long": lambda v: _int64(v) is not None,
         "bool": lambda v: try_bool(v) is not None,
         "datetime": lambda v: try_datetime(v) is not None,

@@ -24,6 +24,7 @@ from ..errors import (
     InvalidArgumentError,
     InvalidStateError,
     NotSupportedError,
+    PreconditionFailedError,
     StoreError,
 )
 from ..execution_log import event_not_awaited
@@ -42,7 +43,6 @@ MAX_EVENT_NAME_LENGTH = 256
 _SUSPENDABLE = frozenset({RuntimeStatus.RUNNING, RuntimeStatus.PENDING, RuntimeStatus.CONTINUED_AS_NEW})
 _RESUMABLE = frozenset({RuntimeStatus.SUSPENDED})
 _GONE = (RuntimeStatus.COMPLETED, RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED)
-ONLY_FAILED = "The rewind operation is only supported on failed orchestration instances."
 _RAISED_MARKER = f'"EventType":{int(EventType.EVENT_RAISED)}'
 
 
@@ -238,12 +238,11 @@ class Control:
         which its next episode carries out (rewind.py).
 
         As the extension answers (azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/
-        HttpApiHandler.cs, `HandleRewindInstanceRequestAsync`, and DurableClient.cs, `RewindAsync`):
-        404 for no such instance, 410 Gone for a Completed, Terminated or Canceled one, and for any
-        other state that is not Failed the 500 its unhandled InvalidOperationException becomes.
+        HttpApiHandler.cs, `HandleRewindInstanceRequestAsync`, 2025 and later): 404 for no such
+        instance, 412 for one in any state but Failed.
         """
         record = await self.require(instance_id)
-        _check_rewindable(instance_id, record.runtime_status)
+        _check_rewindable(record.runtime_status)
         retried = retried_failures(await self.store.get_history(instance_id), Ledger.from_json(record.ledger))
         if retried:
             raise NotSupportedError(
@@ -255,10 +254,19 @@ class Control:
         before = await self.store.request_rewind(instance_id, request, h.format_time(now))
         if before is None:
             raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
-        _check_rewindable(instance_id, before)  # it changed since it was read: nothing was done
+        _check_rewindable(before)  # it changed since it was read: nothing was done
         self._wake()
 
     async def purge(self, instance_id: str) -> int:
+        """Purge a finished orchestration (HttpApiHandler.cs, HandleDeleteHistoryByIdRequestAsync, since
+        extension PR 3311); an id starting with '@' (an entity's, on Azure Storage) is not checked."""
+        if not instance_id.startswith("@"):
+            status = (await self.require(instance_id)).runtime_status
+            if not status.is_terminal:
+                raise PreconditionFailedError(
+                    "Only orchestrations in a terminal state can be purged, but the orchestration with "
+                    f"instance ID {instance_id} has status {status.value}"
+                )
         deleted = await self.store.purge(instance_id)
         if not deleted:
             raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
@@ -268,8 +276,9 @@ class Control:
         return await self.store.purge_by(query)
 
 
-def _check_rewindable(instance_id: str, status: RuntimeStatus) -> None:
-    if status in _GONE:
-        raise InstanceEndedError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
+def _check_rewindable(status: RuntimeStatus) -> None:
     if status is not RuntimeStatus.FAILED:
-        raise InvalidStateError(f"The instance '{instance_id}' is {status.value}: {ONLY_FAILED}")
+        raise PreconditionFailedError(
+            f"This orchestration has status {status.value}, but only orchestrations in the "
+            '"Failed" state can be rewound.'
+        )

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from devhost.dotnet_text import double_text, int32_text
+from devhost.dotnet_text import double_text, int_text
 from devhost.json_text import dumps_newtonsoft
 
 
@@ -39,7 +39,8 @@ def test_a_double_is_written_as_dotnet_writes_it(value: float, text: str) -> Non
     [("201", 201), (" +7 ", 7), ("-3", -3), ("2147483648", None), ("1.0", None), ("", None), ("0x10", None)],
 )
 def test_int_tryparse(text: str, number: int | None) -> None:
-    assert int32_text(text) == number
+    assert int_text(text) == number
+    assert int_text("2147483648", 64) == 2147483648
 
 
 def test_newtonsoft_writes_parsed_json_back_with_its_own_number_forms() -> None:
