@@ -165,19 +165,24 @@ class ProcessPoolInvoker:
         self._started = True
 
     def _readable(self, worker: _Worker) -> None:
-        try:
-            data = worker.conn.recv_bytes()
-        except (EOFError, OSError):
-            self._lose(worker)
-            return
-        if data == _READY:
-            if not worker.ready.done():
-                worker.ready.set_result(None)
-        else:
-            call_id, reply = pickle.loads(data)
-            future = worker.busy.pop(call_id, None)
-            if future is not None and not future.done():
-                future.set_result(reply)
+        """Take every answer the worker has sent so far: the work items they finish then go on in
+        the same loop turn, and their commits share one transaction (store/sqlite_writer.py)."""
+        while True:
+            try:
+                data = worker.conn.recv_bytes()
+            except (EOFError, OSError):
+                self._lose(worker)
+                return
+            if data == _READY:
+                if not worker.ready.done():
+                    worker.ready.set_result(None)
+            else:
+                call_id, reply = pickle.loads(data)
+                future = worker.busy.pop(call_id, None)
+                if future is not None and not future.done():
+                    future.set_result(reply)
+            if not worker.busy or not worker.conn.poll():
+                break
         self._pump()
 
     def _pump(self) -> None:

@@ -4,8 +4,9 @@ Calls run on the event loop's thread: each is one short local transaction. A fil
 a second connection on a thread of its own, so commits (fsync) overlap with the event loop's work; the
 memory store has a single connection. Every write queued while a commit is under way joins the next
 transaction, each in its own savepoint, so one write's error rolls back only that write. A store whose
-commits do not wait for the disk (memory, WAL with synchronous=NORMAL) commits a write at once when no
-commit is under way.
+commits do not wait for the disk (memory, WAL with synchronous=NORMAL) commits on the loop's thread at
+the end of the loop turn in which a write was made: every write made in that turn (under load, the
+work items whose replies came in together) shares the one transaction.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def reads(
     return read
 
 
+def _more_this_turn(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether other callbacks are queued to run in this turn of `loop` (its ready queue, an attribute
+    of CPython's asyncio loops; a loop without it counts as busy, which only costs a deferred commit)."""
+    ready = getattr(loop, "_ready", None)
+    return ready is None or len(ready) > 0
+
+
 def store_error(message: str, cause: BaseException) -> StoreError:
     """A StoreError handed to a waiting write, keeping what caused it (store/outage.py reads it)."""
     error = StoreError(message)
@@ -70,8 +78,9 @@ class SqliteWriter:
         )
         self._lock = None if self._memory else StoreLock(path)
         # A commit that does not wait for the disk (memory, or WAL with synchronous NORMAL or OFF) is
-        # made at once in the caller's turn when nothing else is being committed: a task and a future
-        # per write cost more than the commit. A store that syncs every commit groups them instead.
+        # made on the loop's thread when the turn that made the write ends (a callback, not a task: a
+        # task per commit costs more than the commit). A store that syncs every commit groups the
+        # writes made while the previous commit is under way, on the writer thread.
         self._commits_at_once = self._memory or synchronous.upper() in ("NORMAL", "OFF", "0", "1")
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
@@ -89,20 +98,50 @@ class SqliteWriter:
 
         Group commit: every write queued while the previous commit is under way joins one
         transaction, each in its own savepoint, so one write's error rolls back only that write.
-        A store whose commits do not wait for the disk commits a write at once when no commit is
-        under way (see `_commits_at_once`).
+        A store whose commits do not wait for the disk commits the writes of one loop turn together
+        at the turn's end (see `_commits_at_once`).
         """
-        if self._flushing is None and self._commits_at_once:
+        loop = asyncio.get_running_loop()
+        if self._commits_at_once and not self._pending and not _more_this_turn(loop):
+            # Nothing else runs in this turn, so no other write could join: commit now, unsuspended.
             ok, value = self._commit_batch([tx])[0]
             if ok:
                 return value
             raise value
-        loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((tx, future))
+        if self._commits_at_once:
+            if len(self._pending) == 1:
+                loop.call_soon(self._commit_turn)
+            return await future
         if self._flushing is None:
             self._flushing = loop.create_task(self._flush())
         return await future
+
+    def _commit_turn(self) -> None:
+        """Commit the writes made in the turn that just ended, on this (the loop's) thread."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            outcomes = self._commit_batch([tx for tx, _ in batch])
+        except Exception as exc:  # a failed rollback: still every write gets its answer
+            outcomes = [(False, store_error(f"SQLite store: {exc}", exc))] * len(batch)
+        self._settle(batch, outcomes)
+
+    @staticmethod
+    def _settle(
+        batch: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]],
+        outcomes: list[tuple[bool, Any]],
+    ) -> None:
+        """Answer each write of `batch` with its outcome (a write whose caller gave up is skipped)."""
+        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
     async def _flush(self) -> None:
         try:
@@ -122,13 +161,7 @@ class SqliteWriter:
                     # Even a failed rollback answers every write of the batch: none may wait forever.
                     failure = exc if isinstance(exc, StoreError) else store_error(f"SQLite store: {exc}", exc)
                     outcomes = [(False, failure)] * len(txs)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+                self._settle(batch, outcomes)
         finally:
             self._flushing = None
 
@@ -185,6 +218,8 @@ class SqliteWriter:
             raise StoreError(f"SQLite store failed: {exc}") from exc
 
     def close_now(self) -> None:
+        if self._pending:
+            self._commit_turn()  # writes made in this turn are committed, not lost
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=True)
             self._writer.close()

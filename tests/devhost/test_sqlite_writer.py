@@ -47,11 +47,25 @@ async def test_writes_made_together_on_a_store_that_syncs_each_commit_share_one_
         writer.close_now()
 
 
-async def test_a_store_that_does_not_wait_for_the_disk_commits_a_write_without_suspending(
+async def test_a_store_that_does_not_wait_for_the_disk_commits_the_writes_of_one_turn_together(
     tmp_path: Path,
 ) -> None:
     writer, commits = _writer(tmp_path / "normal.db", "NORMAL")
     try:
+        together = asyncio.gather(*(writer._write(_insert(f"k{n}")) for n in range(3)))
+        assert await together == ["k0", "k1", "k2"]
+        assert commits == ["COMMIT"]
+        assert await writer._write(_insert("later")) == "later"  # a turn of its own
+        assert commits == ["COMMIT", "COMMIT"]
+        assert _keys(writer) == ["k0", "k1", "k2", "later"]
+    finally:
+        writer.close_now()
+
+
+async def test_a_lone_write_on_a_quiet_loop_commits_without_suspending(tmp_path: Path) -> None:
+    writer, commits = _writer(tmp_path / "normal.db", "NORMAL")
+    try:
+        await asyncio.sleep(0)  # whatever the test runner had queued has run: nothing else is ready
         for key in ("a", "b"):
             step = writer._write(_insert(key))
             with pytest.raises(StopIteration) as finished:  # done at its first step: no await
@@ -61,6 +75,20 @@ async def test_a_store_that_does_not_wait_for_the_disk_commits_a_write_without_s
         assert _keys(writer) == ["a", "b"]
     finally:
         writer.close_now()
+
+
+async def test_a_write_made_before_the_store_closes_in_the_same_turn_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "normal.db"
+    writer, _ = _writer(path, "NORMAL")
+    pending = asyncio.ensure_future(writer._write(_insert("last")))
+    await asyncio.sleep(0)  # the write is queued; its turn's commit has not run yet
+    writer.close_now()
+    assert await pending == "last"
+    reopened = SqliteWriter(str(path), SCHEMA, synchronous="NORMAL")
+    try:
+        assert _keys(reopened) == ["last"]
+    finally:
+        reopened.close_now()
 
 
 async def test_a_store_that_syncs_each_commit_hands_a_write_to_its_flush(tmp_path: Path) -> None:

@@ -80,3 +80,32 @@ async def test_a_killed_worker_is_replaced_and_work_goes_on() -> None:
         for n, instance_id in enumerate(started):
             status = await client.get_status(instance_id)
             assert status.output == [f"Hello City{n}!"], status.to_json()
+
+
+async def test_the_answers_a_worker_has_sent_are_all_taken_in_one_read() -> None:
+    """Answers that arrived together finish their work items in one loop turn, so the commits that
+    follow share a transaction (store/sqlite_writer.py)."""
+    import multiprocessing
+    import pickle
+
+    from devhost.engine.worker_pool import ProcessPoolInvoker, _Worker
+
+    loop = asyncio.get_running_loop()
+    host_end, worker_end = multiprocessing.Pipe(duplex=True)
+    pool = ProcessPoolInvoker(ROOT, processes=0)
+    ready: asyncio.Future[None] = loop.create_future()
+    ready.set_result(None)
+    worker = _Worker(process=None, conn=host_end, ready=ready)  # type: ignore[arg-type]
+    futures = {n: loop.create_future() for n in range(3)}
+    worker.busy.update(futures)
+    pool._workers.append(worker)
+    try:
+        for n in range(3):
+            worker_end.send_bytes(pickle.dumps((n, f"reply {n}")))
+        pool._readable(worker)  # one readable callback
+        assert {n: f.result() for n, f in futures.items() if f.done()} == {n: f"reply {n}" for n in range(3)}
+        assert not worker.busy
+        assert not host_end.poll()
+    finally:
+        host_end.close()
+        worker_end.close()
