@@ -187,6 +187,7 @@ class WatchedStore:
 
     def __init__(self, store: Store, watch: OutageWatch | None = None) -> None:
         self.inner = store
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
         self.watch = watch or OutageWatch(self.describe())
 
     async def _call(self, call: Awaitable[_T], *, write: bool) -> _T:
@@ -272,9 +273,14 @@ class WatchedStore:
         """Anything else a store offers beyond the contract (the SQLite store's ordered listing, entity
         operations, test seams) passes through; its coroutines are watched like the contract's, reads
         (by their names: get_, query_, ready_, fetch_, ordered_) as reads, anything else as a write."""
-        if name == "inner":
+        if name in ("inner", "_wrapped"):
             raise AttributeError(name)
         attribute = getattr(self.inner, name)
+        # The wrapper is made once per method (the dispatcher asks for ready entities on every pass);
+        # a method replaced on the store since (a test seam) gets a new one.
+        known = self._wrapped.get(name)
+        if known is not None and known[0] == attribute:
+            return known[1]
         if not inspect.iscoroutinefunction(attribute):
             return attribute
 
@@ -282,4 +288,5 @@ class WatchedStore:
         async def watched(*args: Any, **kwargs: Any) -> Any:
             return await self._call(attribute(*args, **kwargs), write=not name.startswith(_READS))
 
+        self._wrapped[name] = (attribute, watched)
         return watched

@@ -222,3 +222,24 @@ async def test_the_table_client_tells_when_the_service_last_answered() -> None:
             assert service.answered_sent == answered  # a busy service's 503 shows nothing
         finally:
             await service.close()
+
+
+async def test_a_store_method_beyond_the_contract_is_watched_and_a_replaced_one_is_called() -> None:
+    class Extra:
+        def describe(self) -> str:
+            return "extra"
+
+        async def ready_things(self) -> str:
+            raise wrapped(full_disk_error())
+
+    inner = Extra()
+    store = WatchedStore(inner)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailableError):
+        await store.ready_things()  # type: ignore[attr-defined]
+    assert store.ready_things is store.ready_things  # type: ignore[attr-defined]  # made once
+
+    async def replaced() -> str:
+        return "replaced"
+
+    inner.ready_things = replaced  # type: ignore[method-assign]
+    assert await store.ready_things() == "replaced"  # type: ignore[attr-defined]
