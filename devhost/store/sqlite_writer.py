@@ -57,6 +57,13 @@ def store_error(message: str, cause: BaseException) -> StoreError:
     return error
 
 
+def _all_failed(exc: Exception, count: int) -> list[tuple[bool, Any]]:
+    """The outcomes of a batch whose commit itself failed (a failed rollback, say): every write gets
+    the error as its answer, so none waits forever."""
+    failure = exc if isinstance(exc, StoreError) else store_error(f"SQLite store: {exc}", exc)
+    return [(False, failure)] * count
+
+
 class SqliteWriter:
     """One SQLite file (or memory): its connections, the group-commit writer, its lock."""
 
@@ -81,7 +88,7 @@ class SqliteWriter:
         # made on the loop's thread when the turn that made the write ends (a callback, not a task: a
         # task per commit costs more than the commit). A store that syncs every commit groups the
         # writes made while the previous commit is under way, on the writer thread.
-        self._commits_at_once = self._memory or synchronous.upper() in ("NORMAL", "OFF", "0", "1")
+        self._commits_per_turn = self._memory or synchronous.upper() in ("NORMAL", "OFF", "0", "1")
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -99,10 +106,10 @@ class SqliteWriter:
         Group commit: every write queued while the previous commit is under way joins one
         transaction, each in its own savepoint, so one write's error rolls back only that write.
         A store whose commits do not wait for the disk commits the writes of one loop turn together
-        at the turn's end (see `_commits_at_once`).
+        at the turn's end (see `_commits_per_turn`).
         """
         loop = asyncio.get_running_loop()
-        if self._commits_at_once and not self._pending and not _more_this_turn(loop):
+        if self._commits_per_turn and not self._pending and not _more_this_turn(loop):
             # Nothing else runs in this turn, so no other write could join: commit now, unsuspended.
             ok, value = self._commit_batch([tx])[0]
             if ok:
@@ -110,7 +117,7 @@ class SqliteWriter:
             raise value
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((tx, future))
-        if self._commits_at_once:
+        if self._commits_per_turn:
             if len(self._pending) == 1:
                 loop.call_soon(self._commit_turn)
             return await future
@@ -125,8 +132,8 @@ class SqliteWriter:
             return
         try:
             outcomes = self._commit_batch([tx for tx, _ in batch])
-        except Exception as exc:  # a failed rollback: still every write gets its answer
-            outcomes = [(False, store_error(f"SQLite store: {exc}", exc))] * len(batch)
+        except Exception as exc:
+            outcomes = _all_failed(exc, len(batch))
         self._settle(batch, outcomes)
 
     @staticmethod
@@ -158,9 +165,7 @@ class SqliteWriter:
                             self._writer_thread, self._commit_batch, txs
                         )
                 except Exception as exc:
-                    # Even a failed rollback answers every write of the batch: none may wait forever.
-                    failure = exc if isinstance(exc, StoreError) else store_error(f"SQLite store: {exc}", exc)
-                    outcomes = [(False, failure)] * len(txs)
+                    outcomes = _all_failed(exc, len(txs))
                 self._settle(batch, outcomes)
         finally:
             self._flushing = None

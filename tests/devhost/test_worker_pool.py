@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+import pickle
 import signal
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from devhost import DevHost
+from devhost.engine.worker_pool import ProcessPoolInvoker, _Worker
 from devhost.process import DevhostProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,11 +88,6 @@ async def test_a_killed_worker_is_replaced_and_work_goes_on() -> None:
 async def test_the_answers_a_worker_has_sent_are_all_taken_in_one_read() -> None:
     """Answers that arrived together finish their work items in one loop turn, so the commits that
     follow share a transaction (store/sqlite_writer.py)."""
-    import multiprocessing
-    import pickle
-
-    from devhost.engine.worker_pool import ProcessPoolInvoker, _Worker
-
     loop = asyncio.get_running_loop()
     host_end, worker_end = multiprocessing.Pipe(duplex=True)
     pool = ProcessPoolInvoker(ROOT, processes=0)
