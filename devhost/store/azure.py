@@ -7,7 +7,8 @@ Layout 2: resources named as the Durable extension's provider names its own, wit
 - `<hub>InstancesDevhost`: a partition per instance (PartitionKey = instance id) holding
   - the instance row (RowKey ""): status, input, output, custom status, the window
     [HistoryStart, HistoryEnd) of its current history, its newest events while its activities are
-    out (`HistoryTail`, from `TailStart`; see azure_commit.py), and an outbox while one is pending;
+    out and after it ended (`HistoryTail`, from `TailStart`; see azure_commit.py), and an outbox
+    while one is pending;
   - its pending messages (RowKey "M" + 20 digits of the message id; `VisibleAt`: a durable timer is a
     message visible later) and its activity tasks (RowKey "W" + 20 digits of the task id).
   They share the partition because an entity group transaction, Azure Tables' only atomic write of

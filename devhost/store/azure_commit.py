@@ -6,10 +6,10 @@ transaction across partitions or tables, so `complete_orchestration` writes in t
 1. History rows for the tail and the new events, upserted at sequence numbers from TailStart on.
    Readers stop at TailStart, so these rows are invisible; a retry of the episode upserts the same
    keys. This step is skipped while the instance has activities out (it scheduled some, or some are
-   still running or waiting for it): the new events then join the tail in the instance row, which
-   is written in step 2 anyway, so a chain of activities writes its History rows once, when it ends
-   or waits on a timer, an event or a sub-orchestration (or when the tail outgrows 24,000
-   characters).
+   still running or waiting for it) and when it ends: the new events then join the tail in the
+   instance row, which is written in step 2 anyway. So a chain of activities writes its History
+   rows once, when it waits on a timer, an event or a sub-orchestration (or when the tail outgrows
+   24,000 characters), and one that ends first writes none: its history stays in its row.
 2. The commit point, one entity group transaction on the instance's partition: the instance row
    (new status, window and tail), replaced only if its ETag is the one the work item was read with;
    the consumed messages deleted; the messages the episode sends itself (timers, a continue-as-new's
@@ -70,19 +70,23 @@ class EpisodeCommitter(OutboxApplier):
     def _keeps_tail(self, result: EpisodeResult, tail_text: str) -> bool:
         """Whether an episode's events may stay in the instance row (no History write this time).
 
-        While its activities are out: a chain of activities then writes its History rows once, when
-        it ends or waits on a timer, an event or a sub-orchestration.
+        While its activities are out, and once it has ended (nothing rewrites its row then, so the
+        tail costs no more than History rows would): a chain of activities then writes its History
+        rows once, when it waits on a timer, an event or a sub-orchestration, and none if it ends
+        first with a history that fits.
         """
         instance_id = result.instance.instance_id
         consumed = set(result.consumed)
         return (
             len(tail_text) <= _TAIL_CHARS
-            and not result.instance.runtime_status.is_terminal
             and all(len(text) <= _TAIL_EVENT_CHARS for text in result.new_history)
-            and bool(
-                result.activities
-                or self._index.tasks_of(instance_id)
-                or any(m not in consumed for m, _ in self._held_of(instance_id))
+            and (
+                result.instance.runtime_status.is_terminal
+                or bool(
+                    result.activities
+                    or self._index.tasks_of(instance_id)
+                    or any(m not in consumed for m, _ in self._held_of(instance_id))
+                )
             )
         )
 

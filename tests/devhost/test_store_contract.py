@@ -582,7 +582,7 @@ async def test_azure_a_held_result_is_taken_by_the_next_commit_or_written_at_clo
 
 
 @azure_only
-async def test_azure_an_activity_chain_keeps_its_newest_events_in_the_row_until_it_ends(
+async def test_azure_an_activity_chain_that_ends_keeps_its_whole_history_in_the_row(
     azure_hub: AzureHub,
 ) -> None:
     store = await azure_hub.store()
@@ -597,9 +597,38 @@ async def test_azure_an_activity_chain_keeps_its_newest_events_in_the_row_until_
     work = await store.fetch_work_item("i1", NOW)
     assert work is not None
     await store.complete_orchestration(episode(work, ['{"n":2}'], status=RuntimeStatus.COMPLETED))
-    assert [r["Event"] for r in await azure_hub.rows("History", "i1")] == ['{"n":1}', '{"n":2}']
-    assert "HistoryTail" not in await azure_hub.instance_row("i1")
+    assert await azure_hub.rows("History", "i1") == []  # one request fewer per instance
+    assert json.loads((await azure_hub.instance_row("i1"))["HistoryTail"]) == ['{"n":1}', '{"n":2}']
     assert await (await azure_hub.store()).get_history("i1") == ['{"n":1}', '{"n":2}']
+    assert await store.purge("i1") == 1
+    assert await azure_hub.rows("Instances", "i1") == []
+    assert await (await azure_hub.store()).get_history("i1") == []
+
+
+@azure_only
+async def test_azure_an_instance_that_waited_ends_with_rows_and_a_tail(azure_hub: AzureHub) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    await store.complete_orchestration(episode(work, ['{"n":1}']))  # waits on an event: to History
+    assert [r["Event"] for r in await azure_hub.rows("History", "i1")] == ['{"n":1}']
+    await store.send_message(Message("i1", event(EventType.EVENT_RAISED, NOW, Name="go"), execution_id="e1"))
+    work = await store.fetch_work_item("i1", NOW)
+    assert work is not None
+    await store.complete_orchestration(episode(work, ['{"n":2}'], status=RuntimeStatus.COMPLETED))
+    assert [r["Event"] for r in await azure_hub.rows("History", "i1")] == ['{"n":1}']
+    assert json.loads((await azure_hub.instance_row("i1"))["HistoryTail"]) == ['{"n":2}']
+    assert await (await azure_hub.store()).get_history("i1") == ['{"n":1}', '{"n":2}']
+
+
+@azure_only
+async def test_azure_an_ending_too_large_for_the_row_goes_to_history(azure_hub: AzureHub) -> None:
+    store = await azure_hub.store()
+    work = await created_and_fetched(store)
+    big = json.dumps({"Result": "x" * 5_000})  # over the 4,000 characters an event may keep in the row
+    await store.complete_orchestration(episode(work, ['{"n":1}', big], status=RuntimeStatus.FAILED))
+    assert [r["Event"] for r in await azure_hub.rows("History", "i1")] == ['{"n":1}', big]
+    assert "HistoryTail" not in await azure_hub.instance_row("i1")
+    assert await (await azure_hub.store()).get_history("i1") == ['{"n":1}', big]
 
 
 @azure_only
