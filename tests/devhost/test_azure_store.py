@@ -1,6 +1,7 @@
 """The `azure` store's own parts on Azurite: the Table client it sends its requests with, its index.
 
-The store's promises are in test_store_contract.py (its azure-only tests at the end).
+The store's promises are in test_store_contract.py, its layout in test_azure_store_layout.py and its
+recovery in test_azure_store_recovery.py.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from devhost.store.entity_records import (
 )
 
 from .azure_hub import AzureHub
-from .test_store_contract import NOW, azure_only, power_cut, record, started
+from .store_items import NOW, azure_only, power_cut, record, started
 
 E1 = "@counter@one"
 
