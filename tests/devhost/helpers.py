@@ -18,6 +18,18 @@ from devhost.host import DevHost
 
 APPS = Path(__file__).parent / "apps"
 WEBHOOKS = "/runtime/webhooks/durabletask"
+# The links of a check-status answer (the extension's HttpManagementPayload).
+CHECK_STATUS_KEYS = {
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+}
+JSON = {"Content-Type": "application/json"}  # request headers for a JSON body
 Status = df.OrchestrationRuntimeStatus
 TERMINAL = {Status.Completed, Status.Failed, Status.Terminated, Status.Canceled}
 
@@ -181,3 +193,12 @@ async def one_of_each(host: DevHost, prefix: str) -> datetime:
     await run(host, "orchestrator_raises", None, f"{prefix}failed")
     await start_waiting(host, f"{prefix}running")
     return since
+
+
+def assert_json_error(reply: Reply, status: int, *fragments: str) -> None:
+    """The reply is `status` with a JSON body whose Message holds each fragment."""
+    assert reply.status == status, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    message = reply.json()["Message"]
+    for fragment in fragments:
+        assert fragment in message
