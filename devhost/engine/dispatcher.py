@@ -328,7 +328,7 @@ class Dispatcher:
                 reply = await run_http_activity(task.input)
             else:
                 with executing(task.name, "ActivityTrigger", task.instance_id) as run:
-                    reply = await self._invoker.run_activity(task.name, task.input)
+                    reply = await self._invoker.run_activity(task.name, task.input, run.id)
                     run.failure = reply.failure[0] if reply.failure else None
             await self._store.complete_activity(task, self._result_message(task, reply))
             return True

@@ -56,8 +56,11 @@ class Invoker(Protocol):
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         """Run one episode; user exceptions come back as `EpisodeReply.error`, never raised."""
 
-    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
-        """Run one activity; user exceptions come back as `ActivityReply.failure`, never raised."""
+    async def run_activity(
+        self, name: str, input_text: str | None, invocation_id: str | None = None
+    ) -> ActivityReply:
+        """Run one activity; user exceptions come back as `ActivityReply.failure`, never raised.
+        `invocation_id` is the `Id=` of its log lines, which a `context` parameter is given."""
 
     async def run_entity(self, name: str, payload: str) -> EntityReply:
         """Run one entity batch; an operation's exception is in the reply's results, never raised."""
@@ -119,18 +122,27 @@ def orchestrator_failure_details(reply: EpisodeReply) -> str:
     return f"Message: {reply.error}, StackTrace: {reply.stack or ''}"
 
 
-def _arguments(fn: AppFunction, default_name: str, value: Any) -> dict[str, Any]:
-    """The trigger value by its binding name, and the invocation context if asked for (as the worker)."""
+def _arguments(
+    fn: AppFunction, default_name: str, value: Any, invocation_id: str | None = None
+) -> dict[str, Any]:
+    """The trigger value by its binding name, and the invocation context if asked for (as the worker),
+    with the invocation's id when the host gave one."""
     arguments = {fn.trigger.get("name", default_name): value}
     if fn.wants_context:
-        arguments["context"] = InvocationContext(fn.name, fn.directory)
+        context = InvocationContext(fn.name, fn.directory)
+        if invocation_id is not None:
+            context.invocation_id = invocation_id
+        arguments["context"] = context
     return arguments
 
 
-def call_activity_sync(fn: AppFunction, input_text: str | None) -> ActivityReply:
+def call_activity_sync(
+    fn: AppFunction, input_text: str | None, invocation_id: str | None = None
+) -> ActivityReply:
     """Decode the input, call a sync activity, encode its result; failures become data."""
     try:
-        result = fn.user_function(**_arguments(fn, "input", decode_activity_input(input_text)))
+        arguments = _arguments(fn, "input", decode_activity_input(input_text), invocation_id)
+        result = fn.user_function(**arguments)
         return ActivityReply(result=_encode_result(result))
     except Exception as exc:
         return ActivityReply(failure=activity_failure(fn.name, exc))
@@ -178,16 +190,19 @@ class InProcessInvoker:
             return call_orchestrator(fn, payload)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
 
-    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+    async def run_activity(
+        self, name: str, input_text: str | None, invocation_id: str | None = None
+    ) -> ActivityReply:
         fn = self._index.get(name, Kind.ACTIVITY)
         if fn is None:
             return ActivityReply(failure=(self._index.missing(name, Kind.ACTIVITY), ""))
         if not fn.is_async:
             return await asyncio.get_running_loop().run_in_executor(
-                self._pool, call_activity_sync, fn, input_text
+                self._pool, call_activity_sync, fn, input_text, invocation_id
             )
         try:
-            result = await fn.user_function(**_arguments(fn, "input", decode_activity_input(input_text)))
+            arguments = _arguments(fn, "input", decode_activity_input(input_text), invocation_id)
+            result = await fn.user_function(**arguments)
             return ActivityReply(result=_encode_result(result))
         except Exception as exc:
             return ActivityReply(failure=activity_failure(fn.name, exc))

@@ -77,9 +77,9 @@ def _run_orchestrator(name: str, payload: str) -> EpisodeReply:
     return _loop.run_until_complete(_worker.run_orchestrator(name, payload))
 
 
-def _run_activity(name: str, input_text: str | None) -> ActivityReply:
+def _run_activity(name: str, input_text: str | None, invocation_id: str | None) -> ActivityReply:
     assert _worker is not None and _loop is not None
-    return _loop.run_until_complete(_worker.run_activity(name, input_text))
+    return _loop.run_until_complete(_worker.run_activity(name, input_text, invocation_id))
 
 
 def _run_entity(name: str, payload: str) -> EntityReply:
@@ -261,8 +261,10 @@ class ProcessPoolInvoker:
         assert isinstance(reply, EpisodeReply)
         return reply
 
-    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
-        reply = await self._submit(_run_activity, name, input_text)
+    async def run_activity(
+        self, name: str, input_text: str | None, invocation_id: str | None = None
+    ) -> ActivityReply:
+        reply = await self._submit(_run_activity, name, input_text, invocation_id)
         assert isinstance(reply, ActivityReply)
         return reply
 

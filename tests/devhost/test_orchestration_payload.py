@@ -40,7 +40,9 @@ class _Recorder:
         self.payloads.append(json.loads(payload))
         return EpisodeReply(state={"isDone": True, "actions": [], "output": "ok"})
 
-    async def run_activity(self, name: str, input_text: str | None) -> ActivityReply:
+    async def run_activity(
+        self, name: str, input_text: str | None, invocation_id: str | None = None
+    ) -> ActivityReply:
         raise AssertionError("no activity is scheduled")
 
 
