@@ -3,6 +3,7 @@ for the output, refused and bad starts, the version an orchestration is started 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from devhost.host import DevHost
 
-from .conftest import host_for
+from .conftest import host_for, on_every_store
 from .helpers import (
     CHECK_STATUS_KEYS,
     JSON,
@@ -20,6 +21,7 @@ from .helpers import (
     idle,
     poll_url,
     start_waiting,
+    stored_history,
     wait_done,
 )
 
@@ -169,6 +171,22 @@ async def test_start_of_an_active_id_is_refused_by_default(features: DevHost) ->
     await start_waiting(features, "dup")
     reply = await call(features, "POST", f"{WEBHOOKS}/orchestrators/input_echo/dup", body={})
     assert_json_error(reply, 409, "dup")
+
+
+@on_every_store
+async def test_starts_of_one_new_id_sent_at_once_create_it_once(features: DevHost) -> None:
+    """Four starts of one new id in flight together: the first creates the instance and the others
+    find it active (409), whether or not the store commits them in one transaction; the instance has
+    one execution, started with the winner's input."""
+    url = f"{WEBHOOKS}/orchestrators/status_phases/same"
+    replies = await asyncio.gather(*(call(features, "POST", url, body={"n": n}) for n in range(4)))
+    assert sorted(r.status for r in replies) == [202, 409, 409, 409], [r.text for r in replies]
+    winner = next(n for n, r in enumerate(replies) if r.status == 202)
+    for refused in (r for r in replies if r.status == 409):
+        assert_json_error(refused, 409, "same")
+    history = await stored_history(features, "same")
+    started = [e for e in history if e["EventType"] == 0]  # ExecutionStarted
+    assert len(started) == 1 and json.loads(started[0]["Input"]) == {"n": winner}, started
 
 
 async def test_any_state_lets_a_start_replace_an_active_instance(monkeypatch) -> None:
