@@ -60,7 +60,7 @@ class Invoker(Protocol):
         self, name: str, input_text: str | None, invocation_id: str | None = None
     ) -> ActivityReply:
         """Run one activity; user exceptions come back as `ActivityReply.failure`, never raised.
-        `invocation_id` is the `Id=` of its log lines, which a `context` parameter is given."""
+        A `context` parameter gets `invocation_id`, the `Id=` of the activity's log lines."""
 
     async def run_entity(self, name: str, payload: str) -> EntityReply:
         """Run one entity batch; an operation's exception is in the reply's results, never raised."""
