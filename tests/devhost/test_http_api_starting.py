@@ -23,6 +23,7 @@ from .helpers import (
     start_waiting,
     stored_history,
     wait_done,
+    wait_until,
 )
 
 # -- start -----------------------------------------------------------------------------------------
@@ -184,6 +185,8 @@ async def test_starts_of_one_new_id_sent_at_once_create_it_once(features: DevHos
     winner = next(n for n, r in enumerate(replies) if r.status == 202)
     for refused in (r for r in replies if r.status == 409):
         assert_json_error(refused, 409, "same")
+    # Its first episode has run (the azure store writes history with the episode's commit).
+    await wait_until(features.client(), "same", lambda s: s.custom_status == "one")
     history = await stored_history(features, "same")
     started = [e for e in history if e["EventType"] == 0]  # ExecutionStarted
     assert len(started) == 1 and json.loads(started[0]["Input"]) == {"n": winner}, started
