@@ -29,6 +29,8 @@ from .auth import HostKeys, require_key
 from .route_templates import RouteTemplate, TemplateError, request_path
 
 log = logging.getLogger("devhost.functions")
+# Statuses that never carry a body: Kestrel throws when the host writes one (HandleNonBodyResponseWrite).
+_NO_BODY = frozenset({204, 205, 304})
 
 
 def _joined(values: Any) -> dict[str, str]:
@@ -213,4 +215,19 @@ class AppRoutes:
         headers = CIMultiDict(result.headers)
         for cookie in result.cookies:
             headers.add("Set-Cookie", cookie)
-        return web.Response(status=result.status, headers=headers, body=result.body)
+        body = result.body
+        if body and result.status in _NO_BODY and request.method != "HEAD":
+            log.warning(
+                "Function '%s' answered %d with a body of %d bytes, which is not sent: a %d has no body. "
+                'On Azure the Functions host fails writing it (Kestrel: "Writing to the response body is '
+                'invalid for responses with status code %d."), logs that error and closes the connection '
+                "once the headers are out. Return the %d without a body.",
+                fn.name,
+                result.status,
+                len(body),
+                result.status,
+                result.status,
+                result.status,
+            )
+            body = b""
+        return web.Response(status=result.status, headers=headers, body=body)

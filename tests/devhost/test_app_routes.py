@@ -405,3 +405,40 @@ async def test_a_compressed_body_reaches_the_function_as_it_was_sent(tmp_path: P
     assert (zipped.status, zipped.text) == (200, packed.hex())
     assert (liar.status, liar.text) == (200, "got:plain")
     assert signal.status == 400 and "nothing" in signal.json()["Message"]  # read, then refused: no 500
+
+
+_NO_BODY_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="answer/{code:int}", methods=["GET", "HEAD", "DELETE"])
+def answer(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("Deleted", status_code=int(req.route_params["code"]))
+"""
+
+
+async def test_a_body_on_a_status_without_one_is_not_sent_and_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """204, 205 and 304 have no body: Kestrel throws when the host writes one
+    (HttpProtocol.HandleNonBodyResponseWrite), so on Azure the client gets the status and no body, and
+    the host logs the failed write. devhost sends no body either and says why; a 200 keeps its body,
+    and a HEAD request is answered without one as ever."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_NO_BODY_APP)
+    caplog.set_level(logging.INFO, logger="devhost.functions")
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0) as host:
+        replies = {code: await call(host, "DELETE", f"/api/answer/{code}") for code in (204, 205, 304, 200)}
+        head = await call(host, "HEAD", "/api/answer/200")
+    assert {code: (r.status, r.text) for code, r in replies.items()} == {
+        204: (204, ""),
+        205: (205, ""),
+        304: (304, ""),
+        200: (200, "Deleted"),
+    }
+    assert (head.status, head.text) == (200, "")
+    for code in (204, 205, 304):
+        assert f"Function 'answer' answered {code} with a body of 7 bytes, which is not sent" in caplog.text
+    assert "answered 200" not in caplog.text
