@@ -38,6 +38,7 @@ DEFAULT_PAGE = 100
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+_ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _by_method(methods: dict[str, Handler], settings: Settings) -> Handler:
@@ -118,6 +119,8 @@ class ManagementApi:
             f"{i}/raiseEvent/{{eventName}}": {"POST": self.raise_event},
             f"{i}/{{operation}}": {"POST": self.operation},
             **EntitiesApi(self._control.entities).handlers(p),
+            # The app-lease route matches whatever the method (HandleMakePrimaryRequestAsync).
+            f"{p}/makeprimary": dict.fromkeys(_ANY_METHOD, self.make_primary),
         }
         # The extension trims slashes from the end of the path before matching (`Trim('/')`), so
         # `instances/{id}/` is the status of `{id}`.
@@ -132,6 +135,12 @@ class ManagementApi:
             ),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
+
+    async def make_primary(self, request: web.Request) -> web.Response:
+        """`makeprimary`: the extension makes the calling app the one that holds the task hub's app
+        lease (`MakeCurrentAppPrimaryAsync`) and answers 200 with no body. devhost is the only app
+        on its hub, so it already is."""
+        return web.Response(status=200)
 
     async def operation(self, request: web.Request) -> web.Response:
         """POST instances/{id}/{operation}: the operation name matches in any case, as in the extension."""

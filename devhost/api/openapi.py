@@ -174,6 +174,12 @@ def management_paths(prefix: str) -> dict[str, Any]:
                 params=[*with_id, _REASON],
             )
         },
+        f"{prefix}/makeprimary": {
+            "post": {
+                "summary": "Make this app the task hub's primary app (app lease); devhost is the only one",
+                "responses": {"200": {"description": "done (no body)"}, **_error_responses(400)},
+            }
+        },
         **entity_paths(prefix),
     }
 

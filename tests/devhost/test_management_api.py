@@ -261,6 +261,20 @@ async def test_wrong_method_or_unknown_route_is_404(features: DevHost, method: s
     assert "Allow" not in reply.headers
 
 
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+async def test_makeprimary_answers_200_with_no_body_whatever_the_method(
+    features: DevHost, method: str
+) -> None:
+    """HttpApiHandler.cs, HandleMakePrimaryRequestAsync: the route takes any method and answers 200
+    with no body once this app holds the task hub's app lease; devhost is its hub's only app. Another
+    task hub is refused, as on every route."""
+    for path in ("makeprimary", "makeprimary/"):
+        reply = await call(features, method, f"{WEBHOOKS}/{path}")
+        assert (reply.status, reply.text) == (200, ""), (path, reply.text)
+    other = await call(features, method, f"{WEBHOOKS}/makeprimary", params={"taskHub": "OtherHub"})
+    assert_json_error(other, 400, "OtherHub")
+
+
 async def test_operation_names_match_in_any_case(features: DevHost) -> None:
     """HttpApiHandler.cs, HandleRequestAsync compares operations with OrdinalIgnoreCase."""
     await start_waiting(features, "ctl-case")
