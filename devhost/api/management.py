@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,17 @@ def _by_method(methods: dict[str, Handler], settings: Settings) -> Handler:
         return await handler(request)
 
     return dispatch
+
+
+def _literals_in_any_case(path: str, prefix: str) -> str:
+    """`path` with each fixed segment after `prefix` matching in any letter case (`INSTANCES/{id}`,
+    `raiseevent`), as ASP.NET's TemplateMatcher compares the extension's route literals ignoring case.
+    The prefix itself stays exact: the system key's check is on it."""
+    segments = path[len(prefix) :].split("/")
+    for n, segment in enumerate(segments):
+        if segment and not segment.startswith("{"):
+            segments[n] = f"{{_literal{n}:(?i:{re.escape(segment)})}}"
+    return prefix + "/".join(segments)
 
 
 async def _no_route(request: web.Request) -> web.Response:
@@ -130,7 +142,7 @@ class ManagementApi:
             with_slash.setdefault(f"{path.rstrip('/')}/", methods)
         return [
             *(
-                web.route("*", path, _by_method(methods, self._settings))
+                web.route("*", _literals_in_any_case(path, p), _by_method(methods, self._settings))
                 for path, methods in with_slash.items()
             ),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),

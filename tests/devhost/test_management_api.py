@@ -19,6 +19,7 @@ from .helpers import (
     poll_url,
     run,
     start_waiting,
+    wait_until,
 )
 
 # -- status ----------------------------------------------------------------------------------------
@@ -273,6 +274,23 @@ async def test_makeprimary_answers_200_with_no_body_whatever_the_method(
         assert (reply.status, reply.text) == (200, ""), (path, reply.text)
     other = await call(features, method, f"{WEBHOOKS}/makeprimary", params={"taskHub": "OtherHub"})
     assert_json_error(other, 400, "OtherHub")
+
+
+async def test_route_literals_match_in_any_case_and_ids_do_not(features: DevHost) -> None:
+    """ASP.NET's TemplateMatcher compares the extension's route literals ignoring case (`instances/`,
+    `orchestrators/`, `raiseEvent`, `entities/`, `makeprimary/`); instance ids keep their case."""
+    started = await call(features, "POST", f"{WEBHOOKS}/ORCHESTRATORS/status_phases/Case-Id", body={})
+    assert started.status == 202, started.text
+    await wait_until(features.client(), "Case-Id", lambda s: s.custom_status == "one")
+    assert (await call(features, "GET", f"{WEBHOOKS}/Instances/Case-Id")).json()["customStatus"] == "one"
+    assert (await call(features, "GET", f"{WEBHOOKS}/instances/case-id")).status == 404
+    raised = await call(features, "POST", f"{WEBHOOKS}/INSTANCES/Case-Id/RAISEEVENT/Next", body=1)
+    assert raised.status == 202, raised.text
+    await wait_until(features.client(), "Case-Id", lambda s: s.custom_status is None)
+    assert (await call(features, "GET", f"{WEBHOOKS}/Entities")).status == 200
+    assert (await call(features, "POST", f"{WEBHOOKS}/MakePrimary")).status == 200
+    assert (await call(features, "POST", f"{WEBHOOKS}/instances/Case-Id/Terminate")).status == 202
+    await idle(features)
 
 
 async def test_operation_names_match_in_any_case(features: DevHost) -> None:
