@@ -140,11 +140,13 @@ class ManagementApi:
         for path, methods in by_path.items():
             with_slash[path] = methods
             with_slash.setdefault(f"{path.rstrip('/')}/", methods)
+        handlers = {path: _by_method(methods, self._settings) for path, methods in with_slash.items()}
+        # The paths as written first: aiohttp finds them by their literal prefix, so a request in the
+        # usual case costs no more than before. Then the same routes with their fixed words in any
+        # case, tried only when no route as written matched, and last the 404 for everything else.
         return [
-            *(
-                web.route("*", _literals_in_any_case(path, p), _by_method(methods, self._settings))
-                for path, methods in with_slash.items()
-            ),
+            *(web.route("*", path, handler) for path, handler in handlers.items()),
+            *(web.route("*", _literals_in_any_case(path, p), handler) for path, handler in handlers.items()),
             web.route("*", f"{p}/{{tail:.*}}", _no_route),
         ]
 
