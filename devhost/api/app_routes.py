@@ -218,16 +218,12 @@ class AppRoutes:
         body = result.body
         if body and result.status in _NO_BODY and request.method != "HEAD":
             log.warning(
-                "Function '%s' answered %d with a body of %d bytes, which is not sent: a %d has no body. "
-                'On Azure the Functions host fails writing it (Kestrel: "Writing to the response body is '
-                'invalid for responses with status code %d."), logs that error and closes the connection '
-                "once the headers are out. Return the %d without a body.",
-                fn.name,
-                result.status,
-                len(body),
-                result.status,
-                result.status,
-                result.status,
+                "Function '%(name)s' answered %(status)d with a body of %(size)d bytes, which is not sent: "
+                'a %(status)d has no body. On Azure the Functions host fails writing it (Kestrel: "Writing '
+                'to the response body is invalid for responses with status code %(status)d."), logs that '
+                "error and closes the connection once the headers are out. Return the %(status)d without "
+                "a body.",
+                {"name": fn.name, "status": result.status, "size": len(body)},
             )
             body = b""
         return web.Response(status=result.status, headers=headers, body=body)
