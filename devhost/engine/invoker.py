@@ -175,20 +175,24 @@ def call_entity(fn: AppFunction, payload: str) -> EntityReply:
 class InProcessInvoker:
     """Runs user code in this process."""
 
-    def __init__(self, index: FunctionIndex, max_workers: int, *, inline: bool = False) -> None:
+    def __init__(self, index: FunctionIndex, max_workers: int | None, *, inline: bool = False) -> None:
         """`inline`: run orchestrator episodes on the calling thread (inside a worker process, where
         the process itself is the unit of concurrency); otherwise on the thread pool."""
         self._index = index
         self._inline = inline
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="devhost-worker")
 
-    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
+    def episode(self, name: str, payload: str) -> EpisodeReply:
+        """Run one orchestrator episode on this thread."""
         fn = self._index.get(name, Kind.ORCHESTRATOR)
         if fn is None:
             return EpisodeReply({}, self._index.missing(name, Kind.ORCHESTRATOR))
+        return call_orchestrator(fn, payload)
+
+    async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
         if self._inline:
-            return call_orchestrator(fn, payload)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call_orchestrator, fn, payload)
+            return self.episode(name, payload)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.episode, name, payload)
 
     async def run_activity(
         self, name: str, input_text: str | None, invocation_id: str | None = None
@@ -207,15 +211,19 @@ class InProcessInvoker:
         except Exception as exc:
             return ActivityReply(failure=activity_failure(fn.name, exc))
 
-    async def run_entity(self, name: str, payload: str) -> EntityReply:
+    def entity_batch(self, name: str, payload: str) -> EntityReply:
+        """Run one entity batch on this thread."""
         fn = self._index.get(name, Kind.ENTITY)
         if fn is None:
             return EntityReply(
                 error=f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
             )
+        return call_entity(fn, payload)
+
+    async def run_entity(self, name: str, payload: str) -> EntityReply:
         if self._inline:
-            return call_entity(fn, payload)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call_entity, fn, payload)
+            return self.entity_batch(name, payload)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.entity_batch, name, payload)
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

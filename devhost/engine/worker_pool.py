@@ -1,15 +1,17 @@
 """User code in worker processes, as the Functions host runs it (`FUNCTIONS_WORKER_PROCESS_COUNT`).
 
 The SDK's replay is CPU-bound Python, so threads cannot use a second core; processes can. Each worker
-imports the app once, indexes it, installs the SDK speed-ups, and then runs orchestrator episodes and
-activities sent to it; the host process keeps the store and the HTTP servers. Payloads cross the
-boundary as JSON text, exactly what the real host sends its language workers.
+imports the app once, indexes it, installs the SDK speed-ups, and then runs the orchestrator episodes,
+entity batches and activities sent to it; the host process keeps the store and the HTTP servers.
+Payloads cross the boundary as JSON text, exactly what the real host sends its language workers.
 
-Each worker has one pipe to the host, read by the host's event loop: no threads in between. Work that
-arrives while every worker is busy queues in the host and goes to the next idle worker in one message
-(a batch), which answers each item as it finishes; a batch ends at its first activity, so no work
-waits behind user code that may run long. A worker is sent work only when it is idle, so it is
-always reading when the host writes and the host always reads what it writes back.
+Each worker has one socket to the host, read and written by an event loop at both ends, so neither
+side ever blocks on a write. A worker runs invocations concurrently, as the Python worker does: a sync
+activity on its thread pool (`PYTHON_THREADPOOL_THREAD_COUNT`, else Python's default size), an async
+one on its event loop, so an activity that waits does not hold up the next one. Episodes and entity
+batches are CPU-bound and run one after another on the worker's loop; the host sends them only to a
+worker that has none in hand (queued ones go to the next such worker, up to 16 in one message), and
+an activity to the worker with the least in hand, at once. Each answer goes back as it is ready.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -24,11 +27,12 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import socket
+import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -36,12 +40,11 @@ from typing import Any
 from ..functions import FunctionIndex
 from .invoker import ActivityReply, EntityReply, EpisodeReply, InProcessInvoker
 
-BATCH = 16  # most work items in one message to a worker
-_READY = b"ready"
+BATCH = 16  # most episodes or entity batches in one message to a worker
+_READY = "ready"
+_EPISODE, _ACTIVITY, _ENTITY = "episode", "activity", "entity"
 
 log = logging.getLogger("devhost.engine")
-_worker: InProcessInvoker | None = None
-_loop: asyncio.AbstractEventLoop | None = None
 
 
 def _exit_with_host(host_pid: int) -> None:
@@ -60,35 +63,103 @@ def _exit_with_host(host_pid: int) -> None:
     threading.Thread(target=watch, name="devhost-host-watch", daemon=True).start()
 
 
-def _start_worker(app_dir: str, host_pid: int) -> None:
-    """Runs once in each worker process."""
-    global _worker, _loop
+def _thread_count() -> int | None:
+    """The sync thread pool's size as the Python worker reads it: `PYTHON_THREADPOOL_THREAD_COUNT`
+    when it is a whole number of at least 1, else None (Python's default, min(32, cores + 4))."""
+    text = os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if count >= 1 else None
+
+
+class _Frames:
+    """Length-prefixed messages (4 bytes, big-endian) cut out of a byte stream."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buffer = self._buffer
+        buffer += data
+        frames: list[bytes] = []
+        at, end = 0, len(buffer)
+        while end - at >= 4:
+            size = int.from_bytes(buffer[at : at + 4], "big")
+            if end - at - 4 < size:
+                break
+            frames.append(bytes(buffer[at + 4 : at + 4 + size]))
+            at += 4 + size
+        del buffer[:at]
+        return frames
+
+
+def _frame(value: object) -> bytes:
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(4, "big") + data
+
+
+class _WorkerSide(asyncio.Protocol):
+    """The worker's end of its socket: runs what the host sends and answers each item when done."""
+
+    def __init__(self, invoker: InProcessInvoker) -> None:
+        self._invoker = invoker
+        self._frames = _Frames()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(_frame(_READY))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # The host closed its end (stopping) or is gone: nobody can take an answer any more.
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(0)
+
+    def data_received(self, data: bytes) -> None:
+        later: list[tuple[int, str, tuple[Any, ...]]] = []
+        for frame in self._frames.feed(data):
+            for call_id, kind, arguments in pickle.loads(frame):
+                if kind == _ACTIVITY:
+                    task = asyncio.ensure_future(self._invoker.run_activity(*arguments))
+                    task.add_done_callback(functools.partial(self._answer_task, call_id))
+                else:
+                    later.append((call_id, kind, arguments))
+        # Activities are on their way (thread pool or loop) before the CPU-bound items run here.
+        for call_id, kind, arguments in later:
+            run = self._invoker.episode if kind == _EPISODE else self._invoker.entity_batch
+            try:
+                reply: object = run(*arguments)
+            except Exception as exc:  # devhost's own failure, not user code's (that is in the reply)
+                reply = RuntimeError(f"{type(exc).__name__}: {exc}")
+            self._answer(call_id, reply)
+
+    def _answer_task(self, call_id: int, task: asyncio.Future[Any]) -> None:
+        exc = task.exception()
+        self._answer(call_id, task.result() if exc is None else RuntimeError(f"{type(exc).__name__}: {exc}"))
+
+    def _answer(self, call_id: int, reply: object) -> None:
+        assert self._transport is not None
+        self._transport.write(_frame((call_id, reply)))
+
+
+def _worker_main(sock: socket.socket, app_dir: str, host_pid: int) -> None:
+    """A worker process: load the app, say so, then serve the host until it closes the socket."""
     _exit_with_host(host_pid)
     from . import sdk_speedups
 
     sdk_speedups.install()
-    _loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(_loop)
-    _worker = InProcessInvoker(FunctionIndex.load(Path(app_dir)), max_workers=4, inline=True)
-
-
-def _run_orchestrator(name: str, payload: str) -> EpisodeReply:
-    assert _worker is not None and _loop is not None
-    return _loop.run_until_complete(_worker.run_orchestrator(name, payload))
-
-
-def _run_activity(name: str, input_text: str | None, invocation_id: str | None) -> ActivityReply:
-    assert _worker is not None and _loop is not None
-    return _loop.run_until_complete(_worker.run_activity(name, input_text, invocation_id))
-
-
-def _run_entity(name: str, payload: str) -> EntityReply:
-    assert _worker is not None and _loop is not None
-    return _loop.run_until_complete(_worker.run_entity(name, payload))
-
-
-def _ready() -> bool:
-    return _worker is not None
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    invoker = InProcessInvoker(FunctionIndex.load(Path(app_dir)), _thread_count(), inline=True)
+    loop.run_until_complete(loop.create_unix_connection(lambda: _WorkerSide(invoker), sock=sock))
+    loop.run_forever()
 
 
 def _still_running(processes: list[BaseProcess], timeout: float) -> list[BaseProcess]:
@@ -102,23 +173,6 @@ def _still_running(processes: list[BaseProcess], timeout: float) -> list[BasePro
     return list(waiting.values())
 
 
-def _worker_main(conn: Connection, app_dir: str, host_pid: int) -> None:
-    """A worker process: start, say so, then run each batch the host sends, answering item by item."""
-    _start_worker(app_dir, host_pid)
-    try:
-        assert _ready()
-        conn.send_bytes(_READY)
-        while True:
-            batch = pickle.loads(conn.recv_bytes())
-            for call_id, function, arguments in batch:
-                # One of this module's `_run_*` functions, named by the host (see `_submit`).
-                assert function.startswith("_run_"), function
-                reply = globals()[function](*arguments)
-                conn.send_bytes(pickle.dumps((call_id, reply), pickle.HIGHEST_PROTOCOL))
-    except (EOFError, OSError):
-        return  # the host closed the pipe (stopping) or is gone
-
-
 class WorkerLost(RuntimeError):
     """A worker process ended with work in hand (killed, out of memory): that work is retried."""
 
@@ -126,10 +180,30 @@ class WorkerLost(RuntimeError):
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
-    conn: Connection
     ready: asyncio.Future[None]
+    transport: asyncio.Transport | None = None
     busy: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    cpu: set[int] = field(default_factory=set)  # the ids in `busy` of episodes and entity batches
     lost: bool = False
+
+
+class _HostSide(asyncio.Protocol):
+    """The host's end of one worker's socket."""
+
+    def __init__(self, pool: ProcessPoolInvoker, worker: _Worker) -> None:
+        self._pool = pool
+        self._worker = worker
+        self._frames = _Frames()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._worker.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._pool._lose(self._worker)
+
+    def data_received(self, data: bytes) -> None:
+        self._pool._answers(self._worker, self._frames.feed(data))
 
 
 class ProcessPoolInvoker:
@@ -147,16 +221,26 @@ class ProcessPoolInvoker:
 
     def _spawn(self) -> _Worker:
         loop = asyncio.get_running_loop()
-        host_end, worker_end = self._context.Pipe(duplex=True)
+        host_end, worker_end = socket.socketpair()
         process = self._context.Process(
             target=_worker_main, args=(worker_end, self._app_dir, os.getpid()), name="devhost-worker"
         )
-        process.start()
-        worker_end.close()
-        worker = _Worker(process, host_end, loop.create_future())
+        try:
+            process.start()
+        finally:
+            worker_end.close()
+        worker = _Worker(process, loop.create_future())
         self._workers.append(worker)
-        loop.add_reader(host_end.fileno(), self._readable, worker)
+        connecting = loop.create_task(
+            loop.create_unix_connection(lambda: _HostSide(self, worker), sock=host_end)
+        )
+        connecting.add_done_callback(lambda done: self._connected(worker, host_end, done))
         return worker
+
+    def _connected(self, worker: _Worker, sock: socket.socket, done: asyncio.Future[Any]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            sock.close()
+            self._detach(worker, WorkerLost(f"could not connect to worker process {worker.process.pid}"))
 
     async def start(self) -> None:
         """Start every worker now, so the first requests do not pay for imports."""
@@ -164,65 +248,77 @@ class ProcessPoolInvoker:
         await asyncio.gather(*(w.ready for w in workers))
         self._started = True
 
-    def _readable(self, worker: _Worker) -> None:
-        """Take every answer the worker has sent so far: the work items they finish then go on in
-        the same loop turn, and their commits share one transaction (store/sqlite_writer.py)."""
-        while True:
-            try:
-                data = worker.conn.recv_bytes()
-            except (EOFError, OSError):
-                self._lose(worker)
-                return
-            if data == _READY:
+    def _answers(self, worker: _Worker, frames: list[bytes]) -> None:
+        """Take every answer that arrived together: the work items they finish then go on in the same
+        loop turn, and their commits share one transaction (store/sqlite_writer.py)."""
+        for frame in frames:
+            answer = pickle.loads(frame)
+            if answer == _READY:
                 if not worker.ready.done():
                     worker.ready.set_result(None)
+                continue
+            call_id, reply = answer
+            worker.cpu.discard(call_id)
+            future = worker.busy.pop(call_id, None)
+            if future is None or future.done():
+                continue
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
             else:
-                call_id, reply = pickle.loads(data)
-                future = worker.busy.pop(call_id, None)
-                if future is not None and not future.done():
-                    future.set_result(reply)
-            if not worker.busy or not worker.conn.poll():
-                break
+                future.set_result(reply)
         self._pump()
 
     def _pump(self) -> None:
-        """Hand queued work to the idle workers, shared out evenly, in one message each."""
-        idle = [w for w in self._workers if w.ready.done() and not w.busy and not w.lost]
-        for n, worker in enumerate(idle):
-            batch: list[tuple[int, str, tuple[object, ...]]] = []
-            share = min(BATCH, -(-len(self._queue) // (len(idle) - n)))
-            while self._queue and len(batch) < share:
-                future, call_id, function, arguments = self._queue.popleft()
-                if future.done():  # cancelled meanwhile
+        """Hand queued work out: an activity at once to the worker with the least in hand, episodes
+        and entity batches to the workers with none of them in hand, shared out evenly; one message
+        to each worker."""
+        live = [w for w in self._workers if w.ready.done() and not w.lost and w.transport is not None]
+        if not live or not self._queue:
+            return
+        batches: dict[_Worker, list[tuple[int, str, tuple[object, ...]]]] = {w: [] for w in live}
+        cpu_free = [w for w in live if not w.cpu]
+        cpu_queued = sum(1 for item in self._queue if item[2] != _ACTIVITY)
+        share = min(BATCH, -(-cpu_queued // len(cpu_free))) if cpu_free else 0
+        waiting: deque[tuple[asyncio.Future[Any], int, str, tuple[object, ...]]] = deque()
+        while self._queue:
+            item = self._queue.popleft()
+            future, call_id, kind, arguments = item
+            if future.done():  # cancelled meanwhile
+                continue
+            if kind == _ACTIVITY:
+                worker = min(live, key=lambda w: len(w.busy))
+            else:
+                free = next((w for w in cpu_free if len(w.cpu) < share), None)
+                if free is None:
+                    waiting.append(item)
                     continue
-                worker.busy[call_id] = future
-                batch.append((call_id, function, arguments))
-                if function != _run_orchestrator.__name__:
-                    # Activities (and the like) are user code that may take long: nothing waits
-                    # behind one in a worker while another worker could be running it.
-                    break
-            if not batch:
-                break
-            try:
-                worker.conn.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                self._lose(worker)
+                worker = free
+                worker.cpu.add(call_id)
+            worker.busy[call_id] = future
+            batches[worker].append((call_id, kind, arguments))
+        self._queue = waiting
+        for worker, batch in batches.items():
+            if batch:
+                assert worker.transport is not None
+                worker.transport.write(_frame(batch))
 
     def _detach(self, worker: _Worker, error: Exception) -> None:
-        """Stop reading the worker and close its pipe (an idle worker then exits); fail its work."""
+        """Stop talking to the worker and close its socket (the worker then exits); fail its work."""
         worker.lost = True
-        asyncio.get_running_loop().remove_reader(worker.conn.fileno())
-        worker.conn.close()
-        self._workers.remove(worker)
+        if worker.transport is not None:
+            worker.transport.abort()
+        if worker in self._workers:
+            self._workers.remove(worker)
         if not worker.ready.done():
             worker.ready.set_exception(error)
         for future in worker.busy.values():
             if not future.done():
                 future.set_exception(error)
         worker.busy.clear()
+        worker.cpu.clear()
 
     def _lose(self, worker: _Worker) -> None:
-        """A worker's pipe closed: fail its work (the dispatcher retries it) and start another."""
+        """A worker's socket closed: fail its work (the dispatcher retries it) and start another."""
         if worker.lost:
             return
         pid = worker.process.pid
@@ -247,29 +343,29 @@ class ProcessPoolInvoker:
             self._spawn()  # queued work waits for it (or for the other workers)
         self._pump()
 
-    async def _submit(self, fn: Any, *args: object) -> object:
-        """Run `fn(*args)` in a worker: `fn` is one of this module's `_run_*` functions, sent by name."""
+    async def _submit(self, kind: str, *args: object) -> object:
+        """Run an item of `kind` (an episode, an activity, an entity batch) in a worker."""
         if self._closed:
             raise WorkerLost("the worker processes are stopped")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((future, next(self._ids), fn.__name__, args))
+        self._queue.append((future, next(self._ids), kind, args))
         self._pump()
         return await future
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
-        reply = await self._submit(_run_orchestrator, name, payload)
+        reply = await self._submit(_EPISODE, name, payload)
         assert isinstance(reply, EpisodeReply)
         return reply
 
     async def run_activity(
         self, name: str, input_text: str | None, invocation_id: str | None = None
     ) -> ActivityReply:
-        reply = await self._submit(_run_activity, name, input_text, invocation_id)
+        reply = await self._submit(_ACTIVITY, name, input_text, invocation_id)
         assert isinstance(reply, ActivityReply)
         return reply
 
     async def run_entity(self, name: str, payload: str) -> EntityReply:
-        reply = await self._submit(_run_entity, name, payload)
+        reply = await self._submit(_ENTITY, name, payload)
         assert isinstance(reply, EntityReply)
         return reply
 
@@ -278,7 +374,8 @@ class ProcessPoolInvoker:
         return sorted(w.process.pid for w in self._workers if w.process.pid is not None)
 
     async def close(self, grace: float = 5.0) -> None:
-        """End the workers: idle ones exit at once; one still in user code after `grace` s is killed."""
+        """End the workers: each exits as soon as its loop sees the socket close (a sync activity in its
+        thread pool does not hold it); one still in an episode after `grace` s is killed."""
         self._closed = True
         while self._queue:
             self._queue.popleft()[0].cancel()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-import pickle
 import signal
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import azure.durable_functions as df
+import pytest
+
 from devhost import DevHost
-from devhost.engine.worker_pool import ProcessPoolInvoker, _Worker
+from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _HostSide, _Worker
 from devhost.process import DevhostProcess
+
+from .helpers import TERMINAL, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,23 +90,76 @@ async def test_a_killed_worker_is_replaced_and_work_goes_on() -> None:
 
 async def test_the_answers_a_worker_has_sent_are_all_taken_in_one_read() -> None:
     """Answers that arrived together finish their work items in one loop turn, so the commits that
-    follow share a transaction (store/sqlite_writer.py)."""
+    follow share a transaction (store/sqlite_writer.py); an answer cut in two waits for its rest."""
     loop = asyncio.get_running_loop()
-    host_end, worker_end = multiprocessing.Pipe(duplex=True)
     pool = ProcessPoolInvoker(ROOT, processes=0)
     ready: asyncio.Future[None] = loop.create_future()
     ready.set_result(None)
-    worker = _Worker(process=None, conn=host_end, ready=ready)  # type: ignore[arg-type]
+    worker = _Worker(process=None, ready=ready)  # type: ignore[arg-type]
     futures = {n: loop.create_future() for n in range(3)}
     worker.busy.update(futures)
     pool._workers.append(worker)
-    try:
-        for n in range(3):
-            worker_end.send_bytes(pickle.dumps((n, f"reply {n}")))
-        pool._readable(worker)  # one readable callback
-        assert {n: f.result() for n, f in futures.items() if f.done()} == {n: f"reply {n}" for n in range(3)}
-        assert not worker.busy
-        assert not host_end.poll()
-    finally:
-        host_end.close()
-        worker_end.close()
+    side = _HostSide(pool, worker)
+    sent = b"".join(_frame((n, f"reply {n}")) for n in range(3))
+    side.data_received(sent[:7])  # the first answer's length and part of it
+    assert not any(f.done() for f in futures.values())
+    side.data_received(sent[7:])  # the rest, in one read
+    assert {n: f.result() for n, f in futures.items() if f.done()} == {n: f"reply {n}" for n in range(3)}
+    assert not worker.busy
+
+
+_MEETING_APP = """
+import asyncio
+import os
+import threading
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+_threads = threading.Barrier(3, timeout=15)
+_arrived = 0
+_everyone = None
+
+
+@app.orchestration_trigger(context_name="context")
+def meet(context: df.DurableOrchestrationContext):
+    activity = context.get_input()
+    return (yield context.task_all([context.call_activity(activity, n) for n in range(3)]))
+
+
+@app.activity_trigger(input_name="n")
+def meet_in_threads(n: int) -> int:
+    _threads.wait()  # BrokenBarrierError unless all three run at the same time
+    return os.getpid()
+
+
+@app.activity_trigger(input_name="n")
+async def meet_on_the_loop(n: int) -> int:
+    global _arrived, _everyone
+    _everyone = _everyone or asyncio.Event()
+    _arrived += 1
+    if _arrived == 3:
+        _everyone.set()
+    await asyncio.wait_for(_everyone.wait(), 15)  # TimeoutError unless all three are waiting at once
+    return os.getpid()
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("activity", ["meet_in_threads", "meet_on_the_loop"])
+async def test_a_worker_runs_activities_at_the_same_time(tmp_path: Path, workers: int, activity: str) -> None:
+    """The Python worker runs sync functions on a thread pool and async ones on its loop, so three
+    activities of one fan-out wait for each other without holding each other up, in one worker too."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_MEETING_APP)
+
+    def finished(status: df.DurableOrchestrationStatus) -> bool:
+        return status.runtime_status in TERMINAL
+
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0, workers=workers) as host:
+        client = host.client()
+        status = await wait_until(client, await client.start_new("meet", None, activity), finished, 60)
+        expected = host.worker_pids() or [os.getpid()]
+    assert status.runtime_status.name == "Completed", status.to_json()
+    assert status.output == expected * 3
