@@ -182,7 +182,7 @@ class DevHost:
         self.rpc_port = await self._serve(
             rpc_app(api, BrowserPolicy(allowed_hosts=s.allowed_hosts)), "127.0.0.1", s.rpc_port, fallback=True
         )
-        self.routes = AppRoutes(self.index, s, self.rpc_base_url, self.keys)
+        self.routes = AppRoutes(self.index, s, self.rpc_base_url, self._invoker, self.keys)
         self.port = await self._serve(
             public_app(
                 self.routes,

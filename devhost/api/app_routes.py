@@ -6,7 +6,6 @@ that matches a request serves it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,16 +13,13 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ..bindings import (
-    InvocationContext,
-    client_binding_payload,
-    decode_http_request,
-    encode_http_response,
-)
+from ..bindings import client_binding_payload
 from ..config import Settings
+from ..engine.http_function import HttpCall
+from ..engine.invoker import Invoker
 from ..errors import RequestError
 from ..execution_log import HTTP_REASON, executing
-from ..functions import AppFunction, FunctionIndex, Kind, OutValue
+from ..functions import AppFunction, FunctionIndex, Kind
 from ..indexing.model import CLIENT_BINDINGS
 from .auth import HostKeys, require_key
 from .route_templates import RouteTemplate, TemplateError, request_path
@@ -106,10 +102,16 @@ class AppRoutes:
     """Dispatches /{prefix}/... requests to the app's HTTP functions."""
 
     def __init__(
-        self, index: FunctionIndex, settings: Settings, rpc_base_url: str, keys: HostKeys | None = None
+        self,
+        index: FunctionIndex,
+        settings: Settings,
+        rpc_base_url: str,
+        invoker: Invoker,
+        keys: HostKeys | None = None,
     ) -> None:
         self._settings = settings
         self._rpc_base_url = rpc_base_url
+        self._invoker = invoker  # where the functions run: the host process or its workers
         self._keys = keys  # None: no key checks, as with `func start`
         self.routes = served_routes(index.of_kind(Kind.HTTP))
 
@@ -177,41 +179,35 @@ class AppRoutes:
         self, fn: AppFunction, request: web.Request, params: dict[str, str], body: bytes
     ) -> web.StreamResponse:
         origin = f"{request.scheme}://{request.host}"
-        kwargs: dict[str, Any] = {}
-        for binding in fn.bindings:
-            kind, name = binding.get("type"), str(binding.get("name"))
-            if kind == "httpTrigger":
-                kwargs[name] = decode_http_request(
-                    request.method, str(request.url), _joined(request.headers), _query(request), params, body
-                )
-            elif kind in CLIENT_BINDINGS:
-                kwargs[name] = client_binding_payload(origin, self._rpc_base_url, self._settings)
-        outputs = {name: OutValue() for name in fn.output_parameters}
-        kwargs.update(outputs)
-        if fn.wants_context:
-            context = InvocationContext(fn.name, fn.directory or str(self._settings.app_dir))
-            kwargs["context"] = context
+        client = ""
+        if any(b.get("type") in CLIENT_BINDINGS for b in fn.bindings):
+            client = client_binding_payload(origin, self._rpc_base_url, self._settings)
         with executing(fn.name, HTTP_REASON) as run:
-            if fn.wants_context:
-                context.invocation_id = run.id  # the id the log lines show, as on Azure
-            if fn.is_async:
-                value = await fn.user_function(**kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                value = await loop.run_in_executor(None, lambda: fn.user_function(**kwargs))
-            if value is not None and not fn.has_return:
-                # The worker fails such an invocation (the host answers 500).
-                raise RuntimeError(
-                    f"function {fn.name!r} without a $return binding returned a non-None value"
-                )
-            if value is None and fn.has_return:
-                # The worker cannot encode None for an http output and fails the invocation.
-                raise TypeError(
-                    'unable to encode outgoing TypedData: unsupported type "NoneType" for http output'
-                )
-        # A named `http` output (v1 function.json) set through func.Out is the response.
-        value = next((out.get() for out in outputs.values() if out.get() is not None), value)
-        result = encode_http_response(value)
+            call = HttpCall(
+                request.method,
+                str(request.url),
+                _joined(request.headers),
+                _query(request),
+                params,
+                body,
+                client,
+                fn.directory or str(self._settings.app_dir),
+                run.id,
+            )
+            reply = await self._invoker.run_http(fn.name, call)
+            if reply.failure is not None:
+                run.failure = reply.failure[0]
+        if reply.result is None:
+            message, stack = reply.failure or ("no response", "")
+            log.error(
+                "Function '%s' failed while serving %s %s\n%s",
+                fn.name,
+                request.method,
+                request.path,
+                stack or message,
+            )
+            return web.Response(status=500)
+        result = reply.result
         headers = CIMultiDict(result.headers)
         for cookie in result.cookies:
             headers.add("Set-Cookie", cookie)

@@ -2,13 +2,15 @@
 
 The real host runs user code in language-worker processes; devhost runs it behind this small
 interface. `InProcessInvoker` calls the app in the host process: orchestrator episodes and sync
-activities on a thread pool (so a slow activity does not stall the HTTP server), async activities on
-the event loop, exactly as the Python worker schedules them.
+activities on a thread pool (so a slow activity does not stall the HTTP server), async activities and
+HTTP functions on the event loop, exactly as the Python worker schedules them;
+`worker_pool.ProcessPoolInvoker` does the same in worker processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,7 @@ from ..bindings import (
     encode_activity_output,
 )
 from ..functions import AppFunction, FunctionIndex, Kind
+from .http_function import HttpCall, HttpReply, http_arguments, http_failure, http_result
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -64,6 +67,9 @@ class Invoker(Protocol):
 
     async def run_entity(self, name: str, payload: str) -> EntityReply:
         """Run one entity batch; an operation's exception is in the reply's results, never raised."""
+
+    async def run_http(self, name: str, call: HttpCall) -> HttpReply:
+        """Run one HTTP function; what it raises (or its answer's encoding) is the reply's failure."""
 
     async def close(self) -> None:
         """Stop the workers."""
@@ -224,6 +230,26 @@ class InProcessInvoker:
         if self._inline:
             return self.entity_batch(name, payload)
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.entity_batch, name, payload)
+
+    async def run_http(self, name: str, call: HttpCall) -> HttpReply:
+        fn = self._index.get(name, Kind.HTTP)
+        if fn is None:
+            return HttpReply(failure=(f"no HTTP function {name!r}", ""))
+        try:
+            kwargs, outputs = http_arguments(fn, call)
+            if fn.is_async:
+                value = await fn.user_function(**kwargs)
+            else:
+                # In a worker process every sync function shares its one pool, as in the Python
+                # worker; in the host, HTTP functions keep the loop's default executor, so a client
+                # that polls for minutes holds none of the threads episodes run on.
+                pool = self._pool if self._inline else None
+                value = await asyncio.get_running_loop().run_in_executor(
+                    pool, functools.partial(fn.user_function, **kwargs)
+                )
+            return HttpReply(http_result(fn, value, outputs))
+        except Exception as exc:
+            return http_failure(exc)
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,17 +1,19 @@
 """User code in worker processes, as the Functions host runs it (`FUNCTIONS_WORKER_PROCESS_COUNT`).
 
 The SDK's replay is CPU-bound Python, so threads cannot use a second core; processes can. Each worker
-imports the app once, indexes it, installs the SDK speed-ups, and then runs the orchestrator episodes,
-entity batches and activities sent to it; the host process keeps the store and the HTTP servers.
+imports the app once, indexes it, installs the SDK speed-ups, and then runs the HTTP functions,
+orchestrator episodes, entity batches and activities sent to it; the host process keeps the store
+and the HTTP servers (it routes each request and hands the function its data, as the Functions host).
 Payloads cross the boundary as JSON text, exactly what the real host sends its language workers.
 
 Each worker has one socket to the host, read and written by an event loop at both ends, so neither
 side ever blocks on a write. A worker runs invocations concurrently, as the Python worker does: a sync
 activity on its thread pool (`PYTHON_THREADPOOL_THREAD_COUNT`, else Python's default size), an async
-one on its event loop, so an activity that waits does not hold up the next one. Episodes and entity
+one on its event loop, so an activity that waits does not hold up the next one (HTTP functions
+alike). Episodes and entity
 batches are CPU-bound and run one after another on the worker's loop; the host sends them only to a
 worker that has none in hand (queued ones go to the next such worker, up to 16 in one message), and
-an activity to the worker with the least in hand, at once. Each answer goes back as it is ready.
+an activity or HTTP call to the worker with the least in hand, at once. Each answer goes back as it is ready.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from ..functions import FunctionIndex
+from .http_function import HttpCall, HttpReply
 from .invoker import ActivityReply, EntityReply, EpisodeReply, InProcessInvoker
 
 BATCH = 16  # most episodes or entity batches in one message to a worker
 _READY = "ready"
-_EPISODE, _ACTIVITY, _ENTITY = "episode", "activity", "entity"
+_EPISODE, _ACTIVITY, _ENTITY, _HTTP = "episode", "activity", "entity", "http"
+_AT_ONCE = frozenset({_ACTIVITY, _HTTP})  # may wait for long: sent at once, run concurrently
 
 log = logging.getLogger("devhost.engine")
 
@@ -126,8 +130,9 @@ class _WorkerSide(asyncio.Protocol):
         later: list[tuple[int, str, tuple[Any, ...]]] = []
         for frame in self._frames.feed(data):
             for call_id, kind, arguments in pickle.loads(frame):
-                if kind == _ACTIVITY:
-                    task = asyncio.ensure_future(self._invoker.run_activity(*arguments))
+                if kind in _AT_ONCE:
+                    start = self._invoker.run_activity if kind == _ACTIVITY else self._invoker.run_http
+                    task = asyncio.ensure_future(start(*arguments))
                     task.add_done_callback(functools.partial(self._answer_task, call_id))
                 else:
                     later.append((call_id, kind, arguments))
@@ -277,7 +282,7 @@ class ProcessPoolInvoker:
             return
         batches: dict[_Worker, list[tuple[int, str, tuple[object, ...]]]] = {w: [] for w in live}
         cpu_free = [w for w in live if not w.cpu]
-        cpu_queued = sum(1 for item in self._queue if item[2] != _ACTIVITY)
+        cpu_queued = sum(1 for item in self._queue if item[2] not in _AT_ONCE)
         share = min(BATCH, -(-cpu_queued // len(cpu_free))) if cpu_free else 0
         waiting: deque[tuple[asyncio.Future[Any], int, str, tuple[object, ...]]] = deque()
         while self._queue:
@@ -285,7 +290,7 @@ class ProcessPoolInvoker:
             future, call_id, kind, arguments = item
             if future.done():  # cancelled meanwhile
                 continue
-            if kind == _ACTIVITY:
+            if kind in _AT_ONCE:
                 worker = min(live, key=lambda w: len(w.busy))
             else:
                 free = next((w for w in cpu_free if len(w.cpu) < share), None)
@@ -367,6 +372,11 @@ class ProcessPoolInvoker:
     async def run_entity(self, name: str, payload: str) -> EntityReply:
         reply = await self._submit(_ENTITY, name, payload)
         assert isinstance(reply, EntityReply)
+        return reply
+
+    async def run_http(self, name: str, call: HttpCall) -> HttpReply:
+        reply = await self._submit(_HTTP, name, call)
+        assert isinstance(reply, HttpReply)
         return reply
 
     def pids(self) -> list[int]:

@@ -16,7 +16,7 @@ from devhost import DevHost
 from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _HostSide, _Worker
 from devhost.process import DevhostProcess
 
-from .helpers import TERMINAL, wait_until
+from .helpers import TERMINAL, call, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,3 +163,59 @@ async def test_a_worker_runs_activities_at_the_same_time(tmp_path: Path, workers
         expected = host.worker_pids() or [os.getpid()]
     assert status.runtime_status.name == "Completed", status.to_json()
     assert status.output == expected * 3
+
+
+_SHARED_APP = """
+import os
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+_served = []
+
+
+@app.route(route="start")
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    _served.append(req.params.get("who"))
+    instance_id = await client.start_new("recall", None, None)
+    return func.HttpResponse(f"{os.getpid()} {instance_id}")
+
+
+@app.route(route="fails")
+def fails(req: func.HttpRequest) -> func.HttpResponse:
+    raise ValueError("no luck today")
+
+
+@app.orchestration_trigger(context_name="context")
+def recall(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("served_so_far", None))
+
+
+@app.activity_trigger(input_name="unused")
+def served_so_far(unused: None) -> list:
+    return [os.getpid(), _served]
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_http_functions_run_where_the_activities_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, workers: int
+) -> None:
+    """On Azure the HTTP starter runs in the Python worker, beside the activities: with one worker
+    process they share the app's module state. A function that raises is a bare 500, Failed in the log."""
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    (tmp_path / "function_app.py").write_text(_SHARED_APP)
+    async with DevHost(tmp_path, store="memory", port=0, rpc_port=0, workers=workers) as host:
+        reply = await call(host, "GET", "/api/start", params={"who": "ana"})
+        assert reply.status == 200, reply.text
+        pid, instance_id = reply.text.split()
+        status = await wait_until(host.client(), instance_id, lambda s: s.runtime_status in TERMINAL)
+        expected = host.worker_pids() or [os.getpid()]
+        failed = await call(host, "GET", "/api/fails")
+    assert int(pid) == expected[0]
+    assert status.output == [expected[0], ["ana"]], status.to_json()
+    assert (failed.status, failed.text) == (500, "")
+    assert "Executed 'Functions.fails' (Failed, Id=" in caplog.text
+    assert "ValueError: no luck today" in caplog.text
