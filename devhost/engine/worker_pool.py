@@ -178,6 +178,9 @@ def _still_running(processes: list[BaseProcess], timeout: float) -> list[BasePro
     return list(waiting.values())
 
 
+_Queued = tuple[asyncio.Future[Any], int, str, tuple[object, ...]]  # future, call id, kind, arguments
+
+
 class WorkerLost(RuntimeError):
     """A worker process ended with work in hand (killed, out of memory): that work is retried."""
 
@@ -219,7 +222,10 @@ class ProcessPoolInvoker:
         self._processes = processes
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
-        self._queue: deque[tuple[asyncio.Future[Any], int, str, tuple[object, ...]]] = deque()
+        # Work not yet sent: what may wait long (activities, HTTP calls), and episodes and entity batches.
+        self._at_once: deque[_Queued] = deque()
+        self._cpu: deque[_Queued] = deque()
+        self._pump_due = False
         self._ids = itertools.count()
         self._started = False
         self._closed = False
@@ -274,38 +280,33 @@ class ProcessPoolInvoker:
         self._pump()
 
     def _pump(self) -> None:
-        """Hand queued work out: an activity at once to the worker with the least in hand, episodes
-        and entity batches to the workers with none of them in hand, shared out evenly; one message
-        to each worker."""
+        """Hand queued work out: activities and HTTP calls to the worker with the least in hand,
+        episodes and entity batches to the workers with none of them in hand, shared out evenly; one
+        message to each worker."""
+        self._pump_due = False
         live = [w for w in self._workers if w.ready.done() and not w.lost and w.transport is not None]
-        if not live or not self._queue:
+        if not live:
             return
-        batches: dict[_Worker, list[tuple[int, str, tuple[object, ...]]]] = {w: [] for w in live}
-        cpu_free = [w for w in live if not w.cpu]
-        cpu_queued = sum(1 for item in self._queue if item[2] not in _AT_ONCE)
-        share = min(BATCH, -(-cpu_queued // len(cpu_free))) if cpu_free else 0
-        waiting: deque[tuple[asyncio.Future[Any], int, str, tuple[object, ...]]] = deque()
-        while self._queue:
-            item = self._queue.popleft()
-            future, call_id, kind, arguments = item
-            if future.done():  # cancelled meanwhile
-                continue
-            if kind in _AT_ONCE:
+        batches: dict[_Worker, list[tuple[int, str, tuple[object, ...]]]] = {}
+        while self._at_once:
+            future, call_id, kind, arguments = self._at_once.popleft()
+            if not future.done():  # else cancelled meanwhile
                 worker = min(live, key=lambda w: len(w.busy))
-            else:
-                free = next((w for w in cpu_free if len(w.cpu) < share), None)
-                if free is None:
-                    waiting.append(item)
-                    continue
-                worker = free
-                worker.cpu.add(call_id)
-            worker.busy[call_id] = future
-            batches[worker].append((call_id, kind, arguments))
-        self._queue = waiting
+                worker.busy[call_id] = future
+                batches.setdefault(worker, []).append((call_id, kind, arguments))
+        cpu_free = [w for w in live if not w.cpu] if self._cpu else []
+        if cpu_free:
+            share = min(BATCH, -(-len(self._cpu) // len(cpu_free)))
+            for worker in cpu_free:
+                while self._cpu and len(worker.cpu) < share:
+                    future, call_id, kind, arguments = self._cpu.popleft()
+                    if not future.done():
+                        worker.cpu.add(call_id)
+                        worker.busy[call_id] = future
+                        batches.setdefault(worker, []).append((call_id, kind, arguments))
         for worker, batch in batches.items():
-            if batch:
-                assert worker.transport is not None
-                worker.transport.write(_frame(batch))
+            assert worker.transport is not None
+            worker.transport.write(_frame(batch))
 
     def _detach(self, worker: _Worker, error: Exception) -> None:
         """Stop talking to the worker and close its socket (the worker then exits); fail its work."""
@@ -352,9 +353,13 @@ class ProcessPoolInvoker:
         """Run an item of `kind` (an episode, an activity, an entity batch) in a worker."""
         if self._closed:
             raise WorkerLost("the worker processes are stopped")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((future, next(self._ids), kind, args))
-        self._pump()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        (self._at_once if kind in _AT_ONCE else self._cpu).append((future, next(self._ids), kind, args))
+        if not self._pump_due:
+            # At the end of this loop turn, so that the work submitted in it shares messages.
+            self._pump_due = True
+            loop.call_soon(self._pump)
         return await future
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
@@ -387,8 +392,9 @@ class ProcessPoolInvoker:
         """End the workers: each exits as soon as its loop sees the socket close (a sync activity in its
         thread pool does not hold it); one still in an episode after `grace` s is killed."""
         self._closed = True
-        while self._queue:
-            self._queue.popleft()[0].cancel()
+        for queue in (self._at_once, self._cpu):
+            while queue:
+                queue.popleft()[0].cancel()
         processes = [w.process for w in self._workers]
         for worker in list(self._workers):
             if not worker.ready.done():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import time
 from datetime import timedelta
@@ -13,7 +14,7 @@ import azure.durable_functions as df
 import pytest
 
 from devhost import DevHost
-from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _HostSide, _Worker
+from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _Frames, _HostSide, _Worker
 from devhost.process import DevhostProcess
 
 from .helpers import TERMINAL, call, wait_until
@@ -111,6 +112,7 @@ async def test_the_answers_a_worker_has_sent_are_all_taken_in_one_read() -> None
 _MEETING_APP = """
 import asyncio
 import os
+import pickle
 import threading
 
 import azure.durable_functions as df
@@ -167,6 +169,7 @@ async def test_a_worker_runs_activities_at_the_same_time(tmp_path: Path, workers
 
 _SHARED_APP = """
 import os
+import pickle
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -219,3 +222,35 @@ async def test_http_functions_run_where_the_activities_run(
     assert (failed.status, failed.text) == (500, "")
     assert "Executed 'Functions.fails' (Failed, Id=" in caplog.text
     assert "ValueError: no luck today" in caplog.text
+
+
+class _Recorder:
+    """A worker's transport that keeps what the pool writes to it."""
+
+    def __init__(self) -> None:
+        self.frames = _Frames()
+        self.messages: list[list[tuple[int, str, tuple[object, ...]]]] = []
+
+    def write(self, data: bytes) -> None:
+        self.messages += [pickle.loads(f) for f in self.frames.feed(data)]
+
+
+async def test_work_submitted_in_one_loop_turn_goes_to_a_worker_in_one_message() -> None:
+    loop = asyncio.get_running_loop()
+    pool = ProcessPoolInvoker(ROOT, processes=0)
+    ready: asyncio.Future[None] = loop.create_future()
+    ready.set_result(None)
+    recorder = _Recorder()
+    worker = _Worker(process=None, ready=ready, transport=recorder)  # type: ignore[arg-type]
+    pool._workers.append(worker)
+    pending = [
+        asyncio.ensure_future(pool.run_activity("E1_SayHello", f'"{city}"')) for city in ("Lima", "Quito")
+    ]
+    pending.append(asyncio.ensure_future(pool.run_orchestrator("E1_HelloSequence", "{}")))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert [[kind for _, kind, _ in message] for message in recorder.messages] == [
+        ["activity", "activity", "episode"]
+    ]
+    for waiting in pending:
+        waiting.cancel()
