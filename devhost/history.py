@@ -36,12 +36,22 @@ class EventType(IntEnum):
     EXECUTION_RESUMED = 20
 
 
+_last_second: tuple[tuple[int, int, int, int], str] = ((0, 0, 0, 0), "")  # the last second, its text
+
+
 def format_time(moment: datetime) -> str:
     """The timestamp format devhost writes: UTC, microseconds, trailing Z (sorts as text)."""
+    global _last_second
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    # isoformat is C and always gives YYYY-MM-DDTHH:MM:SS.ffffff+00:00 here; cheaper than strftime.
-    return moment.isoformat(timespec="microseconds")[:26] + "Z"
+    # Most timestamps fall in the same second as the one before: its YYYY-MM-DDTHH:MM:SS is kept
+    # (one tuple, replaced whole, so threads never see half of it), a third of isoformat's cost.
+    second = (moment.toordinal(), moment.hour, moment.minute, moment.second)
+    seen, text = _last_second
+    if seen != second:
+        text = moment.isoformat(timespec="seconds")[:19]
+        _last_second = (second, text)
+    return f"{text}.{moment.microsecond:06d}Z"
 
 
 def parse_time(text: str) -> datetime:
