@@ -25,6 +25,7 @@ from ..bindings import (
     encode_activity_output,
 )
 from ..functions import AppFunction, FunctionIndex, Kind
+from . import sdk_warnings
 from .http_function import HttpCall, HttpReply, http_arguments, http_failure, http_result
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -186,6 +187,7 @@ class InProcessInvoker:
         the process itself is the unit of concurrency); otherwise on the thread pool."""
         self._index = index
         self._inline = inline
+        sdk_warnings.install()  # the SDK's replay warnings are logged, as in the Python worker
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="devhost-worker")
 
     def episode(self, name: str, payload: str) -> EpisodeReply:

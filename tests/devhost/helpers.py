@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 import azure.durable_functions as df
-import pytest
 
 from devhost.host import DevHost
 
@@ -32,11 +31,6 @@ CHECK_STATUS_KEYS = {
 JSON = {"Content-Type": "application/json"}  # request headers for a JSON body
 Status = df.OrchestrationRuntimeStatus
 TERMINAL = {Status.Completed, Status.Failed, Status.Terminated, Status.Canceled}
-
-# The SDK warns on every replay of an event that arrived before anyone waited for it (docs/protocol.md 1:
-# it parks the event, which is correct). With filterwarnings=error the warning would be raised inside
-# the orchestrator and fail it, so tests that buffer events let this one warning through.
-buffers_events = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")
 
 
 async def wait_until(

@@ -13,7 +13,6 @@ from devhost.host import DevHost
 from .conftest import on_every_store
 from .helpers import (
     Status,
-    buffers_events,
     call,
     idle,
     one_of_each,
@@ -29,7 +28,6 @@ from .helpers import (
 
 
 @on_every_store
-@buffers_events
 async def test_events_wait_while_suspended_and_resume_delivers_them(features: DevHost) -> None:
     client = features.client()
     instance_id = await start_waiting(features)
@@ -96,7 +94,6 @@ async def test_sdk_input_is_double_encoded_and_decoded_once_more_by_get_input(fe
     assert (await client.get_status(instance_id, show_input=True)).input_ == '{"a": 1}'
 
 
-@buffers_events
 async def test_sdk_event_data_arrives_as_json_text_and_webhook_data_as_json(features: DevHost) -> None:
     client = features.client()
     instance_id = await client.start_new("two_events")

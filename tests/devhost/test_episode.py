@@ -19,7 +19,6 @@ from .conftest import on_every_store
 from .helpers import (
     Status,
     approve_while_waiting,
-    buffers_events,
     idle,
     no_activities_left,
     run,
@@ -217,7 +216,6 @@ async def test_durable_timer_fires_and_time_moves_on(features: DevHost) -> None:
 
 
 @on_every_store
-@buffers_events
 async def test_events_raised_before_the_orchestrator_waits_are_kept(features: DevHost) -> None:
     client = features.client()
     instance_id = await client.start_new("two_events")
@@ -245,7 +243,6 @@ async def test_timer_wins_race_when_no_event_comes(features: DevHost) -> None:
     assert done.output == {"approved": None, "timed_out": True}
 
 
-@buffers_events
 async def test_event_raised_before_the_race_starts_wins_it(features_realtime: DevHost) -> None:
     """The timer is created and cancelled in one episode; on the real clock it would hold for an hour."""
     client = features_realtime.client()

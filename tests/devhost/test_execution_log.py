@@ -16,7 +16,7 @@ from devhost.host import DevHost
 from devhost.process import DevhostProcess
 
 from .conftest import host_for
-from .helpers import APPS, Status, buffers_events, call, run, start_waiting, wait_done
+from .helpers import APPS, Status, call, run, start_waiting, wait_done
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -113,7 +113,6 @@ async def test_an_http_function_execution_is_logged(
     assert any(line.startswith("Executed 'Functions.http_start' (Succeeded, Id=") for line in info)
 
 
-@buffers_events
 async def test_an_event_nobody_waits_for_is_warned_about_naming_the_awaited_ones(
     features: DevHost, caplog: pytest.LogCaptureFixture
 ) -> None:

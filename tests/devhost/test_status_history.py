@@ -26,7 +26,11 @@ DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,6}[1-9])?Z$")
 async def _events(host: DevHost, instance_id: str, **params: str) -> list[dict[str, Any]]:
     reply = await call(host, "GET", f"{WEBHOOKS}/instances/{instance_id}", params={**HISTORY, **params})
     assert reply.status in (200, 202), reply.text
-    return reply.json()["historyEvents"]
+    body = reply.json()
+    if body["runtimeStatus"] == "Pending":  # no episode has run yet (slower with worker processes)
+        assert "historyEvents" not in body, body
+        return []
+    return body["historyEvents"]
 
 
 def _of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
