@@ -130,11 +130,14 @@ def require_key(keys: HostKeys, level: str, request: web.Request) -> web.Respons
 def system_key_middleware(
     keys: HostKeys, path_prefix: str
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """Requests under `path_prefix` (the webhooks) need the system key or the master key."""
+    """Requests under `path_prefix` (the webhooks, in any letter case) need the system key or the
+    master key."""
+    prefix = path_prefix.lower()
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == path_prefix or request.path.startswith(path_prefix + "/"):
+        path = request.path.lower()
+        if path == prefix or path.startswith(prefix + "/"):
             refused = require_key(keys, "system", request)
             if refused is not None:
                 return refused

@@ -59,8 +59,7 @@ def _by_method(methods: dict[str, Handler], settings: Settings) -> Handler:
 
 def _literals_in_any_case(path: str, prefix: str) -> str:
     """`path` with each fixed segment after `prefix` matching in any letter case (`INSTANCES/{id}`,
-    `raiseevent`), as ASP.NET's TemplateMatcher compares the extension's route literals ignoring case.
-    The prefix itself stays exact: the system key's check is on it."""
+    `raiseevent`), as ASP.NET's TemplateMatcher compares the extension's route literals ignoring case."""
     segments = path[len(prefix) :].split("/")
     for n, segment in enumerate(segments):
         if segment and not segment.startswith("{"):
@@ -122,6 +121,32 @@ class ManagementApi:
         """Every route takes any method; one the extension does not serve there answers 404, as a
         wrong method or an unknown route does in HttpApiHandler.cs (HandleRequestAsync)."""
         p = prefix.rstrip("/")
+        handlers = self._handlers(p)
+        # The paths as written first: aiohttp finds them by their literal prefix, so a request in the
+        # usual case costs no more than before. Then the same routes with their fixed words in any
+        # case, tried only when no route as written matched, and last the 404 for everything else.
+        return [
+            *(web.route("*", path, handler) for path, handler in handlers.items()),
+            *(web.route("*", _literals_in_any_case(path, p), handler) for path, handler in handlers.items()),
+            web.route("*", f"{p}/{{tail:.*}}", _no_route),
+        ]
+
+    def routes_with_prefix_in_any_case(self, prefix: str) -> list[web.RouteDef]:
+        """The same routes with the prefix in any case too (`/Runtime/Webhooks/DurableTask/...`). The
+        Functions host finds an extension's webhook by its name ignoring case (its route
+        `runtime/webhooks/{name}/{*extra}`, and `DefaultScriptWebHookProvider`'s handlers keyed
+        `OrdinalIgnoreCase`), and HttpApiHandler.cs cuts the prefix off by its length. Served after
+        every other route, so no other request pays for these patterns."""
+        p = prefix.rstrip("/")
+        return [
+            *(
+                web.route("*", _literals_in_any_case(path, ""), handler)
+                for path, handler in self._handlers(p).items()
+            ),
+            web.route("*", f"{_literals_in_any_case(p, '')}/{{tail:.*}}", _no_route),
+        ]
+
+    def _handlers(self, p: str) -> dict[str, Handler]:
         i = f"{p}/instances/{{instanceId}}"
         by_path: dict[str, dict[str, Handler]] = {
             f"{p}/orchestrators/{{functionName}}": {"POST": self.start},
@@ -140,15 +165,7 @@ class ManagementApi:
         for path, methods in by_path.items():
             with_slash[path] = methods
             with_slash.setdefault(f"{path.rstrip('/')}/", methods)
-        handlers = {path: _by_method(methods, self._settings) for path, methods in with_slash.items()}
-        # The paths as written first: aiohttp finds them by their literal prefix, so a request in the
-        # usual case costs no more than before. Then the same routes with their fixed words in any
-        # case, tried only when no route as written matched, and last the 404 for everything else.
-        return [
-            *(web.route("*", path, handler) for path, handler in handlers.items()),
-            *(web.route("*", _literals_in_any_case(path, p), handler) for path, handler in handlers.items()),
-            web.route("*", f"{p}/{{tail:.*}}", _no_route),
-        ]
+        return {path: _by_method(methods, self._settings) for path, methods in with_slash.items()}
 
     async def make_primary(self, request: web.Request) -> web.Response:
         """`makeprimary`: the extension makes the calling app the one that holds the task hub's app

@@ -26,7 +26,7 @@ def plus_decoding(prefix: str) -> Callable[[web.Request, Handler], Awaitable[web
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         raw = request.raw_path.split("?", 1)[0]
-        if "+" in raw and request.path.startswith(prefix):
+        if "+" in raw and request.path.lower().startswith(prefix.lower()):
             _decode_values(request, raw)
         return await handler(request)
 

@@ -79,6 +79,7 @@ def public_app(
 
     app.router.add_get("/", root)
     app.router.add_route("*", _under_prefix(routes.prefix), routes.handle)
+    app.add_routes(api.routes_with_prefix_in_any_case(WEBHOOK_PATH))
     return app
 
 

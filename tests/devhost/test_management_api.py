@@ -293,6 +293,23 @@ async def test_route_literals_match_in_any_case_and_ids_do_not(features: DevHost
     await idle(features)
 
 
+async def test_the_webhook_prefix_matches_in_any_case(features: DevHost) -> None:
+    """The Functions host finds the extension's webhook by name ignoring case (DefaultScriptWebHookProvider)
+    and its route's literals in any case; HttpApiHandler.cs cuts the prefix off by its length."""
+    odd = WEBHOOKS.upper().replace("DURABLETASK", "DurableTask")
+    started = await call(features, "POST", f"{odd}/orchestrators/status_phases/Prefix-Case", body={})
+    assert started.status == 202, started.text
+    await wait_until(features.client(), "Prefix-Case", lambda s: s.custom_status == "one")
+    assert (await call(features, "GET", f"{odd}/INSTANCES/Prefix-Case")).json()["customStatus"] == "one"
+    assert (
+        await call(features, "POST", f"{odd}/instances/Prefix-Case/raiseEvent/Next", body=1)
+    ).status == 202
+    missing = await call(features, "GET", f"{odd}/no/such/route")
+    assert missing.status == 404 and "no route" in missing.json()["Message"], missing.text
+    await wait_until(features.client(), "Prefix-Case", lambda s: s.custom_status is None)
+    await idle(features)
+
+
 async def test_operation_names_match_in_any_case(features: DevHost) -> None:
     """HttpApiHandler.cs, HandleRequestAsync compares operations with OrdinalIgnoreCase."""
     await start_waiting(features, "ctl-case")

@@ -80,6 +80,8 @@ def test_the_webhook_api_needs_the_system_key_and_its_urls_carry_it(
     assert send(proc.port, "GET", listed).status == 401
     assert send(proc.port, "GET", listed, query={"code": keys["functionKeys"]["default"]}).status == 401
     assert send(proc.port, "GET", f"{WEBHOOKS}/openapi.json").status == 401
+    assert send(proc.port, "GET", listed.upper()).status == 401  # the prefix matches in any case
+    assert send(proc.port, "GET", listed.upper(), query={"code": system}).status == 200
     assert send(proc.port, "GET", listed, query={"code": system}).status == 200
     assert send(proc.port, "GET", listed, query={"code": keys["masterKey"]}).status == 200
     # HttpStart answers with the SDK's check-status links (it called the RPC endpoint, which takes no
