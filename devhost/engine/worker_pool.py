@@ -151,7 +151,11 @@ class _WorkerSide(asyncio.Protocol):
 
     def _answer(self, call_id: int, reply: object) -> None:
         assert self._transport is not None
-        self._transport.write(_frame((call_id, reply)))
+        try:
+            data = _frame((call_id, reply))
+        except Exception as exc:  # an answer that cannot cross: the host must still hear of the item
+            data = _frame((call_id, RuntimeError(f"the worker could not send its answer: {exc}")))
+        self._transport.write(data)
 
 
 def _worker_main(sock: socket.socket, app_dir: str, host_pid: int) -> None:

@@ -9,12 +9,13 @@ import signal
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import azure.durable_functions as df
 import pytest
 
 from devhost import DevHost
-from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _Frames, _HostSide, _Worker
+from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _Frames, _HostSide, _Worker, _WorkerSide
 from devhost.process import DevhostProcess
 
 from .helpers import TERMINAL, call, wait_until
@@ -229,7 +230,7 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.frames = _Frames()
-        self.messages: list[list[tuple[int, str, tuple[object, ...]]]] = []
+        self.messages: list[Any] = []
 
     def write(self, data: bytes) -> None:
         self.messages += [pickle.loads(f) for f in self.frames.feed(data)]
@@ -254,3 +255,13 @@ async def test_work_submitted_in_one_loop_turn_goes_to_a_worker_in_one_message()
     ]
     for waiting in pending:
         waiting.cancel()
+
+
+def test_an_answer_that_cannot_be_pickled_still_answers_its_item() -> None:
+    """Otherwise the host would wait for that item for ever."""
+    side = _WorkerSide(invoker=None)  # type: ignore[arg-type]
+    recorder = _Recorder()
+    side._transport = recorder  # type: ignore[assignment]
+    side._answer(7, lambda: None)  # a lambda does not pickle
+    [(call_id, reply)] = recorder.messages
+    assert call_id == 7 and isinstance(reply, RuntimeError) and "could not send its answer" in str(reply)
