@@ -39,7 +39,7 @@ PARTS: Mapping[str, tuple[str, ...]] = {
     "commits": ("SqliteWriter._write", "EpisodeCommitter.", "complete_orchestration"),
     "applying replies": ("EpisodeRunner._apply",),
     "building payloads": ("EpisodeRunner._payload",),
-    "worker pipes": ("worker_pool.py",),
+    "worker pipes": ("worker_pool.py", "worker_wire.py"),
     "the dispatcher's passes": ("Dispatcher._one_pass",),
     "activities": ("Dispatcher._activity",),
     "timestamp formatting": ("format_time",),

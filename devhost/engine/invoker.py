@@ -3,8 +3,8 @@
 The real host runs user code in language-worker processes; devhost runs it behind this small
 interface. `InProcessInvoker` calls the app in the host process: orchestrator episodes and sync
 activities on a thread pool (so a slow activity does not stall the HTTP server), async activities and
-HTTP functions on the event loop, exactly as the Python worker schedules them;
-`worker_pool.ProcessPoolInvoker` does the same in worker processes.
+async HTTP functions on the event loop (a sync HTTP function on a thread of its own), as the Python
+worker schedules them; `worker_pool.ProcessPoolInvoker` runs the same in worker processes.
 """
 
 from __future__ import annotations

@@ -1,37 +1,31 @@
 """User code in worker processes, as the Functions host runs it (`FUNCTIONS_WORKER_PROCESS_COUNT`).
 
 The SDK's replay is CPU-bound Python, so threads cannot use a second core; processes can. Each worker
-imports the app once, indexes it, installs the SDK speed-ups, and then runs the HTTP functions,
-orchestrator episodes, entity batches and activities sent to it; the host process keeps the store
-and the HTTP servers (it routes each request and hands the function its data, as the Functions host).
-Payloads cross the boundary as JSON text, exactly what the real host sends its language workers.
+(worker_process.py) imports the app once, indexes it, installs the SDK speed-ups, and then runs the
+HTTP functions, orchestrator episodes, entity batches and activities sent to it; the host process
+keeps the store and the HTTP servers (it routes each request and hands the function its data, as the
+Functions host does). Payloads cross the boundary as JSON text, exactly what the real host sends its
+language workers.
 
-Each worker has one socket to the host, read and written by an event loop at both ends, so neither
-side ever blocks on a write. A worker runs invocations concurrently, as the Python worker does: a sync
-activity on its thread pool (`PYTHON_THREADPOOL_THREAD_COUNT`, else Python's default size), an async
-one on its event loop, so an activity that waits does not hold up the next one (HTTP functions
-alike). Episodes and entity
-batches are CPU-bound and run one after another on the worker's loop; the host sends them only to a
-worker that has none in hand (queued ones go to the next such worker, up to 16 in one message), and
-an activity or HTTP call to the worker with the least in hand, at once. Each answer goes back as it is ready.
+Each worker has one socket to the host (worker_wire.py), read and written by an event loop at both
+ends, so neither side ever blocks on a write. Workers run invocations concurrently, so this pool sends
+an activity or an HTTP call at once to the worker with the least in hand; episodes and entity
+batches, which are CPU-bound, go only to a worker that has none in hand (queued ones to the next such
+worker, up to 16 in one message). Work is handed out at the end of the loop turn it was submitted in,
+so what one dispatcher pass starts shares a message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import functools
 import itertools
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import signal
 import socket
-import sys
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,136 +33,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from ..functions import FunctionIndex
 from .http_function import HttpCall, HttpReply
-from .invoker import ActivityReply, EntityReply, EpisodeReply, InProcessInvoker
+from .invoker import ActivityReply, EntityReply, EpisodeReply
+from .worker_process import worker_main
+from .worker_wire import ACTIVITY, AT_ONCE, ENTITY, EPISODE, HTTP, READY, Frames, frame
 
 BATCH = 16  # most episodes or entity batches in one message to a worker
-_READY = "ready"
-_EPISODE, _ACTIVITY, _ENTITY, _HTTP = "episode", "activity", "entity", "http"
-_AT_ONCE = frozenset({_ACTIVITY, _HTTP})  # may wait for long: sent at once, run concurrently
 
 log = logging.getLogger("devhost.engine")
-
-
-def _exit_with_host(host_pid: int) -> None:
-    """A worker must not outlive its host, even one killed with SIGKILL (its pool cannot tell it).
-
-    On Linux the kernel sends SIGTERM when the parent dies; elsewhere a thread checks once a second.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    def watch() -> None:
-        while os.getppid() == host_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="devhost-host-watch", daemon=True).start()
-
-
-def _thread_count() -> int | None:
-    """The sync thread pool's size as the Python worker reads it: `PYTHON_THREADPOOL_THREAD_COUNT`
-    when it is a whole number of at least 1, else None (Python's default, min(32, cores + 4))."""
-    text = os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
-    try:
-        count = int(text)
-    except ValueError:
-        return None
-    return count if count >= 1 else None
-
-
-class _Frames:
-    """Length-prefixed messages (4 bytes, big-endian) cut out of a byte stream."""
-
-    __slots__ = ("_buffer",)
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        buffer = self._buffer
-        buffer += data
-        frames: list[bytes] = []
-        at, end = 0, len(buffer)
-        while end - at >= 4:
-            size = int.from_bytes(buffer[at : at + 4], "big")
-            if end - at - 4 < size:
-                break
-            frames.append(bytes(buffer[at + 4 : at + 4 + size]))
-            at += 4 + size
-        del buffer[:at]
-        return frames
-
-
-def _frame(value: object) -> bytes:
-    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    return len(data).to_bytes(4, "big") + data
-
-
-class _WorkerSide(asyncio.Protocol):
-    """The worker's end of its socket: runs what the host sends and answers each item when done."""
-
-    def __init__(self, invoker: InProcessInvoker) -> None:
-        self._invoker = invoker
-        self._frames = _Frames()
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.write(_frame(_READY))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # The host closed its end (stopping) or is gone: nobody can take an answer any more.
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(0)
-
-    def data_received(self, data: bytes) -> None:
-        later: list[tuple[int, str, tuple[Any, ...]]] = []
-        for frame in self._frames.feed(data):
-            for call_id, kind, arguments in pickle.loads(frame):
-                if kind in _AT_ONCE:
-                    start = self._invoker.run_activity if kind == _ACTIVITY else self._invoker.run_http
-                    task = asyncio.ensure_future(start(*arguments))
-                    task.add_done_callback(functools.partial(self._answer_task, call_id))
-                else:
-                    later.append((call_id, kind, arguments))
-        # Activities are on their way (thread pool or loop) before the CPU-bound items run here.
-        for call_id, kind, arguments in later:
-            run = self._invoker.episode if kind == _EPISODE else self._invoker.entity_batch
-            try:
-                reply: object = run(*arguments)
-            except Exception as exc:  # devhost's own failure, not user code's (that is in the reply)
-                reply = RuntimeError(f"{type(exc).__name__}: {exc}")
-            self._answer(call_id, reply)
-
-    def _answer_task(self, call_id: int, task: asyncio.Future[Any]) -> None:
-        exc = task.exception()
-        self._answer(call_id, task.result() if exc is None else RuntimeError(f"{type(exc).__name__}: {exc}"))
-
-    def _answer(self, call_id: int, reply: object) -> None:
-        assert self._transport is not None
-        try:
-            data = _frame((call_id, reply))
-        except Exception as exc:  # an answer that cannot cross: the host must still hear of the item
-            data = _frame((call_id, RuntimeError(f"the worker could not send its answer: {exc}")))
-        self._transport.write(data)
-
-
-def _worker_main(sock: socket.socket, app_dir: str, host_pid: int) -> None:
-    """A worker process: load the app, say so, then serve the host until it closes the socket."""
-    _exit_with_host(host_pid)
-    from . import sdk_speedups
-
-    sdk_speedups.install()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    invoker = InProcessInvoker(FunctionIndex.load(Path(app_dir)), _thread_count(), inline=True)
-    loop.run_until_complete(loop.create_unix_connection(lambda: _WorkerSide(invoker), sock=sock))
-    loop.run_forever()
 
 
 def _still_running(processes: list[BaseProcess], timeout: float) -> list[BaseProcess]:
@@ -205,7 +77,7 @@ class _HostSide(asyncio.Protocol):
     def __init__(self, pool: ProcessPoolInvoker, worker: _Worker) -> None:
         self._pool = pool
         self._worker = worker
-        self._frames = _Frames()
+        self._frames = Frames()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -238,7 +110,7 @@ class ProcessPoolInvoker:
         loop = asyncio.get_running_loop()
         host_end, worker_end = socket.socketpair()
         process = self._context.Process(
-            target=_worker_main, args=(worker_end, self._app_dir, os.getpid()), name="devhost-worker"
+            target=worker_main, args=(worker_end, self._app_dir, os.getpid()), name="devhost-worker"
         )
         try:
             process.start()
@@ -263,12 +135,12 @@ class ProcessPoolInvoker:
         await asyncio.gather(*(w.ready for w in workers))
         self._started = True
 
-    def _answers(self, worker: _Worker, frames: list[bytes]) -> None:
+    def _answers(self, worker: _Worker, messages: list[bytes]) -> None:
         """Take every answer that arrived together: the work items they finish then go on in the same
         loop turn, and their commits share one transaction (store/sqlite_writer.py)."""
-        for frame in frames:
-            answer = pickle.loads(frame)
-            if answer == _READY:
+        for message in messages:
+            answer = pickle.loads(message)
+            if answer == READY:
                 if not worker.ready.done():
                     worker.ready.set_result(None)
                 continue
@@ -310,7 +182,7 @@ class ProcessPoolInvoker:
                         batches.setdefault(worker, []).append((call_id, kind, arguments))
         for worker, batch in batches.items():
             assert worker.transport is not None
-            worker.transport.write(_frame(batch))
+            worker.transport.write(frame(batch))
 
     def _detach(self, worker: _Worker, error: Exception) -> None:
         """Stop talking to the worker and close its socket (the worker then exits); fail its work."""
@@ -359,7 +231,7 @@ class ProcessPoolInvoker:
             raise WorkerLost("the worker processes are stopped")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        (self._at_once if kind in _AT_ONCE else self._cpu).append((future, next(self._ids), kind, args))
+        (self._at_once if kind in AT_ONCE else self._cpu).append((future, next(self._ids), kind, args))
         if not self._pump_due:
             # At the end of this loop turn, so that the work submitted in it shares messages.
             self._pump_due = True
@@ -367,24 +239,24 @@ class ProcessPoolInvoker:
         return await future
 
     async def run_orchestrator(self, name: str, payload: str) -> EpisodeReply:
-        reply = await self._submit(_EPISODE, name, payload)
+        reply = await self._submit(EPISODE, name, payload)
         assert isinstance(reply, EpisodeReply)
         return reply
 
     async def run_activity(
         self, name: str, input_text: str | None, invocation_id: str | None = None
     ) -> ActivityReply:
-        reply = await self._submit(_ACTIVITY, name, input_text, invocation_id)
+        reply = await self._submit(ACTIVITY, name, input_text, invocation_id)
         assert isinstance(reply, ActivityReply)
         return reply
 
     async def run_entity(self, name: str, payload: str) -> EntityReply:
-        reply = await self._submit(_ENTITY, name, payload)
+        reply = await self._submit(ENTITY, name, payload)
         assert isinstance(reply, EntityReply)
         return reply
 
     async def run_http(self, name: str, call: HttpCall) -> HttpReply:
-        reply = await self._submit(_HTTP, name, call)
+        reply = await self._submit(HTTP, name, call)
         assert isinstance(reply, HttpReply)
         return reply
 

@@ -15,7 +15,9 @@ import azure.durable_functions as df
 import pytest
 
 from devhost import DevHost
-from devhost.engine.worker_pool import ProcessPoolInvoker, _frame, _Frames, _HostSide, _Worker, _WorkerSide
+from devhost.engine.worker_pool import ProcessPoolInvoker, _HostSide, _Worker
+from devhost.engine.worker_process import WorkerSide
+from devhost.engine.worker_wire import Frames, frame
 from devhost.process import DevhostProcess
 
 from .helpers import TERMINAL, call, wait_until
@@ -102,7 +104,7 @@ async def test_the_answers_a_worker_has_sent_are_all_taken_in_one_read() -> None
     worker.busy.update(futures)
     pool._workers.append(worker)
     side = _HostSide(pool, worker)
-    sent = b"".join(_frame((n, f"reply {n}")) for n in range(3))
+    sent = b"".join(frame((n, f"reply {n}")) for n in range(3))
     side.data_received(sent[:7])  # the first answer's length and part of it
     assert not any(f.done() for f in futures.values())
     side.data_received(sent[7:])  # the rest, in one read
@@ -229,7 +231,7 @@ class _Recorder:
     """A worker's transport that keeps what the pool writes to it."""
 
     def __init__(self) -> None:
-        self.frames = _Frames()
+        self.frames = Frames()
         self.messages: list[Any] = []
 
     def write(self, data: bytes) -> None:
@@ -259,7 +261,7 @@ async def test_work_submitted_in_one_loop_turn_goes_to_a_worker_in_one_message()
 
 def test_an_answer_that_cannot_be_pickled_still_answers_its_item() -> None:
     """Otherwise the host would wait for that item for ever."""
-    side = _WorkerSide(invoker=None)  # type: ignore[arg-type]
+    side = WorkerSide(invoker=None)  # type: ignore[arg-type]
     recorder = _Recorder()
     side._transport = recorder  # type: ignore[assignment]
     side._answer(7, lambda: None)  # a lambda does not pickle
