@@ -7,8 +7,11 @@ at random moments (seeded; 1 to 3 s after the pool is whole again, so most kills
 have started, in the middle of episodes and activities) one worker process, found among the host's
 children in /proc, is killed with SIGKILL. The host must stay up (clients get no retries: a refused or
 cut connection is an error) and start new workers, and every work item that was in the killed pool
-must run again. Then the same checks as the crash suite: nothing lost, no step doubled, activity
-re-executions counted, and the pool whole again after every kill (the time it took is printed).
+must run again. The app's HTTP functions run in the workers too, as in the Python worker on Azure, so
+a kill fails the invocations it cuts: their bare 500s are counted (`http_invocations_cut`), not
+errors, up to the number of clients per kill. Then the same checks as the crash suite: nothing
+lost, no step doubled, activity re-executions counted, and the pool whole again after every kill
+(the time it took is printed).
 
 The summary line reads `worker_kill: seed=... kills=... replaced=... lost=0 doubled=0 errors=0 ...`;
 exit status 1 if lost, doubled or errors is not 0.
@@ -68,6 +71,7 @@ class WorkerKillReport(Outcome):
             f"worker_kill: seed={self.seed} store={self.store} workers={self.workers} "
             f"instances={v.instances} kills={self.kills} replaced={len(replace)} "
             f"lost={len(v.lost) + len(v.wrong)} doubled={len(v.doubled)} errors={self.errors} "
+            f"http_invocations_cut={self.tally.interrupted} "
             f"work_items_retried={self.retried_items} activity_runs={v.activity_runs} "
             f"activity_reexecutions={v.activity_reexecutions} requests={self.tally.requests} "
             f"replace_median_s={median:.2f} replace_max_s={replace[-1] if replace else 0.0:.2f} "
@@ -101,7 +105,7 @@ async def run_worker_kills(
     """Run the workload while killing a worker process `kills` times; the report of what survived."""
     rng = random.Random(seed)
     tally = Tally()
-    workload = Workload(random.Random(rng.random()), tally)
+    workload = Workload(random.Random(rng.random()), tally, invocations_may_fail=True)
     proc, ledger = reliability_host(spec, work, "--workers", str(workers))
     began = time.monotonic()
     replaced: list[float] = []
@@ -134,6 +138,10 @@ async def run_worker_kills(
                     print(f"worker_kill: {n + 1}/{kills} kills, {len(workload.expected)} instances")
             workload.stop()
             await asyncio.gather(*tasks)
+            if tally.interrupted > done * clients:  # a kill cuts at most the calls then in flight
+                tally.error(
+                    f"{tally.interrupted} app invocations failed in {done} kills of {clients} clients"
+                )
             statuses = await settled(client)
     finally:
         proc.stop()
